@@ -1,0 +1,142 @@
+"""The engine interface: what every translation engine offers the worker.
+
+Engines speak plain dataclasses and numpy arrays; protobuf stays in the servicer.
+Audio enters an engine as float32 mono samples in [-1, 1] at ENGINE_SAMPLE_RATE
+and leaves it as float32 mono samples at the engine's ``output_sample_rate``.
+
+Lifecycle: the worker builds one engine, calls ``load()`` once (blocking, in a
+thread), then opens one ``EngineSession`` per stream. Session methods are
+coroutines; an engine keeps heavy compute off the event loop (its own inference
+thread or executor) and serialises or batches work on a shared model itself.
+"""
+
+from __future__ import annotations
+
+import abc
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+
+ENGINE_SAMPLE_RATE = 16_000
+"""Sample rate (Hz) of the audio every engine receives."""
+
+
+class UnsupportedConfig(ValueError):
+    """A session config the engine cannot serve; the message is shown to the client."""
+
+
+@dataclass(frozen=True)
+class SessionSettings:
+    """What a client asked for, already checked for shape by the servicer."""
+
+    target_language: str
+    source_language: str | None = None
+    speech_output: bool = True
+    options: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class LanguageCatalog:
+    """Language codes (ISO 639-3, as the model names them) an engine serves."""
+
+    sources: tuple[str, ...]
+    targets: tuple[str, ...]
+    speech_targets: tuple[str, ...]
+    source_selectable: bool
+
+
+class Side(enum.Enum):
+    SOURCE = "source"
+    TARGET = "target"
+
+
+@dataclass(frozen=True)
+class SpeechStarted:
+    """Voice activity of a new segment began ``at_ms`` into the input."""
+
+    segment_id: int
+    at_ms: int
+
+
+@dataclass(frozen=True)
+class SpeechEnded:
+    """Voice activity of a segment ended ``at_ms`` into the input."""
+
+    segment_id: int
+    at_ms: int
+
+
+@dataclass(frozen=True)
+class TranscriptUpdate:
+    """Text of one side of a segment: a partial replaces the previous partial."""
+
+    side: Side
+    segment_id: int
+    text: str
+    is_final: bool
+    language: str = ""
+
+
+@dataclass(frozen=True)
+class SpeechAudio:
+    """Translated speech samples (float32, output_sample_rate) of a segment."""
+
+    segment_id: int
+    samples: np.ndarray
+    is_last: bool = False
+
+
+EngineEvent = SpeechStarted | SpeechEnded | TranscriptUpdate | SpeechAudio
+
+
+class EngineSession(abc.ABC):
+    """Per-stream state. Calls on one session never overlap."""
+
+    @abc.abstractmethod
+    async def push(self, audio: np.ndarray) -> list[EngineEvent]:
+        """Consume input samples; return the events they made ready."""
+
+    @abc.abstractmethod
+    async def flush(self) -> list[EngineEvent]:
+        """End of input: finish every pending segment and return its events."""
+
+    @abc.abstractmethod
+    async def reset(self) -> None:
+        """Drop all state of the current utterance; the settings stay."""
+
+    @abc.abstractmethod
+    async def close(self) -> None:
+        """Release everything the session holds. Safe to call twice."""
+
+
+class Engine(abc.ABC):
+    """One loaded model serving many sessions."""
+
+    name: str
+
+    @abc.abstractmethod
+    def load(self) -> None:
+        """Load models once (blocking; the worker calls it in a thread)."""
+
+    @property
+    @abc.abstractmethod
+    def model_id(self) -> str:
+        """Model identifier(s) for display and logs."""
+
+    @property
+    @abc.abstractmethod
+    def output_sample_rate(self) -> int:
+        """Sample rate (Hz) of every SpeechAudio this engine emits."""
+
+    @abc.abstractmethod
+    def languages(self) -> LanguageCatalog:
+        """Languages this engine accepts and produces (valid after load)."""
+
+    @abc.abstractmethod
+    def open_session(self, settings: SessionSettings) -> EngineSession:
+        """Start a session; raise UnsupportedConfig for what it cannot serve."""
+
+    async def aclose(self) -> None:
+        """Release the model (worker shutdown). Default: nothing to release."""
