@@ -116,6 +116,11 @@ class Engine(abc.ABC):
 
     name: str
 
+    @classmethod
+    @abc.abstractmethod
+    def from_environ(cls, environ: Mapping[str, str]) -> Engine:
+        """Build the engine from its documented environment variables."""
+
     @abc.abstractmethod
     def load(self) -> None:
         """Load models once (blocking; the worker calls it in a thread)."""
