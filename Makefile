@@ -36,7 +36,7 @@ test: install-test
 # Regenerate the gRPC stubs from proto/ (tests check the committed ones match).
 proto: $(BIN)/python
 	$(BIN)/pip install --quiet grpcio-tools
-	$(BIN)/python -m proto_gen
+	$(BIN)/python proto/generate.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache test-artifacts

@@ -81,7 +81,12 @@ class TranscriptUpdate:
 
 @dataclass(frozen=True)
 class SpeechAudio:
-    """Translated speech samples (float32, output_sample_rate) of a segment."""
+    """Translated speech samples (float32, output_sample_rate) of a segment.
+
+    With speech output on, every segment ends with one SpeechAudio whose
+    ``is_last`` is True (its samples may be empty): the worker closes the
+    segment's latency figures on it.
+    """
 
     segment_id: int
     samples: np.ndarray

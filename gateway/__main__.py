@@ -1,0 +1,31 @@
+"""`python -m gateway`: run the gateway on uvicorn, configured from S2ST_* variables."""
+
+import os
+
+import uvicorn
+
+from gateway.app import create_app
+from gateway.config import GatewayConfig
+from s2st.logs import configure_logging
+
+# Frames beyond this are refused by the WebSocket layer itself (close 1009);
+# smaller over-limit audio frames get a `frame_too_large` error event instead.
+TRANSPORT_MAX_FRAME_BYTES = 1 << 20
+
+
+def main() -> None:
+    config = GatewayConfig.from_environ(os.environ)
+    configure_logging(config.log_level)
+    uvicorn.run(
+        create_app(config),
+        host=config.host,
+        port=config.port,
+        ws_max_size=TRANSPORT_MAX_FRAME_BYTES,
+        log_config=None,
+        access_log=False,
+        timeout_graceful_shutdown=10,
+    )
+
+
+if __name__ == "__main__":
+    main()

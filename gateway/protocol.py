@@ -1,0 +1,169 @@
+"""The browser protocol of docs/protocol.md: client frames in, server events out.
+
+Client frames become ``Start`` / ``Reset`` / ``Stop`` / ``Audio`` or raise
+``ProtocolError`` with a stable code; worker responses become JSON events or
+binary audio frames.
+"""
+
+from __future__ import annotations
+
+import json
+import struct
+from dataclasses import dataclass, field
+from typing import Any
+
+import grpc
+
+from s2st.v1 import translation_pb2 as pb
+
+PROTOCOL_VERSION = 1
+MAX_TEXT_FRAME_BYTES = 4096
+AUDIO_HEADER = struct.Struct("<III")  # segment id, sequence, input offset ms
+
+
+class ProtocolError(ValueError):
+    """A client frame the gateway rejects; ``code`` is one of docs/protocol.md's error codes."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+@dataclass(frozen=True)
+class Start:
+    target_language: str
+    source_language: str = ""
+    sample_rate: int = 16_000
+    speech_output: bool = True
+    options: dict[str, str] = field(default_factory=dict)
+    client_label: str = ""
+
+    def to_request(self) -> pb.TranslateRequest:
+        return pb.TranslateRequest(config=pb.SessionConfig(
+            target_language=self.target_language,
+            source_language=self.source_language,
+            sample_rate_hz=self.sample_rate,
+            encoding=pb.LINEAR16,
+            engine_options=self.options,
+            client_label=self.client_label,
+            speech_output=self.speech_output,
+        ))
+
+
+@dataclass(frozen=True)
+class Reset:
+    pass
+
+
+@dataclass(frozen=True)
+class Stop:
+    pass
+
+
+ClientMessage = Start | Reset | Stop
+
+
+def parse_text(text: str) -> ClientMessage:
+    """A JSON control frame as a client message."""
+    if len(text.encode()) > MAX_TEXT_FRAME_BYTES:
+        raise ProtocolError("text_too_large", f"text frames are limited to {MAX_TEXT_FRAME_BYTES} bytes")
+    try:
+        message = json.loads(text)
+    except ValueError:
+        raise ProtocolError("bad_json", "text frames must be JSON objects") from None
+    if not isinstance(message, dict):
+        raise ProtocolError("bad_json", "text frames must be JSON objects")
+    kind = message.get("type")
+    if kind == "start":
+        return _parse_start(message)
+    if kind == "reset":
+        return Reset()
+    if kind == "stop":
+        return Stop()
+    raise ProtocolError("unknown_type", f"unknown message type {kind!r}; expected start, reset or stop")
+
+
+def _parse_start(message: dict[str, Any]) -> Start:
+    target = message.get("target_language")
+    source = message.get("source_language") or ""
+    rate = message.get("sample_rate", 16_000)
+    speech_output = message.get("speech_output", True)
+    options = message.get("options") or {}
+    label = message.get("client_label") or ""
+    if not isinstance(target, str) or not target:
+        raise ProtocolError("bad_message", "start needs a target_language string")
+    if not isinstance(source, str):
+        raise ProtocolError("bad_message", "source_language must be a string or null")
+    if not isinstance(rate, int) or isinstance(rate, bool):
+        raise ProtocolError("bad_message", "sample_rate must be an integer (Hz)")
+    if not isinstance(speech_output, bool):
+        raise ProtocolError("bad_message", "speech_output must be true or false")
+    if not isinstance(options, dict) or not all(isinstance(v, str) for v in options.values()):
+        raise ProtocolError("bad_message", "options must map names to string values")
+    if not isinstance(label, str):
+        raise ProtocolError("bad_message", "client_label must be a string")
+    return Start(target, source, rate, speech_output, dict(options), label)
+
+
+def check_audio(frame: bytes, max_bytes: int) -> None:
+    """Raise ProtocolError unless the frame holds 1 to max_bytes/2 whole 16-bit samples."""
+    if len(frame) > max_bytes:
+        raise ProtocolError("frame_too_large", f"audio frames are limited to {max_bytes} bytes (got {len(frame)})")
+    if len(frame) == 0 or len(frame) % 2:
+        raise ProtocolError("odd_length", "audio frames must hold whole 16-bit samples")
+
+
+def error_event(code: str, message: str, fatal: bool) -> dict[str, Any]:
+    return {"type": "error", "code": code, "message": message, "fatal": fatal}
+
+
+# gRPC status of a failed session -> (browser error code, message shown when the worker gave none)
+_STATUS_CODES: dict[grpc.StatusCode, str] = {
+    grpc.StatusCode.INVALID_ARGUMENT: "invalid_config",
+    grpc.StatusCode.RESOURCE_EXHAUSTED: "busy",
+    grpc.StatusCode.UNAVAILABLE: "worker_unavailable",
+    grpc.StatusCode.DEADLINE_EXCEEDED: "session_too_long",
+}
+
+
+def status_error_event(code: grpc.StatusCode, details: str | None) -> dict[str, Any]:
+    """The fatal error event for a session the worker ended with a non-OK status."""
+    ws_code = _STATUS_CODES.get(code, "internal")
+    if ws_code == "worker_unavailable" and (not details or "connect" in details.lower()):
+        details = "no translation worker is reachable; try again shortly"
+    return error_event(ws_code, details or code.name.lower(), fatal=True)
+
+
+def response_to_frame(response: pb.TranslateResponse) -> dict[str, Any] | bytes | None:
+    """A worker response as a JSON event or a binary audio frame (None for nothing to send)."""
+    offset = response.input_offset_ms
+    kind = response.WhichOneof("event")
+    if kind == "audio":
+        audio = response.audio
+        return AUDIO_HEADER.pack(audio.segment_id, audio.sequence, offset & 0xFFFFFFFF) + audio.pcm
+    if kind == "transcript":
+        t = response.transcript
+        return {"type": "transcript", "side": "source" if t.side == pb.SOURCE else "target", "final": t.is_final,
+                "segment_id": t.segment_id, "text": t.text, "language": t.language, "input_offset_ms": offset}
+    if kind == "speech":
+        state = "started" if response.speech.kind == pb.SpeechActivity.STARTED else "ended"
+        return {"type": "speech", "segment_id": response.speech.segment_id, "state": state, "input_offset_ms": offset}
+    if kind == "stats":
+        s = response.stats
+        return {
+            "type": "stats", "segment_id": s.segment_id,
+            "first_output_latency_ms": s.first_output_latency_ms if s.HasField("first_output_latency_ms") else None,
+            "ending_offset_ms": s.ending_offset_ms if s.HasField("ending_offset_ms") else None,
+            "average_lagging_ms": s.average_lagging_ms if s.HasField("average_lagging_ms") else None,
+            "real_time_factor": s.real_time_factor, "input_offset_ms": offset,
+        }
+    if kind == "reset_done":
+        return {"type": "reset_done"}
+    if kind == "end":
+        return {"type": "ended"}
+    if kind == "accepted":
+        a = response.accepted
+        return {"type": "ready", "protocol": PROTOCOL_VERSION, "session_id": a.session_id, "engine": a.engine,
+                "model": a.model, "output_sample_rate": a.output_sample_rate_hz,
+                "target_language": a.target_language, "source_language": a.source_language}
+    return None

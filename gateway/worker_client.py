@@ -1,0 +1,102 @@
+"""The gateway's gRPC client of the inference workers: sessions, languages, readiness."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from gateway.protocol import Start
+from s2st.v1 import translation_pb2 as pb
+from s2st.v1 import translation_pb2_grpc as pb_grpc
+
+SERVICE_NAME = pb.DESCRIPTOR.services_by_name["Translator"].full_name
+
+
+def channel_target(target: str) -> str:
+    """A comma list of ip:port becomes grpc's static ipv4 list; anything else passes as it is."""
+    if "," in target and ":///" not in target and not target.startswith(("ipv4:", "ipv6:")):
+        return "ipv4:" + target
+    return target
+
+
+class WorkerClient:
+    """One channel to the worker pool, balanced round-robin over every address the target resolves to."""
+
+    def __init__(self, target: str, timeout_seconds: float, start_attempts: int) -> None:
+        self.target = target
+        self._timeout = timeout_seconds
+        self._start_attempts = start_attempts
+        self._channel = grpc.aio.insecure_channel(
+            channel_target(target),
+            options=[
+                ("grpc.lb_policy_name", "round_robin"),
+                ("grpc.keepalive_time_ms", 20_000),
+                ("grpc.keepalive_timeout_ms", 10_000),
+                # Reconnect quickly after a worker restart instead of backing off for minutes.
+                ("grpc.max_reconnect_backoff_ms", 2_000),
+            ],
+        )
+        self._translator = pb_grpc.TranslatorStub(self._channel)
+        self._health = health_pb2_grpc.HealthStub(self._channel)
+
+    async def open_session(self, start: Start) -> tuple[grpc.aio.StreamStreamCall, pb.TranslateResponse]:
+        """Start a Translate stream and wait for its acceptance.
+
+        A full worker (RESOURCE_EXHAUSTED) is skipped: round-robin sends the next
+        attempt to the next worker. Raises grpc.aio.AioRpcError when no worker
+        accepts, or TimeoutError when none answers in time.
+        """
+        for attempt in range(1, self._start_attempts + 1):
+            call = self._translator.Translate()
+            try:
+                await call.write(start.to_request())
+                async with asyncio.timeout(self._timeout):
+                    first = await call.read()
+            except grpc.aio.AioRpcError as error:
+                if error.code() == grpc.StatusCode.RESOURCE_EXHAUSTED and attempt < self._start_attempts:
+                    continue
+                raise
+            except BaseException:
+                call.cancel()
+                raise
+            if first is grpc.aio.EOF:
+                raise await _status_error(call)
+            return call, first
+        raise AssertionError("unreachable: the last attempt returns or raises")
+
+    async def languages(self) -> dict[str, Any]:
+        """The worker's ListLanguages answer as JSON-ready data."""
+        reply = await self._translator.ListLanguages(pb.ListLanguagesRequest(), timeout=self._timeout)
+
+        def listed(languages: Any) -> list[dict[str, str]]:
+            return [{"code": lang.code, "name": lang.name} for lang in languages]
+
+        return {
+            "engine": reply.engine,
+            "source_languages": listed(reply.source_languages),
+            "target_languages": listed(reply.target_languages),
+            "speech_output_languages": listed(reply.speech_output_languages),
+            "source_language_selectable": reply.source_language_selectable,
+        }
+
+    async def ready(self) -> bool:
+        """True when a worker answers its health check with SERVING."""
+        try:
+            reply = await self._health.Check(health_pb2.HealthCheckRequest(service=SERVICE_NAME),
+                                             timeout=self._timeout)
+        except grpc.aio.AioRpcError:
+            return False
+        return reply.status == health_pb2.HealthCheckResponse.SERVING
+
+    async def close(self) -> None:
+        await self._channel.close()
+
+
+async def _status_error(call: grpc.aio.StreamStreamCall) -> grpc.aio.AioRpcError:
+    """The error of a call that ended before its first response."""
+    code = await call.code()
+    details = await call.details()
+    return grpc.aio.AioRpcError(code, grpc.aio.Metadata(), grpc.aio.Metadata(), details)

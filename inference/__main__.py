@@ -1,0 +1,18 @@
+"""`python -m inference`: run an inference worker configured from S2ST_* variables."""
+
+import asyncio
+import os
+
+from inference.config import WorkerConfig
+from inference.server import serve
+from s2st.logs import configure_logging
+
+
+def main() -> None:
+    config = WorkerConfig.from_environ(os.environ)
+    configure_logging(config.log_level)
+    asyncio.run(serve(config))
+
+
+if __name__ == "__main__":
+    main()

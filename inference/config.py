@@ -1,0 +1,52 @@
+"""Worker configuration: every setting comes from an S2ST_* environment variable.
+
+| variable | default | meaning |
+|---|---|---|
+| S2ST_ENGINE | lite | engine to serve: seamless, lite or echo |
+| S2ST_GRPC_HOST | 127.0.0.1 | address the gRPC server binds (0.0.0.0 in containers) |
+| S2ST_GRPC_PORT | 50051 | gRPC port (Translator, health, reflection) |
+| S2ST_WORKER_METRICS_PORT | 9091 | Prometheus /metrics port; 0 turns it off |
+| S2ST_MAX_SESSIONS | 16 | concurrent streams; one more gets RESOURCE_EXHAUSTED |
+| S2ST_MAX_SESSION_SECONDS | 3600 | wall-clock length of a stream before DEADLINE_EXCEEDED |
+| S2ST_SHUTDOWN_GRACE_SECONDS | 20 | on SIGTERM, how long live streams may finish |
+| S2ST_INPUT_QUEUE_CHUNKS | 200 | audio chunks buffered per stream before gRPC flow control pushes back |
+| S2ST_LOG_LEVEL | INFO | log level |
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class WorkerConfig:
+    """Settings of one inference worker process."""
+
+    engine: str = "lite"
+    grpc_host: str = "127.0.0.1"
+    grpc_port: int = 50051
+    metrics_port: int = 9091
+    max_sessions: int = 16
+    max_session_seconds: float = 3600.0
+    shutdown_grace_seconds: float = 20.0
+    input_queue_chunks: int = 200
+    log_level: str = "INFO"
+
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, str]) -> WorkerConfig:
+        """Read the S2ST_* variables; unset ones keep the defaults above."""
+        defaults = cls()
+        return cls(
+            engine=environ.get("S2ST_ENGINE", defaults.engine),
+            grpc_host=environ.get("S2ST_GRPC_HOST", defaults.grpc_host),
+            grpc_port=int(environ.get("S2ST_GRPC_PORT", defaults.grpc_port)),
+            metrics_port=int(environ.get("S2ST_WORKER_METRICS_PORT", defaults.metrics_port)),
+            max_sessions=int(environ.get("S2ST_MAX_SESSIONS", defaults.max_sessions)),
+            max_session_seconds=float(environ.get("S2ST_MAX_SESSION_SECONDS", defaults.max_session_seconds)),
+            shutdown_grace_seconds=float(
+                environ.get("S2ST_SHUTDOWN_GRACE_SECONDS", defaults.shutdown_grace_seconds)
+            ),
+            input_queue_chunks=int(environ.get("S2ST_INPUT_QUEUE_CHUNKS", defaults.input_queue_chunks)),
+            log_level=environ.get("S2ST_LOG_LEVEL", defaults.log_level),
+        )

@@ -1,0 +1,105 @@
+"""Builds and runs the worker: gRPC server, health, reflection, metrics, model load, graceful drain."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+
+import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_health.v1.health import aio as health_aio
+from grpc_reflection.v1alpha import reflection
+from prometheus_client import start_http_server
+
+from inference.config import WorkerConfig
+from inference.engines import create_engine
+from inference.engines.base import Engine
+from inference.limits import MAX_CHUNK_BYTES
+from inference.metrics import WorkerMetrics
+from inference.servicer import TranslatorServicer
+from inference.sessions import SessionRegistry, WorkerState
+from s2st.v1 import translation_pb2, translation_pb2_grpc
+
+log = logging.getLogger("inference.server")
+
+SERVICE_NAME = translation_pb2.DESCRIPTOR.services_by_name["Translator"].full_name
+# A request holds at most one audio chunk plus framing; refuse anything much larger at the transport.
+MAX_MESSAGE_BYTES = MAX_CHUNK_BYTES + 4096
+
+
+class Worker:
+    """One worker process: serves the engine once it has loaded, drains on request."""
+
+    def __init__(self, config: WorkerConfig, engine: Engine) -> None:
+        self.config = config
+        self.engine = engine
+        self.registry = SessionRegistry(config.max_sessions)
+        self.metrics = WorkerMetrics.create()
+        self.health = health_aio.HealthServicer()
+        self.server = grpc.aio.server(options=[
+            ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
+            ("grpc.so_reuseport", 0),
+        ])
+        translation_pb2_grpc.add_TranslatorServicer_to_server(
+            TranslatorServicer(engine, self.registry, self.metrics, config.max_session_seconds,
+                               config.input_queue_chunks),
+            self.server,
+        )
+        health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
+        reflection.enable_server_reflection(
+            (SERVICE_NAME, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME),
+            self.server,
+        )
+        self.address = f"{config.grpc_host}:{config.grpc_port}"
+        if self.server.add_insecure_port(self.address) == 0:
+            raise OSError(f"cannot bind gRPC address {self.address}")
+
+    async def start(self) -> None:
+        """Listen at once (health answers NOT_SERVING), then load the model and turn SERVING."""
+        await self._set_health(health_pb2.HealthCheckResponse.NOT_SERVING)
+        await self.server.start()
+        log.info("listening", extra={"address": self.address, "engine": self.engine.name})
+        try:
+            await asyncio.to_thread(self.engine.load)
+        except Exception:
+            self.registry.state = WorkerState.FAILED
+            raise
+        self.registry.state = WorkerState.SERVING
+        await self._set_health(health_pb2.HealthCheckResponse.SERVING)
+        log.info("serving", extra={"engine": self.engine.name, "model": self.engine.model_id})
+
+    async def drain(self) -> None:
+        """Refuse new streams and let live ones finish within the grace period."""
+        self.registry.state = WorkerState.DRAINING
+        await self._set_health(health_pb2.HealthCheckResponse.NOT_SERVING)
+        log.info("draining", extra={"active_sessions": self.registry.active_count,
+                                    "grace_seconds": self.config.shutdown_grace_seconds})
+        await self.server.stop(self.config.shutdown_grace_seconds)
+        await self.engine.aclose()
+        log.info("stopped")
+
+    async def _set_health(self, status: health_pb2.HealthCheckResponse.ServingStatus) -> None:
+        for service in ("", SERVICE_NAME):
+            await self.health.set(service, status)
+
+
+async def serve(config: WorkerConfig) -> None:
+    """Run a worker until SIGTERM or SIGINT, then drain it."""
+    engine = create_engine(config.engine, os.environ)
+    worker = Worker(config, engine)
+    if config.metrics_port:
+        start_http_server(config.metrics_port, addr=config.grpc_host)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    try:
+        await worker.start()
+    except Exception:
+        log.exception("model load failed", extra={"engine": engine.name})
+        await worker.server.stop(0)
+        raise SystemExit(1) from None
+    await stop.wait()
+    await worker.drain()

@@ -1,0 +1,244 @@
+"""The Translator gRPC servicer: translates between the wire and the stream domain, nothing more."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator
+
+import grpc
+
+from inference.audio import InputConverter
+from inference.engines.base import (
+    Engine,
+    SessionSettings,
+    Side,
+    SpeechEnded,
+    SpeechStarted,
+    TranscriptUpdate,
+    UnsupportedConfig,
+)
+from inference.languages import display_name
+from inference.latency import SegmentReport
+from inference.limits import (
+    DEFAULT_INPUT_SAMPLE_RATE,
+    MAX_CHUNK_BYTES,
+    MAX_CLIENT_LABEL_BYTES,
+    MAX_ENGINE_OPTIONS,
+    MAX_INPUT_SAMPLE_RATE,
+    MAX_LANGUAGE_CODE_BYTES,
+    MAX_OPTION_BYTES,
+    MIN_INPUT_SAMPLE_RATE,
+)
+from inference.metrics import WorkerMetrics
+from inference.sessions import Busy, NotServing, SessionRegistry, WorkerState
+from inference.stream import (
+    AudioIn,
+    AudioOut,
+    EndIn,
+    InvalidRequest,
+    Output,
+    ResetDone,
+    ResetIn,
+    StreamEnded,
+    StreamInput,
+    StreamPump,
+    run_stream,
+)
+from s2st.v1 import translation_pb2 as pb
+from s2st.v1 import translation_pb2_grpc as pb_grpc
+
+log = logging.getLogger("inference.servicer")
+
+
+class TranslatorServicer(pb_grpc.TranslatorServicer):
+    """Serves Translate streams and ListLanguages on one engine."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        registry: SessionRegistry,
+        metrics: WorkerMetrics,
+        max_session_seconds: float,
+        input_queue_chunks: int,
+    ) -> None:
+        self._engine = engine
+        self._registry = registry
+        self._metrics = metrics
+        self._max_session_seconds = max_session_seconds
+        self._input_queue_chunks = input_queue_chunks
+
+    async def ListLanguages(
+        self, request: pb.ListLanguagesRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ListLanguagesResponse:
+        if self._registry.state is not WorkerState.SERVING:
+            await context.abort(grpc.StatusCode.UNAVAILABLE, f"worker is {self._registry.state.value}")
+        catalog = self._engine.languages()
+        return pb.ListLanguagesResponse(
+            engine=self._engine.name,
+            source_languages=_languages(catalog.sources),
+            target_languages=_languages(catalog.targets),
+            speech_output_languages=_languages(catalog.speech_targets),
+            source_language_selectable=catalog.source_selectable,
+        )
+
+    async def Translate(
+        self, request_iterator: AsyncIterator[pb.TranslateRequest], context: grpc.aio.ServicerContext
+    ) -> AsyncIterator[pb.TranslateResponse]:
+        outcome = "ok"
+        try:
+            first = await anext(request_iterator, None)
+            if first is None or first.WhichOneof("request") != "config":
+                raise InvalidRequest("the first request of a Translate stream must be a config")
+            settings, input_rate, label = parse_config(first.config)
+            with self._registry.admit(label) as session_id:
+                self._metrics.active_sessions.inc()
+                try:
+                    async for response in self._serve(session_id, settings, input_rate, label, request_iterator):
+                        yield response
+                finally:
+                    self._metrics.active_sessions.dec()
+        except (InvalidRequest, UnsupportedConfig) as error:
+            outcome = "INVALID_ARGUMENT"
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(error))
+        except Busy as error:
+            outcome = "RESOURCE_EXHAUSTED"
+            await context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED, str(error))
+        except NotServing as error:
+            outcome = "UNAVAILABLE"
+            await context.abort(grpc.StatusCode.UNAVAILABLE, str(error))
+        except TimeoutError:
+            outcome = "DEADLINE_EXCEEDED"
+            await context.abort(
+                grpc.StatusCode.DEADLINE_EXCEEDED,
+                f"session reached the maximum length of {self._max_session_seconds:g} s",
+            )
+        except asyncio.CancelledError:
+            outcome = "CANCELLED"
+            raise
+        except Exception as error:  # an engine fault must end this stream, not the worker
+            outcome = "INTERNAL"
+            log.exception("stream failed")
+            await context.abort(grpc.StatusCode.INTERNAL, f"engine error: {type(error).__name__}: {error}")
+        finally:
+            self._metrics.sessions_total.labels(self._engine.name, outcome).inc()
+            if outcome not in ("ok", "CANCELLED"):
+                self._metrics.errors_total.labels(outcome).inc()
+
+    async def _serve(
+        self,
+        session_id: str,
+        settings: SessionSettings,
+        input_rate: int,
+        label: str,
+        request_iterator: AsyncIterator[pb.TranslateRequest],
+    ) -> AsyncIterator[pb.TranslateResponse]:
+        engine_session = self._engine.open_session(settings)
+        log.info("session started", extra={"session_id": session_id, "client": label,
+                                           "target": settings.target_language, "source": settings.source_language})
+        try:
+            yield pb.TranslateResponse(accepted=pb.SessionAccepted(
+                session_id=session_id,
+                engine=self._engine.name,
+                model=self._engine.model_id,
+                output_sample_rate_hz=self._engine.output_sample_rate,
+                target_language=settings.target_language,
+                source_language=settings.source_language or "",
+            ))
+            pump = StreamPump(engine_session, InputConverter(input_rate), self._engine.output_sample_rate,
+                              settings.speech_output, self._metrics)
+            deadline = asyncio.get_running_loop().time() + self._max_session_seconds
+            inputs = _stream_inputs(request_iterator)
+            async for output in run_stream(inputs, pump, self._input_queue_chunks, deadline):
+                yield to_response(output)
+        finally:
+            await engine_session.close()
+            log.info("session ended", extra={"session_id": session_id})
+
+
+def parse_config(config: pb.SessionConfig) -> tuple[SessionSettings, int, str]:
+    """Check a SessionConfig's shape; the engine judges languages and options."""
+    if not config.target_language:
+        raise InvalidRequest("target_language is required")
+    for name, code in (("target_language", config.target_language), ("source_language", config.source_language)):
+        if len(code.encode()) > MAX_LANGUAGE_CODE_BYTES:
+            raise InvalidRequest(f"{name} is longer than {MAX_LANGUAGE_CODE_BYTES} bytes")
+    rate = config.sample_rate_hz or DEFAULT_INPUT_SAMPLE_RATE
+    if not MIN_INPUT_SAMPLE_RATE <= rate <= MAX_INPUT_SAMPLE_RATE:
+        raise InvalidRequest(
+            f"sample_rate_hz {rate} is outside {MIN_INPUT_SAMPLE_RATE}-{MAX_INPUT_SAMPLE_RATE} Hz"
+        )
+    if config.encoding not in (pb.AUDIO_ENCODING_UNSPECIFIED, pb.LINEAR16):
+        raise InvalidRequest("only LINEAR16 audio is accepted")
+    if len(config.engine_options) > MAX_ENGINE_OPTIONS:
+        raise InvalidRequest(f"at most {MAX_ENGINE_OPTIONS} engine_options are accepted")
+    for key, value in config.engine_options.items():
+        if len(key.encode()) > MAX_OPTION_BYTES or len(value.encode()) > MAX_OPTION_BYTES:
+            raise InvalidRequest(f"engine option keys and values are limited to {MAX_OPTION_BYTES} bytes")
+    if len(config.client_label.encode()) > MAX_CLIENT_LABEL_BYTES:
+        raise InvalidRequest(f"client_label is longer than {MAX_CLIENT_LABEL_BYTES} bytes")
+    settings = SessionSettings(
+        target_language=config.target_language,
+        source_language=config.source_language or None,
+        speech_output=config.speech_output if config.HasField("speech_output") else True,
+        options=dict(config.engine_options),
+    )
+    return settings, rate, config.client_label
+
+
+async def _stream_inputs(requests: AsyncIterator[pb.TranslateRequest]) -> AsyncIterator[StreamInput]:
+    """Wire requests after the config, as stream inputs; contract breaches raise InvalidRequest."""
+    async for request in requests:
+        kind = request.WhichOneof("request")
+        if kind == "audio":
+            pcm = request.audio.pcm
+            if not pcm or len(pcm) > MAX_CHUNK_BYTES or len(pcm) % 2:
+                raise InvalidRequest(
+                    f"audio chunks must hold 2 to {MAX_CHUNK_BYTES} bytes of whole 16-bit samples (got {len(pcm)})"
+                )
+            yield AudioIn(pcm, time.monotonic())
+        elif kind == "control" and request.control.action == pb.Control.RESET:
+            yield ResetIn()
+        elif kind == "control" and request.control.action == pb.Control.END_OF_INPUT:
+            yield EndIn()
+        elif kind == "config":
+            raise InvalidRequest("a stream takes one config, as its first request")
+        else:
+            raise InvalidRequest("unknown control action or empty request")
+
+
+def to_response(output: Output) -> pb.TranslateResponse:
+    """A stream output as a wire response."""
+    item = output.item
+    response = pb.TranslateResponse(input_offset_ms=output.input_offset_ms)
+    if isinstance(item, AudioOut):
+        response.audio.CopyFrom(pb.AudioOutput(
+            pcm=item.pcm, segment_id=item.segment_id, sequence=item.sequence, segment_end=item.segment_end))
+    elif isinstance(item, TranscriptUpdate):
+        response.transcript.CopyFrom(pb.TranscriptEvent(
+            side=pb.SOURCE if item.side is Side.SOURCE else pb.TARGET, is_final=item.is_final,
+            segment_id=item.segment_id, text=item.text, language=item.language))
+    elif isinstance(item, SpeechStarted | SpeechEnded):
+        kind = pb.SpeechActivity.STARTED if isinstance(item, SpeechStarted) else pb.SpeechActivity.ENDED
+        response.speech.CopyFrom(pb.SpeechActivity(segment_id=item.segment_id, kind=kind))
+        response.input_offset_ms = item.at_ms
+    elif isinstance(item, SegmentReport):
+        response.stats.CopyFrom(pb.SegmentStats(
+            segment_id=item.segment_id,
+            first_output_latency_ms=item.first_output_latency_ms,
+            ending_offset_ms=item.ending_offset_ms,
+            average_lagging_ms=item.average_lagging_ms,
+            real_time_factor=item.real_time_factor,
+            speech_start_ms=item.speech_start_ms,
+            speech_end_ms=item.speech_end_ms,
+        ))
+    elif isinstance(item, ResetDone):
+        response.reset_done.SetInParent()
+    elif isinstance(item, StreamEnded):
+        response.end.SetInParent()
+    return response
+
+
+def _languages(codes: tuple[str, ...]) -> list[pb.Language]:
+    return [pb.Language(code=code, name=display_name(code)) for code in codes]

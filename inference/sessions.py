@@ -1,0 +1,57 @@
+"""Admission control: which streams the worker is serving, and whether it takes more."""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+
+class WorkerState(enum.Enum):
+    LOADING = "loading"
+    SERVING = "serving"
+    DRAINING = "draining"
+    FAILED = "failed"
+
+
+class Busy(Exception):
+    """The worker already serves its maximum number of streams."""
+
+
+class NotServing(Exception):
+    """The worker is loading, draining or failed; the message says which."""
+
+
+class SessionRegistry:
+    """Hands out session ids up to a hard cap and forgets them when their stream ends."""
+
+    def __init__(self, max_sessions: int) -> None:
+        self.max_sessions = max_sessions
+        self.state = WorkerState.LOADING
+        self._active: dict[str, str] = {}  # session id -> client label
+
+    @property
+    def active_count(self) -> int:
+        return len(self._active)
+
+    @contextmanager
+    def admit(self, client_label: str) -> Iterator[str]:
+        """Reserve a slot for one stream for the duration of the block; yields its session id."""
+        if self.state is not WorkerState.SERVING:
+            raise NotServing(_NOT_SERVING_REASONS[self.state])
+        if len(self._active) >= self.max_sessions:
+            raise Busy(f"worker is serving its maximum of {self.max_sessions} sessions; try again later")
+        session_id = uuid.uuid4().hex
+        self._active[session_id] = client_label
+        try:
+            yield session_id
+        finally:
+            del self._active[session_id]
+
+
+_NOT_SERVING_REASONS = {
+    WorkerState.LOADING: "worker is loading its model; try again shortly",
+    WorkerState.DRAINING: "worker is shutting down; try another worker",
+    WorkerState.FAILED: "worker failed to load its model",
+}

@@ -1,0 +1,160 @@
+"""Real worker and gateway processes on free loopback ports, for tests and benchmarks."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+STARTUP_TIMEOUT_S = 120.0
+STOP_TIMEOUT_S = 15.0
+
+
+def free_port() -> int:
+    """A TCP port nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class ServerProcess:
+    """A started server and where it logs."""
+
+    process: subprocess.Popen
+    port: int
+    log_path: Path
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def stop(self, sig: int = signal.SIGTERM) -> int:
+        """Signal the process and wait for it; kill it if it lingers. Returns its exit code."""
+        if self.process.poll() is None:
+            self.process.send_signal(sig)
+            try:
+                self.process.wait(STOP_TIMEOUT_S)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        return self.process.returncode
+
+
+@dataclass
+class Worker(ServerProcess):
+    metrics_port: int
+
+    @property
+    def address(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def metrics_text(self) -> str:
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.metrics_port}/metrics", timeout=5) as reply:
+            return reply.read().decode()
+
+
+@dataclass
+class Gateway(ServerProcess):
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def ws_url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}/ws"
+
+
+def _spawn(module: str, env: Mapping[str, str], log_dir: Path) -> tuple[subprocess.Popen, Path]:
+    log_path = Path(tempfile.mkstemp(prefix=f"{module}-", suffix=".log", dir=log_dir)[1])
+    with log_path.open("wb") as log_file:
+        process = subprocess.Popen(
+            [sys.executable, "-m", module],
+            cwd=REPO_ROOT,
+            env={**os.environ, "PYTHONUNBUFFERED": "1", **env},
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+        )
+    return process, log_path
+
+
+def _wait_until(ready, server: ServerProcess, what: str, timeout_s: float = STARTUP_TIMEOUT_S) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if server.process.poll() is not None:
+            raise RuntimeError(f"{what} exited with {server.process.returncode}:\n{server.log()[-4000:]}")
+        if ready():
+            return
+        time.sleep(0.1)
+    server.stop()
+    raise RuntimeError(f"{what} not ready after {timeout_s:.0f} s:\n{server.log()[-4000:]}")
+
+
+def worker_serving(address: str) -> bool:
+    """True when the worker at address answers its health check with SERVING."""
+    with grpc.insecure_channel(address) as channel:
+        try:
+            reply = health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(), timeout=1)
+        except grpc.RpcError:
+            return False
+    return reply.status == health_pb2.HealthCheckResponse.SERVING
+
+
+def start_worker(engine: str = "echo", env: Mapping[str, str] | None = None,
+                 log_dir: Path | None = None, port: int | None = None) -> Worker:
+    """Start `python -m inference` and wait until it serves."""
+    port = port or free_port()
+    metrics_port = free_port()
+    process, log_path = _spawn("inference", {
+        "S2ST_ENGINE": engine,
+        "S2ST_GRPC_PORT": str(port),
+        "S2ST_WORKER_METRICS_PORT": str(metrics_port),
+        "S2ST_SHUTDOWN_GRACE_SECONDS": "2",
+        **(env or {}),
+    }, log_dir or Path(tempfile.gettempdir()))
+    worker = Worker(process, port, log_path, metrics_port)
+    _wait_until(lambda: worker_serving(worker.address), worker, f"worker ({engine})")
+    return worker
+
+
+def _http_ok(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=1) as reply:
+            return reply.status == 200
+    except OSError:
+        return False
+
+
+def start_gateway(worker_target: str, env: Mapping[str, str] | None = None,
+                  log_dir: Path | None = None) -> Gateway:
+    """Start `python -m gateway` relaying to worker_target and wait until it answers /healthz."""
+    port = free_port()
+    process, log_path = _spawn("gateway", {
+        "S2ST_GATEWAY_PORT": str(port),
+        "S2ST_WORKER_TARGET": worker_target,
+        **(env or {}),
+    }, log_dir or Path(tempfile.gettempdir()))
+    gateway = Gateway(process, port, log_path)
+    _wait_until(lambda: _http_ok(f"{gateway.base_url}/healthz"), gateway, "gateway")
+    return gateway
+
+
+@contextlib.contextmanager
+def running(server: ServerProcess) -> Iterator[ServerProcess]:
+    """Stop the server when the block ends, whatever happens."""
+    try:
+        yield server
+    finally:
+        server.stop()
