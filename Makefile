@@ -27,8 +27,16 @@ install-run: $(BIN)/python apt
 install-test: $(BIN)/python apt
 	$(BIN)/pip install --quiet -e ".[$(EXTRAS_TEST)]"
 
+# Worker in the background (stopped with the gateway), gateway in the foreground.
 run: install-run
-	$(BIN)/python -m inference.devserver
+	@$(BIN)/python -m inference & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null; wait $$worker' EXIT INT TERM; \
+	echo "loading the $${S2ST_ENGINE:-lite} engine..."; \
+	until $(BIN)/python -m inference.healthcheck >/dev/null 2>&1; do \
+		kill -0 $$worker 2>/dev/null || { echo "the worker failed to start (see its log above)"; exit 1; }; sleep 1; \
+	done; \
+	echo; echo "  Open http://$${S2ST_GATEWAY_HOST:-127.0.0.1}:$${S2ST_GATEWAY_PORT:-8080} in a browser (Ctrl+C stops)"; echo; \
+	$(BIN)/python -m gateway
 
 test: install-test
 	$(BIN)/python -m pytest

@@ -129,7 +129,9 @@ class SocketRelay:
                 frame = response_to_frame(response)
                 if isinstance(frame, dict) and frame["type"] == "stats":
                     self._metrics.observe_stats(frame)
-                ended = ended or response.WhichOneof("event") == "end"
+                if response.WhichOneof("event") == "end":
+                    ended = True
+                    self._finish(call)  # before `ended` reaches the client, which may start again at once
                 if frame is not None:
                     self._send(frame)
         except grpc.aio.AioRpcError as error:

@@ -16,9 +16,9 @@ def pcm16_to_float(pcm: bytes) -> np.ndarray:
 
 
 def float_to_pcm16(samples: np.ndarray) -> bytes:
-    """Float samples (clipped to [-1, 1]) to signed 16-bit little-endian PCM."""
-    scaled = np.clip(samples, -1.0, 1.0) * (_INT16_SCALE - 1)
-    return np.round(scaled).astype("<i2").tobytes()
+    """Float samples to signed 16-bit little-endian PCM, clipped; the exact inverse of pcm16_to_float."""
+    scaled = np.round(np.asarray(samples, dtype=np.float64) * _INT16_SCALE)
+    return np.clip(scaled, -32768, 32767).astype("<i2").tobytes()
 
 
 class InputConverter:

@@ -1,0 +1,158 @@
+"""The worker's gRPC surface, called directly as any service would: real grpc.aio server on loopback."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import time
+
+import grpc
+import numpy as np
+import pytest
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
+from servers import running, start_worker
+
+from s2st.v1 import translation_pb2 as pb
+from s2st.v1 import translation_pb2_grpc as pb_grpc
+
+
+def config(**fields) -> pb.TranslateRequest:
+    return pb.TranslateRequest(config=pb.SessionConfig(target_language="eng", **fields))
+
+
+def audio(pcm: bytes) -> pb.TranslateRequest:
+    return pb.TranslateRequest(audio=pb.AudioChunk(pcm=pcm))
+
+
+END = pb.TranslateRequest(control=pb.Control(action=pb.Control.END_OF_INPUT))
+
+
+async def translate(address: str, requests: list[pb.TranslateRequest]) -> list[pb.TranslateResponse]:
+    async with grpc.aio.insecure_channel(address) as channel:
+        return [r async for r in pb_grpc.TranslatorStub(channel).Translate(iter(requests))]
+
+
+def active_sessions(worker) -> float:
+    for line in worker.metrics_text().splitlines():
+        if line.startswith("s2st_worker_active_sessions "):
+            return float(line.split()[1])
+    raise AssertionError("s2st_worker_active_sessions not exported")
+
+
+async def test_a_stream_must_open_with_a_config(echo_worker):
+    with pytest.raises(grpc.aio.AioRpcError) as failure:
+        await translate(echo_worker.address, [audio(b"\x00\x00")])
+    assert failure.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "first request" in failure.value.details()
+
+
+@pytest.mark.parametrize(("requests", "words"), [
+    ([config(), config()], "one config"),
+    ([config(), audio(b"\x00" * 3)], "whole 16-bit samples"),
+    ([config(), audio(b"\x00" * 66000)], "2 to 65536 bytes"),
+    ([config(), pb.TranslateRequest(control=pb.Control())], "unknown control"),
+    ([config(encoding=7)], "LINEAR16"),
+    ([config(client_label="x" * 65)], "client_label"),
+])
+async def test_contract_breaches_end_the_stream_with_invalid_argument(echo_worker, requests, words):
+    with pytest.raises(grpc.aio.AioRpcError) as failure:
+        await translate(echo_worker.address, requests)
+    assert failure.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert words in failure.value.details()
+
+
+async def test_messages_beyond_the_transport_limit_are_refused_as_resource_exhausted(echo_worker):
+    with pytest.raises(grpc.aio.AioRpcError) as failure:
+        await translate(echo_worker.address, [config(), audio(b"\x00" * 80000)])
+    assert failure.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+
+
+async def test_a_stream_yields_accepted_events_audio_stats_and_end(echo_worker):
+    pcm = np.arange(-1600, 1600, dtype="<i2").tobytes()
+    responses = await translate(echo_worker.address, [config(), audio(pcm), END])
+    kinds = [r.WhichOneof("event") for r in responses]
+    assert kinds[0] == "accepted" and kinds[-1] == "end"
+    assert {"speech", "audio", "stats"} <= set(kinds)
+    assert b"".join(r.audio.pcm for r in responses if r.HasField("audio")) == pcm
+    assert responses[-1].input_offset_ms == 200
+
+
+async def test_input_at_48_khz_is_resampled_to_the_engine_rate(echo_worker):
+    seconds = 1.0
+    t = np.arange(int(48000 * seconds)) / 48000
+    tone = (0.3 * np.sin(2 * np.pi * 440 * t) * 32767).astype("<i2").tobytes()
+    chunks = [audio(tone[i : i + 3840]) for i in range(0, len(tone), 3840)]
+    responses = await translate(echo_worker.address, [config(sample_rate_hz=48000), *chunks, END])
+    out = np.frombuffer(b"".join(r.audio.pcm for r in responses if r.HasField("audio")), dtype="<i2")
+    assert abs(len(out) - 16000 * seconds) <= 32
+    spectrum = np.abs(np.fft.rfft(out.astype(np.float64)))
+    assert abs(np.argmax(spectrum) * 16000 / len(out) - 440) < 5
+    assert responses[-1].input_offset_ms == 1000
+
+
+async def test_list_languages_names_each_code(echo_worker):
+    async with grpc.aio.insecure_channel(echo_worker.address) as channel:
+        reply = await pb_grpc.TranslatorStub(channel).ListLanguages(pb.ListLanguagesRequest())
+    assert reply.engine == "echo"
+    assert [(lang.code, lang.name) for lang in reply.target_languages] == [("eng", "English")]
+
+
+async def test_health_and_reflection_are_served(echo_worker):
+    async with grpc.aio.insecure_channel(echo_worker.address) as channel:
+        health = await health_pb2_grpc.HealthStub(channel).Check(
+            health_pb2.HealthCheckRequest(service="s2st.v1.Translator"))
+        reflection = reflection_pb2_grpc.ServerReflectionStub(channel).ServerReflectionInfo(
+            iter([reflection_pb2.ServerReflectionRequest(list_services="")]))
+        services = [s.name async for r in reflection for s in r.list_services_response.service]
+    assert health.status == health_pb2.HealthCheckResponse.SERVING
+    assert "s2st.v1.Translator" in services and "grpc.health.v1.Health" in services
+
+
+async def test_a_cancelled_stream_frees_its_session(echo_worker):
+    async with grpc.aio.insecure_channel(echo_worker.address) as channel:
+        call = pb_grpc.TranslatorStub(channel).Translate()
+        await call.write(config())
+        await call.read()
+        assert active_sessions(echo_worker) >= 1
+        call.cancel()
+    deadline = time.monotonic() + 5
+    while active_sessions(echo_worker) != 0 and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)
+    assert active_sessions(echo_worker) == 0
+
+
+async def test_sessions_past_the_maximum_length_end_with_deadline_exceeded(server_logs):
+    with running(start_worker("echo", {"S2ST_MAX_SESSION_SECONDS": "0.5"}, log_dir=server_logs)) as worker:
+        async with grpc.aio.insecure_channel(worker.address) as channel:
+            call = pb_grpc.TranslatorStub(channel).Translate()
+            await call.write(config())
+            await call.write(audio(b"\x00" * 640))
+            with pytest.raises(grpc.aio.AioRpcError) as failure:  # the client goes quiet but never ends
+                while await call.read() is not grpc.aio.EOF:
+                    pass
+    assert failure.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED
+    assert "maximum length" in failure.value.details()
+
+
+async def test_sigterm_lets_live_streams_finish_and_refuses_new_ones(server_logs):
+    worker = start_worker("echo", {"S2ST_SHUTDOWN_GRACE_SECONDS": "10"}, log_dir=server_logs)
+    with running(worker):
+        async with grpc.aio.insecure_channel(worker.address) as channel:
+            stub = pb_grpc.TranslatorStub(channel)
+            live = stub.Translate()
+            await live.write(config())
+            await live.read()
+            worker.process.send_signal(signal.SIGTERM)
+            await asyncio.sleep(0.5)
+            with pytest.raises(grpc.aio.AioRpcError) as refused:
+                await translate(worker.address, [config(), END])
+            await live.write(audio(b"\x01\x00" * 320))
+            await live.write(END)
+            await live.done_writing()
+            rest = []
+            while (response := await live.read()) is not grpc.aio.EOF:
+                rest.append(response)
+        assert rest[-1].HasField("end")
+        assert refused.value.code() == grpc.StatusCode.UNAVAILABLE
+        assert worker.process.wait(15) == 0

@@ -1,0 +1,73 @@
+"""A small WebSocket client of the browser protocol, for tests and benchmarks."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import struct
+from dataclasses import dataclass, field
+from typing import Any
+
+import websockets
+
+AUDIO_HEADER = struct.Struct("<III")
+RECEIVE_TIMEOUT_S = 10.0
+
+
+@dataclass
+class AudioFrame:
+    segment_id: int
+    sequence: int
+    input_offset_ms: int
+    pcm: bytes
+
+
+@dataclass
+class ProtocolClient:
+    """Sends protocol messages and collects what the gateway answers, in order."""
+
+    ws: websockets.ClientConnection
+    events: list[dict[str, Any]] = field(default_factory=list)
+    audio: list[AudioFrame] = field(default_factory=list)
+
+    async def send(self, message: dict[str, Any] | bytes | str) -> None:
+        await self.ws.send(json.dumps(message) if isinstance(message, dict) else message)
+
+    async def receive(self, timeout: float = RECEIVE_TIMEOUT_S) -> dict[str, Any] | AudioFrame:
+        raw = await asyncio.wait_for(self.ws.recv(), timeout)
+        if isinstance(raw, bytes):
+            frame = AudioFrame(*AUDIO_HEADER.unpack_from(raw), raw[AUDIO_HEADER.size:])
+            self.audio.append(frame)
+            return frame
+        event = json.loads(raw)
+        self.events.append(event)
+        return event
+
+    async def until(self, event_type: str, timeout: float = RECEIVE_TIMEOUT_S) -> dict[str, Any]:
+        """Receive until an event of event_type arrives; return it."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            item = await self.receive(max(0.01, deadline - loop.time()))
+            if isinstance(item, dict) and item["type"] == event_type:
+                return item
+
+    async def start(self, **fields: Any) -> dict[str, Any]:
+        await self.send({"type": "start", "target_language": "eng", **fields})
+        return await self.until_any(("ready", "error"))
+
+    async def until_any(self, types: tuple[str, ...], timeout: float = RECEIVE_TIMEOUT_S) -> dict[str, Any]:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            item = await self.receive(max(0.01, deadline - loop.time()))
+            if isinstance(item, dict) and item["type"] in types:
+                return item
+
+    def received_pcm(self) -> bytes:
+        return b"".join(frame.pcm for frame in self.audio)
+
+
+def connect(url: str, **kwargs: Any) -> websockets.connect:
+    """Open a protocol connection: `async with connect(url) as ws: client = ProtocolClient(ws)`."""
+    return websockets.connect(url, max_size=2**21, **kwargs)
