@@ -16,10 +16,12 @@ from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 from starlette.websockets import WebSocket
 
+from gateway.auth import Authenticator, bearer_token
 from gateway.config import GatewayConfig
+from gateway.limits import ConnectionLimiter
 from gateway.metrics import GatewayMetrics
 from gateway.relay import SocketRelay
-from gateway.worker_client import WorkerClient
+from gateway.worker_client import WorkerClient, open_channel
 
 log = logging.getLogger("gateway.app")
 
@@ -37,15 +39,28 @@ def origin_allowed(websocket: WebSocket, allowed: tuple[str, ...]) -> bool:
     return urlsplit(origin).netloc == websocket.headers.get("host")
 
 
+async def deny(websocket: WebSocket, status: int, reason: str) -> None:
+    """Refuse a WebSocket handshake with an HTTP status (403 when the server cannot send one)."""
+    log.info("refused a WebSocket", extra={"status": status, "reason": reason,
+                                           "origin": websocket.headers.get("origin")})
+    try:
+        await websocket.send_denial_response(PlainTextResponse(reason, status_code=status))
+    except RuntimeError:
+        await websocket.close(CLOSE_POLICY_VIOLATION, reason)
+
+
 def create_app(config: GatewayConfig, metrics: GatewayMetrics | None = None) -> Starlette:
     """Build the gateway app for one configuration."""
     metrics = metrics or GatewayMetrics.create()
     state: dict[str, WorkerClient] = {}
+    authenticator = Authenticator(config.api_tokens, config.session_token_secret)
+    connections = ConnectionLimiter(config.max_connections_per_ip)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        state["workers"] = WorkerClient(config.worker_target, config.worker_timeout_seconds,
-                                        config.start_attempts)
+        channel = open_channel(config.worker_target, config.worker_tls_ca, config.worker_tls_server_name,
+                               config.worker_token)
+        state["workers"] = WorkerClient(channel, config.worker_timeout_seconds, config.start_attempts)
         log.info("gateway ready", extra={"url": f"http://{config.host}:{config.port}", "worker_target": config.worker_target})
         try:
             yield
@@ -54,18 +69,29 @@ def create_app(config: GatewayConfig, metrics: GatewayMetrics | None = None) -> 
 
     async def websocket_endpoint(websocket: WebSocket) -> None:
         if not origin_allowed(websocket, config.allowed_origins):
-            log.warning("refused a cross-origin WebSocket", extra={"origin": websocket.headers.get("origin")})
-            await websocket.close(CLOSE_POLICY_VIOLATION)
+            await deny(websocket, 403, "origin not allowed")
             return
-        await websocket.accept()
-        metrics.connections_total.inc()
-        metrics.active_connections.inc()
-        try:
-            await SocketRelay(websocket, state["workers"], config, metrics).run()
-        finally:
-            metrics.active_connections.dec()
+        if not authenticator.allows(bearer_token(websocket.headers.get("authorization"),
+                                                 websocket.query_params.get("token"))):
+            await deny(websocket, 401, "a valid token is required")
+            return
+        client_ip = websocket.client.host if websocket.client else "unknown"
+        with connections.hold(client_ip) as admitted:
+            if not admitted:
+                await deny(websocket, 429, "too many connections from this address")
+                return
+            await websocket.accept()
+            metrics.connections_total.inc()
+            metrics.active_connections.inc()
+            try:
+                await SocketRelay(websocket, state["workers"], config, metrics).run()
+            finally:
+                metrics.active_connections.dec()
 
     async def languages(request: Request) -> Response:
+        if not authenticator.allows(bearer_token(request.headers.get("authorization"),
+                                                 request.query_params.get("token"))):
+            return JSONResponse({"error": "unauthorized", "message": "a valid token is required"}, status_code=401)
         try:
             return JSONResponse(await state["workers"].languages())
         except grpc.aio.AioRpcError as error:

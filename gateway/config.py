@@ -10,6 +10,14 @@
 | S2ST_OUTBOUND_QUEUE_FRAMES | 256 | frames waiting for a slow client before the socket is closed |
 | S2ST_START_ATTEMPTS | 3 | workers tried when one is full (RESOURCE_EXHAUSTED) before answering busy |
 | S2ST_WORKER_TIMEOUT_SECONDS | 5 | deadline of unary calls to the worker (languages, health) and of a session's start |
+| S2ST_API_TOKENS | (empty) | comma list of static bearer tokens; when this or the secret is set, /ws and /api need a token |
+| S2ST_SESSION_TOKEN_SECRET | (empty) | HMAC secret of short-lived session tokens (`python -m gateway.auth --ttl 300` mints one) |
+| S2ST_MAX_CONNECTIONS_PER_IP | 20 | open sockets per client IP; more get HTTP 429 (0: no limit) |
+| S2ST_WS_MAX_FRAMES_PER_SECOND | 200 | frames a socket may send per second (burst of one second); more are dropped with `rate_limited` |
+| S2ST_TRUSTED_PROXIES | 127.0.0.1 | proxies whose X-Forwarded-For names the client IP (comma list or `*`) |
+| S2ST_WORKER_TLS_CA | (empty) | PEM file of the CA that signed the workers' certificates; set, the gateway speaks TLS to them |
+| S2ST_WORKER_TLS_SERVER_NAME | (empty) | name to check the worker certificate against, when not the target's host |
+| S2ST_WORKER_TOKEN | (empty) | bearer token sent to the workers (their S2ST_GRPC_TOKENS) |
 | S2ST_WEB_DIR | web/ of this checkout | directory of the browser client |
 | S2ST_LOG_LEVEL | INFO | log level |
 """
@@ -35,25 +43,49 @@ class GatewayConfig:
     outbound_queue_frames: int = 256
     start_attempts: int = 3
     worker_timeout_seconds: float = 5.0
+    api_tokens: tuple[str, ...] = ()
+    session_token_secret: str = ""
+    max_connections_per_ip: int = 20
+    ws_max_frames_per_second: float = 200.0
+    trusted_proxies: str = "127.0.0.1"
+    worker_tls_ca: str = ""
+    worker_tls_server_name: str = ""
+    worker_token: str = ""
     web_dir: Path = DEFAULT_WEB_DIR
     log_level: str = "INFO"
+
+    def __repr__(self) -> str:  # never print secrets into logs
+        return f"GatewayConfig(host={self.host!r}, port={self.port}, worker_target={self.worker_target!r})"
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> GatewayConfig:
         """Read the S2ST_* variables; unset ones keep the defaults above."""
         defaults = cls()
-        origins = environ.get("S2ST_ALLOWED_ORIGINS", "")
         return cls(
             host=environ.get("S2ST_GATEWAY_HOST", defaults.host),
             port=int(environ.get("S2ST_GATEWAY_PORT", defaults.port)),
             worker_target=environ.get("S2ST_WORKER_TARGET", defaults.worker_target),
-            allowed_origins=tuple(o.strip().rstrip("/") for o in origins.split(",") if o.strip()),
+            allowed_origins=tuple(o.rstrip("/") for o in _comma_list(environ.get("S2ST_ALLOWED_ORIGINS", ""))),
             ws_max_frame_bytes=int(environ.get("S2ST_WS_MAX_FRAME_BYTES", defaults.ws_max_frame_bytes)),
             outbound_queue_frames=int(environ.get("S2ST_OUTBOUND_QUEUE_FRAMES", defaults.outbound_queue_frames)),
             start_attempts=int(environ.get("S2ST_START_ATTEMPTS", defaults.start_attempts)),
             worker_timeout_seconds=float(
                 environ.get("S2ST_WORKER_TIMEOUT_SECONDS", defaults.worker_timeout_seconds)
             ),
+            api_tokens=_comma_list(environ.get("S2ST_API_TOKENS", "")),
+            session_token_secret=environ.get("S2ST_SESSION_TOKEN_SECRET", ""),
+            max_connections_per_ip=int(environ.get("S2ST_MAX_CONNECTIONS_PER_IP", defaults.max_connections_per_ip)),
+            ws_max_frames_per_second=float(
+                environ.get("S2ST_WS_MAX_FRAMES_PER_SECOND", defaults.ws_max_frames_per_second)
+            ),
+            trusted_proxies=environ.get("S2ST_TRUSTED_PROXIES", defaults.trusted_proxies),
+            worker_tls_ca=environ.get("S2ST_WORKER_TLS_CA", ""),
+            worker_tls_server_name=environ.get("S2ST_WORKER_TLS_SERVER_NAME", ""),
+            worker_token=environ.get("S2ST_WORKER_TOKEN", ""),
             web_dir=Path(environ.get("S2ST_WEB_DIR", defaults.web_dir)),
             log_level=environ.get("S2ST_LOG_LEVEL", defaults.log_level),
         )
+
+
+def _comma_list(value: str) -> tuple[str, ...]:
+    return tuple(item.strip() for item in value.split(",") if item.strip())

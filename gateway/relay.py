@@ -17,6 +17,7 @@ import grpc
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from gateway.config import GatewayConfig
+from gateway.limits import FrameRateLimiter
 from gateway.metrics import GatewayMetrics
 from gateway.protocol import (
     ProtocolError,
@@ -52,6 +53,8 @@ class SocketRelay:
         self._call: grpc.aio.StreamStreamCall | None = None
         self._stopping = False
         self._responses: asyncio.Task[None] | None = None
+        self._frame_rate = FrameRateLimiter(config.ws_max_frames_per_second)
+        self._rate_error_at = 0.0
 
     async def run(self) -> None:
         """Serve the socket until the client leaves or stops reading."""
@@ -77,6 +80,9 @@ class SocketRelay:
             message = await self._ws.receive()
             if message["type"] == "websocket.disconnect":
                 return
+            if not self._frame_rate.allow():
+                self._report_rate_limit()
+                continue
             try:
                 if message.get("bytes") is not None:
                     await self._on_audio(message["bytes"])
@@ -179,6 +185,14 @@ class SocketRelay:
             self._outbound.put_nowait(frame)
         except asyncio.QueueFull:
             self._overflowed.set()
+
+    def _report_rate_limit(self) -> None:
+        """One `rate_limited` error a second at most, so a flood cannot flood the replies too."""
+        now = asyncio.get_running_loop().time()
+        if now - self._rate_error_at >= 1.0:
+            self._rate_error_at = now
+            self._send_error("rate_limited", f"more than {self._config.ws_max_frames_per_second:g} frames a "
+                             "second; frames are being dropped", fatal=False)
 
     def _send_error(self, code: str, message: str, fatal: bool) -> None:
         self._send(error_event(code, message, fatal))

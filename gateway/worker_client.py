@@ -22,23 +22,39 @@ def channel_target(target: str) -> str:
     return target
 
 
+_CHANNEL_OPTIONS = [
+    ("grpc.lb_policy_name", "round_robin"),
+    ("grpc.keepalive_time_ms", 20_000),
+    ("grpc.keepalive_timeout_ms", 10_000),
+    # Reconnect quickly after a worker restart instead of backing off for minutes.
+    ("grpc.max_reconnect_backoff_ms", 2_000),
+]
+
+
+def open_channel(target: str, tls_ca_path: str, tls_server_name: str, token: str) -> grpc.aio.Channel:
+    """A channel to the workers: plaintext, or TLS (with an optional bearer token) when a CA is given."""
+    if not tls_ca_path:
+        if token:
+            raise ValueError("S2ST_WORKER_TOKEN needs TLS (S2ST_WORKER_TLS_CA): tokens never travel in clear")
+        return grpc.aio.insecure_channel(channel_target(target), options=_CHANNEL_OPTIONS)
+    with open(tls_ca_path, "rb") as ca_file:
+        credentials = grpc.ssl_channel_credentials(root_certificates=ca_file.read())
+    if token:
+        credentials = grpc.composite_channel_credentials(
+            credentials, grpc.access_token_call_credentials(token))
+    options = list(_CHANNEL_OPTIONS)
+    if tls_server_name:
+        options.append(("grpc.ssl_target_name_override", tls_server_name))
+    return grpc.aio.secure_channel(channel_target(target), credentials, options=options)
+
+
 class WorkerClient:
     """One channel to the worker pool, balanced round-robin over every address the target resolves to."""
 
-    def __init__(self, target: str, timeout_seconds: float, start_attempts: int) -> None:
-        self.target = target
+    def __init__(self, channel: grpc.aio.Channel, timeout_seconds: float, start_attempts: int) -> None:
         self._timeout = timeout_seconds
         self._start_attempts = start_attempts
-        self._channel = grpc.aio.insecure_channel(
-            channel_target(target),
-            options=[
-                ("grpc.lb_policy_name", "round_robin"),
-                ("grpc.keepalive_time_ms", 20_000),
-                ("grpc.keepalive_timeout_ms", 10_000),
-                # Reconnect quickly after a worker restart instead of backing off for minutes.
-                ("grpc.max_reconnect_backoff_ms", 2_000),
-            ],
-        )
+        self._channel = channel
         self._translator = pb_grpc.TranslatorStub(self._channel)
         self._health = health_pb2_grpc.HealthStub(self._channel)
 

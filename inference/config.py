@@ -10,6 +10,9 @@
 | S2ST_MAX_SESSION_SECONDS | 3600 | wall-clock length of a stream before DEADLINE_EXCEEDED |
 | S2ST_SHUTDOWN_GRACE_SECONDS | 20 | on SIGTERM, how long live streams may finish |
 | S2ST_INPUT_QUEUE_CHUNKS | 200 | audio chunks buffered per stream before gRPC flow control pushes back |
+| S2ST_GRPC_TOKENS | (empty) | comma list of bearer tokens; set, every Translator call needs `authorization: Bearer <token>` (health stays open) |
+| S2ST_GRPC_TLS_CERT | (empty) | PEM certificate chain; with the key, the gRPC port speaks TLS only |
+| S2ST_GRPC_TLS_KEY | (empty) | PEM private key of that certificate |
 | S2ST_LOG_LEVEL | INFO | log level |
 """
 
@@ -31,7 +34,13 @@ class WorkerConfig:
     max_session_seconds: float = 3600.0
     shutdown_grace_seconds: float = 20.0
     input_queue_chunks: int = 200
+    grpc_tokens: tuple[str, ...] = ()
+    tls_cert_path: str = ""
+    tls_key_path: str = ""
     log_level: str = "INFO"
+
+    def __repr__(self) -> str:  # never print tokens into logs
+        return f"WorkerConfig(engine={self.engine!r}, grpc={self.grpc_host}:{self.grpc_port})"
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> WorkerConfig:
@@ -48,5 +57,8 @@ class WorkerConfig:
                 environ.get("S2ST_SHUTDOWN_GRACE_SECONDS", defaults.shutdown_grace_seconds)
             ),
             input_queue_chunks=int(environ.get("S2ST_INPUT_QUEUE_CHUNKS", defaults.input_queue_chunks)),
+            grpc_tokens=tuple(t.strip() for t in environ.get("S2ST_GRPC_TOKENS", "").split(",") if t.strip()),
+            tls_cert_path=environ.get("S2ST_GRPC_TLS_CERT", ""),
+            tls_key_path=environ.get("S2ST_GRPC_TLS_KEY", ""),
             log_level=environ.get("S2ST_LOG_LEVEL", defaults.log_level),
         )

@@ -18,6 +18,7 @@ from inference.engines import create_engine
 from inference.engines.base import Engine
 from inference.limits import MAX_CHUNK_BYTES
 from inference.metrics import WorkerMetrics
+from inference.security import BearerTokenInterceptor, server_credentials
 from inference.servicer import TranslatorServicer
 from inference.sessions import SessionRegistry, WorkerState
 from s2st.v1 import translation_pb2, translation_pb2_grpc
@@ -38,7 +39,8 @@ class Worker:
         self.registry = SessionRegistry(config.max_sessions)
         self.metrics = WorkerMetrics.create()
         self.health = health_aio.HealthServicer()
-        self.server = grpc.aio.server(options=[
+        interceptors = [BearerTokenInterceptor(config.grpc_tokens)] if config.grpc_tokens else []
+        self.server = grpc.aio.server(interceptors=interceptors, options=[
             ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
             ("grpc.so_reuseport", 0),
         ])
@@ -53,7 +55,12 @@ class Worker:
             self.server,
         )
         self.address = f"{config.grpc_host}:{config.grpc_port}"
-        if self.server.add_insecure_port(self.address) == 0:
+        credentials = server_credentials(config.tls_cert_path, config.tls_key_path)
+        if config.grpc_tokens and credentials is None:
+            log.warning("S2ST_GRPC_TOKENS is set without TLS: tokens travel in clear text")
+        bound = (self.server.add_insecure_port(self.address) if credentials is None
+                 else self.server.add_secure_port(self.address, credentials))
+        if bound == 0:
             raise OSError(f"cannot bind gRPC address {self.address}")
 
     async def start(self) -> None:

@@ -102,9 +102,11 @@ def _wait_until(ready, server: ServerProcess, what: str, timeout_s: float = STAR
     raise RuntimeError(f"{what} not ready after {timeout_s:.0f} s:\n{server.log()[-4000:]}")
 
 
-def worker_serving(address: str) -> bool:
+def worker_serving(address: str, tls_ca: Path | None = None) -> bool:
     """True when the worker at address answers its health check with SERVING."""
-    with grpc.insecure_channel(address) as channel:
+    channel = (grpc.insecure_channel(address) if tls_ca is None else grpc.secure_channel(
+        address, grpc.ssl_channel_credentials(root_certificates=tls_ca.read_bytes())))
+    with channel:
         try:
             reply = health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(), timeout=1)
         except grpc.RpcError:
@@ -113,8 +115,8 @@ def worker_serving(address: str) -> bool:
 
 
 def start_worker(engine: str = "echo", env: Mapping[str, str] | None = None,
-                 log_dir: Path | None = None, port: int | None = None) -> Worker:
-    """Start `python -m inference` and wait until it serves."""
+                 log_dir: Path | None = None, port: int | None = None, tls_ca: Path | None = None) -> Worker:
+    """Start `python -m inference` and wait until it serves (checked over TLS when tls_ca is given)."""
     port = port or free_port()
     metrics_port = free_port()
     process, log_path = _spawn("inference", {
@@ -125,7 +127,7 @@ def start_worker(engine: str = "echo", env: Mapping[str, str] | None = None,
         **(env or {}),
     }, log_dir or Path(tempfile.gettempdir()))
     worker = Worker(process, port, log_path, metrics_port)
-    _wait_until(lambda: worker_serving(worker.address), worker, f"worker ({engine})")
+    _wait_until(lambda: worker_serving(worker.address, tls_ca), worker, f"worker ({engine})")
     return worker
 
 
