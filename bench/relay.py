@@ -136,7 +136,7 @@ def main() -> None:
     args = parser.parse_args()
     env = {"S2ST_MAX_SESSIONS": str(max(args.levels) + 10), "S2ST_LOG_LEVEL": "WARNING"}
     with (running(start_worker("echo", env)) as worker,
-          running(start_gateway(worker.address, {"S2ST_LOG_LEVEL": "WARNING"})) as gateway):
+          running(start_gateway(worker.address, {"S2ST_LOG_LEVEL": "WARNING", "S2ST_MAX_CONNECTIONS_PER_IP": "0"})) as gateway):
         idle_rss = rss_mb(gateway.process.pid)
         print(f"cores: {os.cpu_count()}  session length: {args.seconds:g} s  frame: {FRAME_MS} ms")
         print(f"gateway idle RSS: {idle_rss:.1f} MB")

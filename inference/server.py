@@ -28,6 +28,9 @@ log = logging.getLogger("inference.server")
 SERVICE_NAME = translation_pb2.DESCRIPTOR.services_by_name["Translator"].full_name
 # A request holds at most one audio chunk plus framing; refuse anything much larger at the transport.
 MAX_MESSAGE_BYTES = MAX_CHUNK_BYTES + 4096
+DRAIN_POLL_SECONDS = 0.1
+# Once every stream ended (or the grace period ran out): time for the last responses to flush.
+DRAIN_FINAL_GRACE_SECONDS = 1.0
 
 
 class Worker:
@@ -78,12 +81,20 @@ class Worker:
         log.info("serving", extra={"engine": self.engine.name, "model": self.engine.model_id})
 
     async def drain(self) -> None:
-        """Refuse new streams and let live ones finish within the grace period."""
+        """Refuse new streams and let live ones finish within the grace period.
+
+        The port stays open meanwhile, so health checks see NOT_SERVING and new
+        streams get UNAVAILABLE with a reason instead of a refused connection.
+        """
         self.registry.state = WorkerState.DRAINING
         await self._set_health(health_pb2.HealthCheckResponse.NOT_SERVING)
         log.info("draining", extra={"active_sessions": self.registry.active_count,
                                     "grace_seconds": self.config.shutdown_grace_seconds})
-        await self.server.stop(self.config.shutdown_grace_seconds)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.config.shutdown_grace_seconds
+        while self.registry.active_count and loop.time() < deadline:
+            await asyncio.sleep(DRAIN_POLL_SECONDS)
+        await self.server.stop(DRAIN_FINAL_GRACE_SECONDS)
         await self.engine.aclose()
         log.info("stopped")
 

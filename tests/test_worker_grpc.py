@@ -135,7 +135,7 @@ async def test_sessions_past_the_maximum_length_end_with_deadline_exceeded(serve
     assert "maximum length" in failure.value.details()
 
 
-async def test_sigterm_lets_live_streams_finish_and_refuses_new_ones(server_logs):
+async def test_sigterm_turns_health_off_lets_live_streams_finish_and_refuses_new_ones(server_logs):
     worker = start_worker("echo", {"S2ST_SHUTDOWN_GRACE_SECONDS": "10"}, log_dir=server_logs)
     with running(worker):
         async with grpc.aio.insecure_channel(worker.address) as channel:
@@ -145,6 +145,8 @@ async def test_sigterm_lets_live_streams_finish_and_refuses_new_ones(server_logs
             await live.read()
             worker.process.send_signal(signal.SIGTERM)
             await asyncio.sleep(0.5)
+            health = await health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest())
+            assert health.status == health_pb2.HealthCheckResponse.NOT_SERVING
             with pytest.raises(grpc.aio.AioRpcError) as refused:
                 await translate(worker.address, [config(), END])
             await live.write(audio(b"\x01\x00" * 320))
