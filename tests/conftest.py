@@ -29,3 +29,16 @@ def echo_worker(server_logs: Path) -> Iterator[Worker]:
 def echo_gateway(echo_worker: Worker, server_logs: Path) -> Iterator[Gateway]:
     with running(start_gateway(echo_worker.address, log_dir=server_logs)) as gateway:
         yield gateway
+
+
+@pytest.fixture(scope="session")
+def lite_worker(server_logs: Path) -> Iterator[Worker]:
+    """A worker on the real CPU engine; loaded once per test session."""
+    with running(start_worker("lite", log_dir=server_logs)) as worker:
+        yield worker
+
+
+@pytest.fixture(scope="session")
+def lite_gateway(lite_worker: Worker, server_logs: Path) -> Iterator[Gateway]:
+    with running(start_gateway(lite_worker.address, log_dir=server_logs)) as gateway:
+        yield gateway

@@ -1,0 +1,130 @@
+"""Cuts a stream into speech segments from per-frame speech probabilities (push / flush policy)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from inference.engines.base import ENGINE_SAMPLE_RATE
+from inference.engines.lite.vad import WINDOW_SAMPLES
+
+NEGATIVE_MARGIN = 0.15  # hysteresis: speech ends below threshold - margin
+
+
+@dataclass(frozen=True)
+class SegmentPolicy:
+    threshold: float
+    min_speech_ms: int
+    min_silence_ms: int
+    pad_ms: int
+    max_segment_ms: int
+
+
+@dataclass
+class Segment:
+    """Audio of one segment so far; offsets in input samples."""
+
+    segment_id: int
+    start_sample: int
+    audio: np.ndarray
+    speech_end_sample: int | None = None
+
+    @property
+    def duration_ms(self) -> int:
+        return len(self.audio) * 1000 // ENGINE_SAMPLE_RATE
+
+
+@dataclass(frozen=True)
+class SegmentStarted:
+    segment: Segment
+
+
+@dataclass(frozen=True)
+class SegmentGrew:
+    segment: Segment
+
+
+@dataclass(frozen=True)
+class SegmentClosed:
+    segment: Segment
+
+
+SegmenterEvent = SegmentStarted | SegmentGrew | SegmentClosed
+
+
+class Segmenter:
+    """Voiced frames open a segment (with some audio before them), enough silence or the length cap closes it."""
+
+    def __init__(self, policy: SegmentPolicy) -> None:
+        self._policy = policy
+        self._pad = policy.pad_ms * ENGINE_SAMPLE_RATE // 1000
+        self._next_id = 1
+        self.reset(0)
+
+    def reset(self, consumed_samples: int) -> None:
+        """Forget any segment; the stream goes on from consumed_samples."""
+        self._samples = consumed_samples
+        self._history = np.zeros(0, dtype=np.float32)  # recent audio while no segment is open
+        self._voiced_run = 0
+        self._silent_run = 0
+        self._open: Segment | None = None
+
+    @property
+    def open_segment(self) -> Segment | None:
+        return self._open
+
+    def push(self, frames: np.ndarray, probabilities: np.ndarray) -> list[SegmenterEvent]:
+        """Frames: audio of whole VAD windows; one probability per window."""
+        events: list[SegmenterEvent] = []
+        for index, probability in enumerate(probabilities):
+            window = frames[index * WINDOW_SAMPLES : (index + 1) * WINDOW_SAMPLES]
+            events += self._step(window, float(probability))
+        if self._open is not None and not any(isinstance(e, SegmentClosed) and e.segment is self._open
+                                              for e in events):
+            events.append(SegmentGrew(self._open))
+        return events
+
+    def flush(self) -> list[SegmenterEvent]:
+        """End of input: close the open segment, if any."""
+        if self._open is None:
+            return []
+        return [self._close(self._samples)]
+
+    def _step(self, window: np.ndarray, probability: float) -> list[SegmenterEvent]:
+        policy = self._policy
+        self._samples += len(window)
+        if self._open is None:
+            self._history = np.concatenate([self._history, window])[-(self._pad + policy.min_speech_ms * ENGINE_SAMPLE_RATE // 1000 + WINDOW_SAMPLES):]
+            self._voiced_run = self._voiced_run + len(window) if probability >= policy.threshold else 0
+            if self._voiced_run < policy.min_speech_ms * ENGINE_SAMPLE_RATE // 1000:
+                return []
+            audio = self._history[-(self._voiced_run + self._pad):]
+            self._open = Segment(self._next_id, self._samples - len(audio), audio.copy())
+            self._next_id += 1
+            self._history = np.zeros(0, dtype=np.float32)
+            self._silent_run = 0
+            return [SegmentStarted(self._open)]
+        segment = self._open
+        segment.audio = np.concatenate([segment.audio, window])
+        voiced = probability >= policy.threshold - NEGATIVE_MARGIN
+        self._silent_run = 0 if voiced else self._silent_run + len(window)
+        if self._silent_run >= policy.min_silence_ms * ENGINE_SAMPLE_RATE // 1000:
+            speech_end = self._samples - self._silent_run
+            keep = self._silent_run - min(self._pad, self._silent_run)
+            segment.audio = segment.audio[: len(segment.audio) - keep]
+            return [self._close(speech_end)]
+        if segment.duration_ms >= policy.max_segment_ms:
+            # A monologue without pauses: cut here; if speech goes on, the next frames open a new segment.
+            closed = self._close(self._samples)
+            self._voiced_run = self._policy.min_speech_ms * ENGINE_SAMPLE_RATE // 1000 if voiced else 0
+            return [closed]
+        return []
+
+    def _close(self, speech_end_sample: int) -> SegmentClosed:
+        assert self._open is not None
+        segment, self._open = self._open, None
+        segment.speech_end_sample = speech_end_sample
+        self._silent_run = 0
+        self._voiced_run = 0
+        return SegmentClosed(segment)

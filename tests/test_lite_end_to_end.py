@@ -1,0 +1,84 @@
+"""Speech in, translated speech out, over the full path: WebSocket -> gateway -> gRPC -> worker -> lite engine."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import urllib.request
+
+import pytest
+from speech import SENTENCES, read_pcm, rms, speak
+from wsclient import ProtocolClient, connect
+
+FRAME_BYTES = 640
+PACE_S = 0.01  # twice real time: fast, yet the worker still sees a stream
+
+
+async def translate_file(gateway, path, **start) -> ProtocolClient:
+    pcm, rate = read_pcm(path)
+    async with connect(gateway.ws_url) as ws:
+        client = ProtocolClient(ws)
+        ready = await client.start(sample_rate=rate, **start)
+        assert ready["type"] == "ready", ready
+
+        async def send_audio() -> None:
+            for offset in range(0, len(pcm), FRAME_BYTES):
+                await client.send(pcm[offset : offset + FRAME_BYTES])
+                await asyncio.sleep(PACE_S)
+            await client.send({"type": "stop"})
+
+        sender = asyncio.create_task(send_audio())
+        await client.until("ended", timeout=60)
+        await sender
+    return client
+
+
+def finals(client: ProtocolClient, side: str) -> str:
+    return " ".join(e["text"] for e in client.events if e["type"] == "transcript" and e["side"] == side and e["final"])
+
+
+@pytest.mark.parametrize("language", ["spa", "fra"])
+async def test_speech_comes_back_as_english_speech_with_transcripts(lite_gateway, tmp_path, language):
+    voice, text = SENTENCES[language]
+    client = await translate_file(lite_gateway, speak(text, voice, tmp_path / f"{language}.wav"),
+                                  source_language=language)
+    translation = finals(client, "target").lower()
+    assert any(word in translation for word in ("good morning", "thank", "hello", "help")), translation
+    assert finals(client, "source")
+    speech = client.received_pcm()
+    assert 0.8 < len(speech) / 2 / 16000 < 8
+    assert rms(speech) > 0.02
+    stats = [e for e in client.events if e["type"] == "stats"]
+    assert stats and stats[0]["ending_offset_ms"] is not None and stats[0]["first_output_latency_ms"] is not None
+
+
+async def test_partial_transcripts_arrive_before_the_final_one(lite_gateway, tmp_path):
+    voice, text = SENTENCES["spa"]
+    client = await translate_file(lite_gateway, speak(f"{text} {text}", voice, tmp_path / "long.wav"),
+                                  source_language="spa")
+    transcripts = [e for e in client.events if e["type"] == "transcript"]
+    assert not transcripts[0]["final"]
+    assert any(e["final"] for e in transcripts)
+
+
+async def test_48_khz_input_is_translated_like_16_khz(lite_gateway, tmp_path):
+    voice, text = SENTENCES["spa"]
+    client = await translate_file(lite_gateway, speak(text, voice, tmp_path / "es48.wav", rate=48000),
+                                  source_language="spa")
+    assert "thank" in finals(client, "target").lower() or "morning" in finals(client, "target").lower()
+
+
+async def test_an_unsupported_pair_is_refused_with_a_readable_reason(lite_gateway):
+    async with connect(lite_gateway.ws_url) as ws:
+        error = await ProtocolClient(ws).start(target_language="deu")
+    assert (error["code"], error["fatal"]) == ("invalid_config", True)
+    assert "English" in error["message"]
+
+
+def test_languages_list_many_sources_and_english_out(lite_gateway):
+    with urllib.request.urlopen(f"{lite_gateway.base_url}/api/languages", timeout=10) as reply:
+        languages = json.load(reply)
+    assert languages["engine"] == "lite"
+    codes = {lang["code"] for lang in languages["source_languages"]}
+    assert {"spa", "fra", "deu"} <= codes
+    assert languages["target_languages"] == [{"code": "eng", "name": "English"}]

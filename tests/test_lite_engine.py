@@ -1,0 +1,115 @@
+"""The lite engine on real speech made at test time: Whisper base, Silero VAD and eSpeak NG, no fakes."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from speech import SENTENCES, read_pcm, speak
+
+from inference.engines.base import SessionSettings, Side, SpeechAudio, SpeechEnded, SpeechStarted, \
+    TranscriptUpdate, UnsupportedConfig
+from inference.engines.lite import LiteEngine
+from inference.engines.lite.models import ModelNotFound, whisper_model_source
+from inference.engines.lite.settings import LiteSettings
+
+CHUNK = 640  # 20 ms
+
+
+@pytest.fixture(scope="session")
+def lite_engine() -> LiteEngine:
+    engine = LiteEngine.from_environ({})
+    engine.load()
+    return engine
+
+
+def samples_of(path) -> np.ndarray:
+    pcm, rate = read_pcm(path)
+    assert rate == 16000
+    return np.frombuffer(pcm, dtype="<i2").astype(np.float32) / 32768
+
+
+async def run(engine: LiteEngine, audio: np.ndarray, **settings) -> list:
+    session = engine.open_session(SessionSettings(target_language="eng", **settings))
+    events = []
+    for start in range(0, len(audio), CHUNK):
+        events += await session.push(audio[start : start + CHUNK])
+    events += await session.flush()
+    await session.close()
+    return events
+
+
+def final_text(events, side: Side) -> str:
+    return " ".join(e.text for e in events if isinstance(e, TranscriptUpdate) and e.side is side and e.is_final)
+
+
+@pytest.mark.parametrize("source", [None, "spa"])
+async def test_spanish_speech_becomes_english_text_and_speech(lite_engine, tmp_path, source):
+    voice, text = SENTENCES["spa"]
+    audio = samples_of(speak(text, voice, tmp_path / "es.wav"))
+    events = await run(lite_engine, audio, source_language=source)
+    translation = final_text(events, Side.TARGET).lower()
+    assert "good morning" in translation or "thank" in translation, translation
+    source_finals = [e for e in events if isinstance(e, TranscriptUpdate) and e.side is Side.SOURCE and e.is_final]
+    assert source_finals and source_finals[0].language == "spa"
+    speech = np.concatenate([e.samples for e in events if isinstance(e, SpeechAudio)])
+    assert 0.8 < len(speech) / 16000 < 8
+    assert np.sqrt(np.mean(speech**2)) > 0.02
+    assert [e for e in events if isinstance(e, SpeechAudio)][-1].is_last
+
+
+async def test_french_speech_is_translated_too(lite_engine, tmp_path):
+    voice, text = SENTENCES["fra"]
+    events = await run(lite_engine, samples_of(speak(text, voice, tmp_path / "fr.wav")), source_language="fra")
+    translation = final_text(events, Side.TARGET).lower()
+    assert any(word in translation for word in ("hello", "thank", "good morning", "help")), translation
+
+
+async def test_partials_come_before_finals_and_segments_are_bracketed(lite_engine, tmp_path):
+    voice, text = SENTENCES["spa"]
+    audio = samples_of(speak(text + " " + text, voice, tmp_path / "long.wav"))
+    events = await run(lite_engine, audio, source_language="spa")
+    kinds = [(type(e).__name__, getattr(e, "is_final", None)) for e in events]
+    first_partial = kinds.index(("TranscriptUpdate", False))
+    first_final = kinds.index(("TranscriptUpdate", True))
+    assert first_partial < first_final
+    assert isinstance(events[0], SpeechStarted)
+    started = [e.segment_id for e in events if isinstance(e, SpeechStarted)]
+    ended = [e.segment_id for e in events if isinstance(e, SpeechEnded)]
+    assert started == ended and started == sorted(started)
+
+
+async def test_a_monologue_without_pauses_is_cut_at_the_segment_cap(tmp_path):
+    engine = LiteEngine(LiteSettings(max_segment_seconds=3.0))
+    engine.load()
+    voice, text = SENTENCES["spa"]
+    long_text = " ".join([text.replace(".", ",")] * 4)
+    audio = samples_of(speak(long_text, voice, tmp_path / "mono.wav"))
+    events = await run(engine, audio, source_language="spa")
+    starts = [e for e in events if isinstance(e, SpeechStarted)]
+    assert len(starts) >= len(audio) / 16000 / 3.5
+    assert all(final_text([e], Side.TARGET) is not None for e in events)
+
+
+async def test_silence_produces_nothing(lite_engine):
+    assert await run(lite_engine, np.zeros(16000 * 2, dtype=np.float32)) == []
+
+
+@pytest.mark.parametrize(("settings", "words"), [
+    ({"target_language": "fra"}, r"English \(eng\) only"),
+    ({"target_language": "eng", "source_language": "xxx"}, "does not recognise"),
+    ({"target_language": "eng", "options": {"beam": "5"}}, "no options"),
+])
+def test_unsupported_settings_are_refused_with_a_reason(lite_engine, settings, words):
+    with pytest.raises(UnsupportedConfig, match=words):
+        lite_engine.open_session(SessionSettings(**settings))
+
+
+def test_the_catalog_is_many_sources_into_english(lite_engine):
+    catalog = lite_engine.languages()
+    assert {"spa", "fra", "deu", "jpn", "cmn", "eng"} <= set(catalog.sources)
+    assert catalog.targets == ("eng",) and catalog.speech_targets == ("eng",)
+
+
+def test_a_missing_model_directory_is_an_error_not_a_fallback(tmp_path):
+    with pytest.raises(ModelNotFound, match="lacks model.bin"):
+        whisper_model_source(LiteSettings(whisper_dir=str(tmp_path)))
