@@ -1,0 +1,116 @@
+"""The seamless engine: Meta's SeamlessStreaming (joint-VAD speech-to-speech agent) on a GPU.
+
+The model is loaded once per worker; each stream has its own agent states. The
+agents keep some per-call state on the shared agent object (the text decoder's
+target-language prefix), so every pushpop runs on one inference thread per
+model, in arrival order. Weights: CC-BY-NC 4.0 (non-commercial). See
+docs/seamless.md; settings in inference/engines/seamless/settings.py.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from inference.engines.base import (
+    Engine,
+    EngineEvent,
+    EngineSession,
+    LanguageCatalog,
+    SessionSettings,
+    UnsupportedConfig,
+)
+from inference.engines.seamless.pipeline import ModelLanguages, build_agent, read_model_languages
+from inference.engines.seamless.settings import SAMPLE_RATE, SeamlessSettings
+from inference.engines.seamless.stream import SeamlessStream, SegmentClasses
+from inference.engines.serial import InferenceThread
+
+log = logging.getLogger("inference.engines.seamless")
+
+
+class SeamlessSession(EngineSession):
+    """A stream's states, driven on the engine's inference thread."""
+
+    def __init__(self, stream: SeamlessStream, thread: InferenceThread) -> None:
+        self._stream = stream
+        self._thread = thread
+
+    async def push(self, audio: np.ndarray) -> list[EngineEvent]:
+        return await self._thread.run(self._stream.push, audio)
+
+    async def flush(self) -> list[EngineEvent]:
+        return await self._thread.run(self._stream.flush)
+
+    async def reset(self) -> None:
+        await self._thread.run(self._stream.reset)
+
+    async def close(self) -> None:
+        """States are plain per-stream objects: dropping them frees them."""
+
+
+class SeamlessEngine(Engine):
+    """SeamlessStreaming behind the engine interface."""
+
+    name = "seamless"
+
+    def __init__(self, settings: SeamlessSettings, agent_factory=build_agent,
+                 languages_reader=read_model_languages, segment_classes: SegmentClasses | None = None) -> None:
+        self._settings = settings
+        self._agent_factory = agent_factory
+        self._languages_reader = languages_reader
+        self._segment_classes = segment_classes
+        self._agent: Any = None
+        self._languages = ModelLanguages(text=(), speech=())
+        self._thread = InferenceThread("seamless")
+
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, str]) -> SeamlessEngine:
+        return cls(SeamlessSettings.from_environ(environ))
+
+    def load(self) -> None:
+        if self._segment_classes is None:
+            from simuleval.data.segments import EmptySegment, SpeechSegment, TextSegment
+
+            self._segment_classes = SegmentClasses(SpeechSegment, TextSegment, EmptySegment)
+        self._languages = self._languages_reader(self._settings)
+        self._agent = self._agent_factory(self._settings)
+        log.info("seamless engine loaded", extra={"device": self._settings.device, "dtype": self._settings.dtype,
+                                                  "text_languages": len(self._languages.text),
+                                                  "speech_languages": len(self._languages.speech)})
+
+    @property
+    def model_id(self) -> str:
+        s = self._settings
+        return f"SeamlessStreaming ({s.unity_model} + {s.monotonic_decoder} + {s.vocoder}, {s.dtype})"
+
+    @property
+    def output_sample_rate(self) -> int:
+        return SAMPLE_RATE
+
+    def languages(self) -> LanguageCatalog:
+        # The model recognises the spoken language itself; the list says what it was trained on.
+        return LanguageCatalog(sources=self._languages.text, targets=self._languages.text,
+                               speech_targets=self._languages.speech, source_selectable=False)
+
+    def open_session(self, settings: SessionSettings) -> EngineSession:
+        if self._agent is None or self._segment_classes is None:
+            raise RuntimeError("the seamless engine is not loaded")
+        if settings.options:
+            raise UnsupportedConfig(f"the seamless engine takes no options (got {', '.join(sorted(settings.options))})")
+        target = settings.target_language
+        if target not in self._languages.text:
+            raise UnsupportedConfig(f"SeamlessStreaming cannot translate into {target!r}; see ListLanguages")
+        if settings.speech_output and target not in self._languages.speech:
+            raise UnsupportedConfig(f"SeamlessStreaming has no speech output in {target!r}; "
+                                    "ask for text only (speech_output false) or pick a speech output language")
+        if settings.source_language and settings.source_language not in self._languages.text:
+            raise UnsupportedConfig(f"unknown source language {settings.source_language!r}; see ListLanguages")
+        stream = SeamlessStream(self._agent, self._segment_classes, target, self._settings.silence_limit_ms,
+                                self._settings.max_segment_seconds)
+        return SeamlessSession(stream, self._thread)
+
+    async def aclose(self) -> None:
+        self._thread.close()
