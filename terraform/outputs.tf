@@ -1,0 +1,19 @@
+output "url" {
+  description = "Public HTTPS address of the service (point the domain's A record at ip first, if you set one)."
+  value       = "https://${local.domain}"
+}
+
+output "ip" {
+  description = "Static external IP of the VM."
+  value       = google_compute_address.web.address
+}
+
+output "grafana_url" {
+  description = "Grafana dashboards (user admin)."
+  value       = "https://${local.domain}/grafana/"
+}
+
+output "ssh" {
+  description = "How to reach the VM (needs ssh_source_ranges, or use IAP)."
+  value       = "gcloud compute ssh ${google_compute_instance.vm.name} --zone ${var.zone} --project ${var.project_id}"
+}
