@@ -169,3 +169,13 @@ def test_the_real_model_languages_are_read_from_its_asset_cards():
 
     languages = read_model_languages(SeamlessSettings())
     assert len(languages.speech) == 36 and "eng" in languages.text
+
+
+async def test_the_gpu_check_script_drives_concurrent_sessions_through_the_engine():
+    spec = importlib.util.spec_from_file_location("gpu_check", "bench/gpu_check.py")
+    gpu_check = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(gpu_check)
+    audio = np.concatenate([speech(1.0), silence(1.0)])
+    results = await gpu_check.run_level(stand_in_engine(), audio, "eng", 2)
+    assert len(results) == 2 and all(r["text"].startswith("eng0") for r in results)
+    assert all(r["first_output_s"] < 2.5 and r["rtf"] < 1 for r in results)
