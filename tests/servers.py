@@ -30,6 +30,14 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def rss_mb(pid: int) -> float:
+    """Resident memory of a process, from /proc."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise ValueError(f"no VmRSS for {pid}")
+
+
 @dataclass
 class ServerProcess:
     """A started server and where it logs."""
@@ -64,6 +72,13 @@ class Worker(ServerProcess):
     def metrics_text(self) -> str:
         with urllib.request.urlopen(f"http://127.0.0.1:{self.metrics_port}/metrics", timeout=5) as reply:
             return reply.read().decode()
+
+    def metric(self, name: str) -> float:
+        """The value of an unlabelled metric, e.g. s2st_worker_active_sessions."""
+        for line in self.metrics_text().splitlines():
+            if line.startswith(name + " "):
+                return float(line.split()[1])
+        raise KeyError(name)
 
 
 @dataclass
@@ -140,9 +155,9 @@ def _http_ok(url: str) -> bool:
 
 
 def start_gateway(worker_target: str, env: Mapping[str, str] | None = None,
-                  log_dir: Path | None = None) -> Gateway:
+                  log_dir: Path | None = None, port: int | None = None) -> Gateway:
     """Start `python -m gateway` relaying to worker_target and wait until it answers /healthz."""
-    port = free_port()
+    port = port or free_port()
     process, log_path = _spawn("gateway", {
         "S2ST_GATEWAY_PORT": str(port),
         "S2ST_WORKER_TARGET": worker_target,

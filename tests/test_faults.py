@@ -1,0 +1,150 @@
+"""Faults real users and operators cause: dying and restarting processes, slow and vanishing clients."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import os
+import socket
+import struct
+import time
+
+import numpy as np
+
+from servers import free_port, rss_mb, running, start_gateway, start_worker
+from wsclient import ProtocolClient, connect
+
+FRAME = b"\x01\x02" * 320
+
+
+async def until(predicate, timeout: float = 10.0, interval: float = 0.1) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not reached in time")
+        await asyncio.sleep(interval)
+
+
+async def round_trip(client: ProtocolClient) -> bool:
+    client.audio.clear()
+    await client.send(FRAME)
+    while not client.audio:
+        await client.receive()
+    return client.received_pcm() == FRAME
+
+
+async def test_a_restarted_worker_serves_new_sessions_through_the_same_gateway(server_logs):
+    port = free_port()
+    worker = start_worker("echo", log_dir=server_logs, port=port)
+    with running(start_gateway(worker.address, log_dir=server_logs)) as gateway:
+        async with connect(gateway.ws_url) as ws:
+            client = ProtocolClient(ws)
+            await client.start()
+            worker.process.kill()
+            error = await client.until("error")
+            assert error["code"] == "worker_unavailable"
+            await client.until("ended")
+            with running(start_worker("echo", log_dir=server_logs, port=port)):
+                for _ in range(50):  # the channel reconnects within its backoff (at most 2 s)
+                    ready = await client.start()
+                    if ready["type"] == "ready":
+                        break
+                    await asyncio.sleep(0.2)
+                assert ready["type"] == "ready"
+                assert await round_trip(client)
+
+
+async def test_a_restarted_gateway_takes_new_connections(echo_worker, server_logs):
+    port = free_port()
+    with running(start_gateway(echo_worker.address, log_dir=server_logs, port=port)) as first:
+        async with connect(first.ws_url) as ws:
+            await ProtocolClient(ws).start()
+    with running(start_gateway(echo_worker.address, log_dir=server_logs, port=port)) as second:
+        async with connect(second.ws_url) as ws:
+            client = ProtocolClient(ws)
+            assert (await client.start())["type"] == "ready"
+            assert await round_trip(client)
+
+
+async def test_two_workers_share_sessions_and_one_dying_spares_the_others(server_logs):
+    env = {"S2ST_MAX_SESSIONS": "2"}
+    with (running(start_worker("echo", env, log_dir=server_logs)) as a,
+          running(start_worker("echo", env, log_dir=server_logs)) as b,
+          running(start_gateway(f"{a.address},{b.address}", log_dir=server_logs)) as gateway):
+        async with (connect(gateway.ws_url) as ws1, connect(gateway.ws_url) as ws2, connect(gateway.ws_url) as ws3,
+                    connect(gateway.ws_url) as ws4):
+            clients = [ProtocolClient(ws) for ws in (ws1, ws2, ws3, ws4)]
+            for client in clients:
+                # Four sessions fit only if the gateway skips a full worker for the other one.
+                assert (await client.start())["type"] == "ready"
+            assert a.metric("s2st_worker_active_sessions") == 2 and b.metric("s2st_worker_active_sessions") == 2
+            a.process.kill()
+            outcomes = await asyncio.gather(*(c.until_any(("error",), timeout=3) for c in clients),
+                                            return_exceptions=True)
+            survivors = [c for c, o in zip(clients, outcomes) if isinstance(o, TimeoutError)]
+            assert len(survivors) == 2
+            for client in survivors:
+                assert await round_trip(client)
+        async with connect(gateway.ws_url) as ws:
+            fresh = ProtocolClient(ws)
+            assert (await fresh.start())["type"] == "ready"
+            assert await round_trip(fresh)
+
+
+class NonReadingClient:
+    """A WebSocket client that writes and never reads, on a raw socket with a tiny receive buffer."""
+
+    def __init__(self, port: int) -> None:
+        self.sock = socket.socket()
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        self.sock.settimeout(5)
+        self.sock.connect(("127.0.0.1", port))
+        key = base64.b64encode(os.urandom(16)).decode()
+        self.sock.sendall((f"GET /ws HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\n"
+                           f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n")
+                          .encode())
+        response = b""
+        while b"\r\n\r\n" not in response:
+            response += self.sock.recv(1)
+        assert b" 101 " in response.split(b"\r\n")[0]
+
+    def send(self, payload: bytes, opcode: int) -> None:
+        mask = os.urandom(4)
+        header = bytes([0x80 | opcode])
+        if len(payload) < 126:
+            header += bytes([0x80 | len(payload)])
+        else:
+            header += bytes([0x80 | 127]) + struct.pack(">Q", len(payload))
+        masked = bytes(b ^ mask[i % 4] for i, b in enumerate(payload)) if len(payload) < 4096 else \
+            (np.frombuffer(payload, np.uint8) ^ np.resize(np.frombuffer(mask, np.uint8), len(payload))).tobytes()
+        self.sock.sendall(header + mask + masked)
+
+
+def test_a_client_that_stops_reading_is_closed_and_the_gateway_stays_bounded(echo_worker, server_logs):
+    env = {"S2ST_OUTBOUND_QUEUE_FRAMES": "16", "S2ST_WS_MAX_FRAMES_PER_SECOND": "0"}
+    with running(start_gateway(echo_worker.address, env, log_dir=server_logs)) as gateway:
+        before = rss_mb(gateway.process.pid)
+        client = NonReadingClient(gateway.port)
+        client.send(json.dumps({"type": "start", "target_language": "eng"}).encode(), opcode=0x1)
+        big = b"\x00\x01" * 32768  # 64 KiB of audio a frame, all echoed back
+        closed = False
+        for _ in range(3000):  # at most 190 MB; the gateway must give up long before
+            try:
+                client.send(big, opcode=0x2)
+            except OSError:  # reset or timed out: the gateway stopped taking our frames
+                closed = True
+                break
+        client.sock.close()
+        assert closed
+        assert "does not read" in gateway.log()
+        assert rss_mb(gateway.process.pid) - before < 150
+
+
+async def test_a_vanished_client_frees_its_worker_session_within_seconds(echo_worker, echo_gateway):
+    async with connect(echo_gateway.ws_url) as ws:
+        client = ProtocolClient(ws)
+        await client.start()
+        await until(lambda: echo_worker.metric("s2st_worker_active_sessions") >= 1)
+        ws.transport.abort()  # gone without a close frame, like a phone losing its network
+    await until(lambda: echo_worker.metric("s2st_worker_active_sessions") == 0, timeout=5)
