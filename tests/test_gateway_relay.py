@@ -186,3 +186,22 @@ def test_http_endpoints_report_health_languages_and_metrics(echo_gateway):
     assert {"code": "eng", "name": "English"} in languages["target_languages"]
     status, metrics = get("/metrics")
     assert "s2st_gateway_connections_total" in metrics and "s2st_gateway_active_sessions" in metrics
+
+
+async def test_oversized_text_fields_are_refused(echo_gateway):
+    async with connect(echo_gateway.ws_url) as ws:
+        error = await ProtocolClient(ws).start(client_label="x" * 65)
+    assert (error["code"], error["fatal"]) == ("invalid_config", True)
+    assert "client_label" in error["message"]
+
+
+async def test_a_session_past_the_maximum_length_ends_as_session_too_long(server_logs):
+    with (running(start_worker("echo", {"S2ST_MAX_SESSION_SECONDS": "1"}, log_dir=server_logs)) as worker,
+          running(start_gateway(worker.address, log_dir=server_logs)) as gateway):
+        async with connect(gateway.ws_url) as ws:
+            client = ProtocolClient(ws)
+            await client.start()
+            error = await client.until("error", timeout=10)
+            await client.until("ended")
+            assert (error["code"], error["fatal"]) == ("session_too_long", True)
+            assert (await client.start())["type"] == "ready"  # the socket goes on

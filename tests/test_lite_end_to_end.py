@@ -82,3 +82,10 @@ def test_languages_list_many_sources_and_english_out(lite_gateway):
     codes = {lang["code"] for lang in languages["source_languages"]}
     assert {"spa", "fra", "deu"} <= codes
     assert languages["target_languages"] == [{"code": "eng", "name": "English"}]
+
+
+async def test_an_unknown_source_language_is_refused_with_a_readable_reason(lite_gateway):
+    async with connect(lite_gateway.ws_url) as ws:
+        error = await ProtocolClient(ws).start(source_language="xxx")
+    assert (error["code"], error["fatal"]) == ("invalid_config", True)
+    assert "xxx" in error["message"]
