@@ -113,3 +113,15 @@ def test_the_catalog_is_many_sources_into_english(lite_engine):
 def test_a_missing_model_directory_is_an_error_not_a_fallback(tmp_path):
     with pytest.raises(ModelNotFound, match="lacks model.bin"):
         whisper_model_source(LiteSettings(whisper_dir=str(tmp_path)))
+
+
+@pytest.mark.parametrize(("previous", "current", "spoken", "expected"), [
+    ("Good, I'm not", "Good morning, we are going", 0, ""),  # agreement 'Good' has no phrase end yet
+    ("Good morning, we are going", "Good morning, we'll see you in Madrid.", 0, "Good morning,"),
+    ("Good morning, we'll see you. Thanks", "good morning, we'll see you. Thank you", 2, "we'll see you."),
+    ("Hello there.", "Goodbye.", 0, ""),
+])
+def test_only_settled_phrases_are_spoken_early(previous, current, spoken, expected):
+    from inference.engines.lite.session import stable_phrase
+
+    assert " ".join(stable_phrase(previous.split(), current.split(), spoken)) == expected

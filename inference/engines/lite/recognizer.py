@@ -40,16 +40,22 @@ class Recognizer:
         self._model = WhisperModel(source, device="cpu", compute_type=compute_type, cpu_threads=threads)
         self.languages: tuple[str, ...] = tuple(self._model.supported_languages)
 
-    def recognize(self, audio: np.ndarray, language: str | None, translate: bool) -> Recognition:
+    def recognize(self, audio: np.ndarray, language: str | None, translate: bool,
+                  target_prefix: str = "") -> Recognition:
+        """Transcript, and the English translation when asked; the target text is forced to start with
+        target_prefix (words already spoken), which goes into the prompt of the task that makes it."""
         tasks = ["transcribe", "translate"] if translate else ["transcribe"]
         features = np.repeat(self._encoder_input(audio), len(tasks), axis=0)
         encoded = self._model.model.encode(ctranslate2.StorageView.from_array(features))
         if language is None:
             language = self._detect_language(encoded)
-        prompts = [self._prompt(language, task) for task in tasks]
+        target_task = tasks[-1]
+        prompts = [self._prompt(language, task, target_prefix if task == target_task else "") for task in tasks]
         results = self._model.model.generate(encoded, prompts, beam_size=1, max_length=MAX_TEXT_TOKENS,
                                              suppress_blank=True, repetition_penalty=1.1, no_repeat_ngram_size=4)
         texts = [self._decode(result.sequences_ids[0]) for result in results]
+        if target_prefix and not texts[-1].startswith(target_prefix):
+            texts[-1] = f"{target_prefix} {texts[-1]}".strip()
         return Recognition(language, texts[0], texts[1] if translate else None)
 
     def _encoder_input(self, audio: np.ndarray) -> np.ndarray:
@@ -64,9 +70,10 @@ class Recognizer:
         token, _probability = self._model.model.detect_language(encoded)[0][0]
         return token.strip("<|>")
 
-    def _prompt(self, language: str, task: str) -> list[int]:
+    def _prompt(self, language: str, task: str, prefix: str = "") -> list[int]:
         tokenizer = Tokenizer(self._model.hf_tokenizer, True, task=task, language=language)
-        return [*tokenizer.sot_sequence, tokenizer.no_timestamps]
+        prefix_tokens = tokenizer.encode(" " + prefix.strip()) if prefix.strip() else []
+        return [*tokenizer.sot_sequence, tokenizer.no_timestamps, *prefix_tokens]
 
     def _decode(self, tokens: list[int]) -> str:
         tokenizer = Tokenizer(self._model.hf_tokenizer, True, task="transcribe", language="en")

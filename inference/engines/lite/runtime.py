@@ -30,8 +30,9 @@ class LiteRuntime:
         """True while a recognition of any session runs or waits: partials then yield to finals."""
         return self.thread.pending > 0
 
-    async def recognize(self, audio: np.ndarray, language: str | None, translate: bool) -> Recognition:
-        return await self.thread.run(self.recognizer.recognize, audio, language, translate)
+    async def recognize(self, audio: np.ndarray, language: str | None, translate: bool,
+                        target_prefix: str = "") -> Recognition:
+        return await self.thread.run(self.recognizer.recognize, audio, language, translate, target_prefix)
 
     def close(self) -> None:
         self.thread.close()

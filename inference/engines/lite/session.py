@@ -20,6 +20,21 @@ from inference.engines.lite.segmenter import Segment, SegmentClosed, Segmenter, 
 from inference.engines.lite.vad import WINDOW_SAMPLES, StreamingVad
 
 MIN_PARTIAL_AUDIO_MS = 1000  # shorter audio gives Whisper too little to say anything useful
+PHRASE_END = (".", ",", "!", "?", ";", ":")
+
+
+def _normal(word: str) -> str:
+    return word.strip(".,!?;:\"'").lower()
+
+
+def stable_phrase(previous: list[str], current: list[str], committed: int) -> list[str]:
+    """Words to speak now (LocalAgreement-2): the prefix two consecutive hypotheses agree on, beyond what
+    was already spoken, up to its last phrase-ending punctuation, so speech never starts mid-phrase."""
+    agreed = 0
+    while agreed < min(len(previous), len(current)) and _normal(previous[agreed]) == _normal(current[agreed]):
+        agreed += 1
+    ends = [i for i in range(committed, agreed) if current[i].endswith(PHRASE_END)]
+    return current[committed : ends[-1] + 1] if ends else []
 
 
 def _ms(samples: int) -> int:
@@ -39,6 +54,8 @@ class LiteSession(EngineSession):
         self._unframed = np.zeros(0, dtype=np.float32)
         self._consumed = 0
         self._last_partial_ms = 0
+        self._previous_words: list[str] = []  # target words of the segment's previous partial
+        self._spoken: list[str] = []  # target words of the segment already synthesized
 
     async def push(self, audio: np.ndarray) -> list[EngineEvent]:
         buffered = np.concatenate([self._unframed, audio])
@@ -62,7 +79,7 @@ class LiteSession(EngineSession):
         self._vad.reset()
         self._segmenter.reset(self._consumed)
         self._unframed = np.zeros(0, dtype=np.float32)
-        self._last_partial_ms = 0
+        self._start_segment()
 
     async def close(self) -> None:
         self._segmenter.reset(self._consumed)
@@ -70,31 +87,49 @@ class LiteSession(EngineSession):
     async def _on_segment_change(self, change: SegmentStarted | SegmentGrew | SegmentClosed) -> list[EngineEvent]:
         segment = change.segment
         if isinstance(change, SegmentStarted):
-            self._last_partial_ms = 0
+            self._start_segment()
             return [SpeechStarted(segment.segment_id, _ms(segment.start_sample))]
         if isinstance(change, SegmentGrew):
             return await self._partial(segment)
         assert segment.speech_end_sample is not None
         return [SpeechEnded(segment.segment_id, _ms(segment.speech_end_sample)), *await self._final(segment)]
 
+    def _start_segment(self) -> None:
+        self._last_partial_ms = 0
+        self._previous_words = []
+        self._spoken = []
+
     async def _partial(self, segment: Segment) -> list[EngineEvent]:
-        """A fresh hypothesis of both sides, at most once per interval and only when the model is idle."""
+        """A fresh hypothesis of both sides, at most once per interval and only when the model is idle;
+        the part of the translation that has settled is spoken right away."""
         due = segment.duration_ms - self._last_partial_ms >= self._runtime.partial_interval_ms
         if segment.duration_ms < MIN_PARTIAL_AUDIO_MS or not due or self._runtime.busy:
             return []
         self._last_partial_ms = segment.duration_ms
-        return self._transcripts(segment, await self._recognize(segment), is_final=False)
+        recognition = await self._recognize(segment)
+        events = self._transcripts(segment, recognition, is_final=False)
+        words = self._target_text(recognition).split()
+        phrase = stable_phrase(self._previous_words, words, len(self._spoken))
+        self._previous_words = words
+        if phrase and self._speech_output:
+            self._spoken += phrase
+            speech = await self._runtime.synthesizer.speak(" ".join(phrase), self._runtime.voice)
+            events.append(SpeechAudio(segment.segment_id, speech))
+        return events
 
     async def _final(self, segment: Segment) -> list[EngineEvent]:
-        recognition = await self._recognize(segment)
+        # The final translation continues what was already spoken, so the two never disagree.
+        recognition = await self._recognize(segment, target_prefix=" ".join(self._spoken))
         events = self._transcripts(segment, recognition, is_final=True)
         if self._speech_output:
-            speech = await self._runtime.synthesizer.speak(self._target_text(recognition), self._runtime.voice)
+            rest = self._target_text(recognition).split()[len(self._spoken):]
+            speech = await self._runtime.synthesizer.speak(" ".join(rest), self._runtime.voice)
             events.append(SpeechAudio(segment.segment_id, speech, is_last=True))
         return events
 
-    async def _recognize(self, segment: Segment):
-        return await self._runtime.recognize(segment.audio.copy(), self._source, translate=self._needs_translation())
+    async def _recognize(self, segment: Segment, target_prefix: str = ""):
+        return await self._runtime.recognize(segment.audio.copy(), self._source, self._needs_translation(),
+                                             target_prefix)
 
     def _needs_translation(self) -> bool:
         return self._source != ENGLISH_WHISPER
