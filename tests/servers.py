@@ -130,8 +130,9 @@ def worker_serving(address: str, tls_ca: Path | None = None) -> bool:
 
 
 def start_worker(engine: str = "echo", env: Mapping[str, str] | None = None,
-                 log_dir: Path | None = None, port: int | None = None, tls_ca: Path | None = None) -> Worker:
-    """Start `python -m inference` and wait until it serves (checked over TLS when tls_ca is given)."""
+                 log_dir: Path | None = None, port: int | None = None, tls_ca: Path | None = None,
+                 wait: bool = True) -> Worker:
+    """Start `python -m inference` and (unless wait is False) wait until it serves, over TLS if tls_ca is given."""
     port = port or free_port()
     metrics_port = free_port()
     process, log_path = _spawn("inference", {
@@ -142,7 +143,8 @@ def start_worker(engine: str = "echo", env: Mapping[str, str] | None = None,
         **(env or {}),
     }, log_dir or Path(tempfile.gettempdir()))
     worker = Worker(process, port, log_path, metrics_port)
-    _wait_until(lambda: worker_serving(worker.address, tls_ca), worker, f"worker ({engine})")
+    if wait:
+        _wait_until(lambda: worker_serving(worker.address, tls_ca), worker, f"worker ({engine})")
     return worker
 
 

@@ -89,3 +89,26 @@ async def test_an_unknown_source_language_is_refused_with_a_readable_reason(lite
         error = await ProtocolClient(ws).start(source_language="xxx")
     assert (error["code"], error["fatal"]) == ("invalid_config", True)
     assert "xxx" in error["message"]
+
+
+def test_health_says_not_serving_while_the_model_loads(server_logs):
+    import time
+
+    import grpc
+    from grpc_health.v1 import health_pb2, health_pb2_grpc
+    from servers import running, start_worker
+
+    seen = []
+    with running(start_worker("lite", log_dir=server_logs, wait=False)) as worker:
+        deadline = time.monotonic() + 120
+        with grpc.insecure_channel(worker.address) as channel:
+            stub = health_pb2_grpc.HealthStub(channel)
+            while time.monotonic() < deadline and (not seen or seen[-1] != "SERVING"):
+                try:
+                    reply = stub.Check(health_pb2.HealthCheckRequest(), timeout=1)
+                    seen.append(health_pb2.HealthCheckResponse.ServingStatus.Name(reply.status))
+                except grpc.RpcError:
+                    pass  # not listening yet
+                time.sleep(0.02)
+    assert "NOT_SERVING" in seen and seen[-1] == "SERVING"
+    assert seen.index("NOT_SERVING") < seen.index("SERVING")
