@@ -1,181 +1,366 @@
 // The page: language pickers, Start / Stop / Reset, level meter, transcripts, latency, errors.
-// Data path: mic -> Capture -> Connection.send ; Connection events -> transcripts, Playback, stats.
+// Data path: microphone -> Capture -> Connection.send -> gateway;
+//            gateway -> Connection -> onEvent (transcripts, status, stats) / onAudio -> Playback.
 
-import { Capture } from "./capture.js";
+import { Capture, CAPTURE_RATE, FRAME_MS } from "./capture.js";
 import { Connection } from "./connection.js";
 import { Playback } from "./playback.js";
 import { TranscriptView } from "./transcripts.js";
 
+const PENDING_MAX_MS = 3000; // speech kept while no session is ready (opening, reconnecting)
+const FLUSH_FRAME_MS = 100; // that speech is then sent in frames this long
+const LANGUAGES_RETRY_S = 3;
+const DEFAULT_OUTPUT_RATE = 16000; // until a `ready` event says otherwise
+
 const $ = (id) => document.getElementById(id);
 const ui = {
-  state: $("connection-state"), source: $("source-language"), target: $("target-language"),
-  start: $("start"), stop: $("stop"), reset: $("reset"), level: $("level"), error: $("error"),
-  voiceProcessing: $("voice-processing"), firstOutput: $("first-output"), endingOffset: $("ending-offset"), status: $("session-status"),
+  connection: $("connection-state"), source: $("source-language"), target: $("target-language"),
+  start: $("start"), stop: $("stop"), reset: $("reset"), headphones: $("headphones"), level: $("level"),
+  status: $("session-status"), error: $("error"), firstOutput: $("first-output"), endingOffset: $("ending-offset"),
+  announcer: $("announcer"),
 };
+const announce = (text) => (ui.announcer.textContent = text);
 const sourceView = new TranscriptView($("source-transcript"));
-const targetView = new TranscriptView($("target-transcript"));
+const targetView = new TranscriptView($("target-transcript"), announce);
 
-// Words for every error code of docs/protocol.md, shown to people.
+// Words people read for each error code of docs/protocol.md.
 const ERROR_WORDS = {
-  invalid_config: "That language pair or setting is not supported.",
-  busy: "All translators are busy right now. Please try again in a moment.",
-  worker_unavailable: "The translation service is not reachable right now. Retrying helps once it is back.",
+  invalid_config: "That choice is not supported",
+  busy: "Every translator is busy right now. Please try again in a minute.",
+  worker_unavailable: "The translation service is not reachable right now. Please press Start again shortly.",
   session_too_long: "The session reached its maximum length. Press Start to go on.",
-  internal: "The translator failed. Please start again.",
-  rate_limited: "Audio is arriving too fast; some was dropped.",
+  internal: "The translator failed. Press Start to try again.",
+  rate_limited: "Audio arrived faster than the server allows, so some of it was dropped.",
+  not_started: "The page and the server lost step. Press Stop, then Start.",
+  already_started: "The page and the server lost step. Press Stop, then Start.",
 };
 
-// A small hook for automated tests and troubleshooting: counts, not audio content, except `received`.
-const debug = (window.s2stDebug = { sentFrames: 0, receivedChunks: 0, received: [], playedAudibleSamples: 0 });
-
-let context = null;
-let capture = null;
-let playback = null;
-let running = false; // the user pressed Start and not Stop
-let session = null; // the ready event of the active session
+// Test and troubleshooting hook (docs/web-client.md): counters; with `record = true` set before
+// Start, also the PCM sent (Int16 ArrayBuffers), received (same) and played (Float32Arrays).
+const debug = (window.s2stDebug = {
+  record: false, sentFrames: 0, receivedChunks: 0, sequenceErrors: 0, gatedFrames: 0,
+  playedSamples: 0, audibleSamples: 0, echoCancellation: null, sent: [], received: [], played: [],
+});
 
 const token = new URLSearchParams(location.search).get("token");
-const wsUrl = `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/ws${token ? `?token=${encodeURIComponent(token)}` : ""}`;
-const connection = new Connection(wsUrl, { onState, onEvent, onAudio });
+const tokenQuery = token ? `?token=${encodeURIComponent(token)}` : "";
+const connection = new Connection(
+  `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/ws${tokenQuery}`,
+  { onState, onEvent, onAudio },
+);
 
-function showError(message) {
+let phase = "idle"; // idle | starting (no `ready` yet) | live | stopping (`stop` sent, until `ended`)
+let session = null; // the `ready` event of the session on the socket
+let startSent = false; // a `start` awaits its `ready`
+let discarding = false; // `reset` sent: drop the old utterance's events until `reset_done`
+let pending = []; // microphone frames captured while no session was ready
+let expectedSequence = 0;
+let languagesLoaded = false;
+let speechTargets = new Set();
+let capture = null;
+let playback = null;
+let slowNetworkShown = false;
+
+// ---- page state ---------------------------------------------------------------------------
+
+// from: what the message is about, so that only its own success clears it.
+function showError(message, from = "") {
   ui.error.textContent = message;
   ui.error.hidden = !message;
+  ui.error.dataset.from = from;
 }
 
-function setRunning(value) {
-  running = value;
-  ui.start.disabled = value;
-  ui.stop.disabled = !value;
-  ui.source.disabled = ui.target.disabled = ui.voiceProcessing.disabled = value;
+function setStatus(text) {
+  ui.status.textContent = text;
+}
+
+function setPhase(next) {
+  phase = next;
+  document.body.dataset.phase = next; // for styling and the tests
+  const focused = document.activeElement;
+  ui.start.disabled = next !== "idle" || !languagesLoaded;
+  ui.stop.disabled = next !== "starting" && next !== "live";
+  ui.source.disabled = next !== "idle" || ui.source.dataset.fixed === "true";
+  ui.target.disabled = ui.headphones.disabled = next !== "idle";
+  // Keep keyboard focus on a usable button when the focused one just became disabled.
+  if (focused instanceof HTMLButtonElement && focused.disabled) {
+    [ui.stop, ui.start, ui.reset].find((button) => !button.disabled)?.focus();
+  }
 }
 
 function onState(state, detail) {
-  const words = {
-    connecting: "Connecting…", connected: "Connected", disconnected: "Disconnected",
-    reconnecting: `Connection lost, reconnecting in ${detail?.delay ?? 1} s…`,
-  };
-  ui.state.textContent = words[state];
-  ui.state.dataset.state = state;
-  if (state === "reconnecting") session = null;
-  if (state === "connected" && running) startSession(); // resume after a reconnect; transcripts stay
+  ui.connection.dataset.state = state;
+  if (state === "connecting") ui.connection.textContent = "Connecting…";
+  if (state === "connected") {
+    ui.connection.textContent = "Connected";
+    if (!languagesLoaded) loadLanguages();
+    if (phase === "starting" || phase === "live") sendStart(); // resume after a reconnect
+  }
+  if (state === "reconnecting") {
+    ui.connection.textContent = `Connection lost. Reconnecting in ${detail.delay} s…`;
+    session = null;
+    startSent = false;
+    if (phase === "stopping") finishSession("Stopped");
+    else if (phase === "live") setPhase("starting");
+  }
 }
+
+// ---- events from the server -----------------------------------------------------------------
 
 function onEvent(event) {
   switch (event.type) {
     case "ready":
       session = event;
-      playback.setSampleRate(event.output_sample_rate);
-      ui.status.textContent = `Listening (${event.engine})`;
+      startSent = false;
+      if (phase === "stopping") {
+        connection.send({ type: "stop" }); // Stop was pressed before the session opened
+        return;
+      }
+      setPhase("live");
+      setStatus(`Listening (${event.engine}). Speak now.`);
       showError("");
+      playback?.prepare(event.output_sample_rate).catch(() => {}); // a new rate: a new graph
+      flushPending();
       break;
     case "transcript":
-      (event.side === "source" ? sourceView : targetView).update(event);
+      if (!discarding) (event.side === "source" ? sourceView : targetView).update(event);
       break;
     case "speech":
-      ui.status.textContent = event.state === "started" ? "Hearing speech…" : "Translating…";
+      if (phase === "live") setStatus(event.state === "started" ? "Hearing speech…" : "Translating…");
       break;
     case "stats":
       ui.firstOutput.textContent = formatMs(event.first_output_latency_ms);
       ui.endingOffset.textContent = formatMs(event.ending_offset_ms);
       break;
+    case "reset_done":
+      discarding = false;
+      break;
     case "ended":
       session = null;
-      ui.status.textContent = running ? "Stopped" : "Idle";
-      if (running) stopCapture();
+      if (phase === "stopping") finishSession("Stopped");
       break;
     case "error":
-      showError(ERROR_WORDS[event.code] ?? event.message);
-      if (event.fatal) {
-        session = null;
-        stopCapture();
+      if (event.code === "rate_limited" || !event.fatal) {
+        showError(event.code in ERROR_WORDS ? ERROR_WORDS[event.code] : `The server refused a message: ${event.message}`);
+        break;
       }
+      session = null;
+      startSent = false;
+      showError(event.code === "invalid_config" ? `${ERROR_WORDS.invalid_config}: ${event.message}.`
+        : ERROR_WORDS[event.code] ?? `The session ended: ${event.message}`);
+      finishSession("Stopped");
       break;
     default:
-      break; // reset_done and future events need no action
+      break; // events of later protocol versions
   }
 }
 
 function onAudio(header, pcm) {
+  if (discarding || session === null) return;
+  if (header.sequence !== expectedSequence) debug.sequenceErrors++;
+  expectedSequence = header.sequence + 1;
   debug.receivedChunks++;
-  debug.received.push(pcm);
+  if (debug.record) debug.received.push(pcm);
   playback.enqueue(pcm);
+}
+
+function onTap({ samples, audible, blocks }) {
+  debug.playedSamples = samples;
+  debug.audibleSamples = audible;
+  if (debug.record) debug.played.push(...blocks);
 }
 
 function formatMs(value) {
   return value === null || value === undefined ? "–" : `${(value / 1000).toFixed(2)} s`;
 }
 
-async function ensureAudio() {
-  if (context) return;
-  context = new AudioContext({ latencyHint: "interactive" });
-  await context.audioWorklet.addModule("audio-worklets.js");
-  const tap = new AudioWorkletNode(context, "playback-tap", { outputChannelCount: [1] });
-  tap.port.onmessage = ({ data }) => (debug.playedAudibleSamples = data.audibleSamples);
-  tap.connect(context.destination);
-  playback = new Playback(context, tap);
+// ---- microphone audio to the server ---------------------------------------------------------
+
+// Without an echo canceller, translated speech from loudspeakers would come back through the
+// microphone and be translated again: while it plays, send silence instead (keeps the clock).
+function micGated() {
+  return !ui.headphones.checked && capture !== null && !capture.echoCancelled && playback.audible;
 }
 
-function startSession() {
+function onFrame(pcm) {
+  if (phase !== "starting" && phase !== "live") return; // posted just before the capture stopped
+  if (micGated()) {
+    pcm = new ArrayBuffer(pcm.byteLength);
+    debug.gatedFrames++;
+  }
+  if (session === null || pending.length > 0) {
+    pending.push(pcm);
+    if (pending.length > PENDING_MAX_MS / FRAME_MS) pending.shift();
+    if (session === null) return;
+    flushPending();
+    return;
+  }
+  sendAudio(pcm);
+}
+
+function flushPending() {
+  const perFrame = FLUSH_FRAME_MS / FRAME_MS;
+  for (let i = 0; i < pending.length; i += perFrame) {
+    const group = pending.slice(i, i + perFrame);
+    const merged = new Uint8Array(group.reduce((bytes, frame) => bytes + frame.byteLength, 0));
+    let offset = 0;
+    for (const frame of group) {
+      merged.set(new Uint8Array(frame), offset);
+      offset += frame.byteLength;
+    }
+    sendAudio(merged.buffer);
+  }
+  pending = [];
+}
+
+function sendAudio(pcm) {
+  if (connection.send(pcm)) {
+    debug.sentFrames++;
+    if (debug.record) debug.sent.push(pcm);
+  } else if (connection.ready && !slowNetworkShown) {
+    slowNetworkShown = true;
+    showError("The network is too slow for live audio; some of your speech was dropped.");
+  }
+}
+
+function onLevel(rms) {
+  // -60 dBFS .. 0 dBFS onto the meter, as people hear loudness.
+  ui.level.value = rms > 0 ? Math.max(0, Math.min(1, 1 + Math.log10(rms) / 3)) : 0;
+}
+
+// ---- buttons --------------------------------------------------------------------------------
+
+function sendStart() {
+  if (startSent || session !== null || !connection.ready) return;
   sourceView.newSession();
   targetView.newSession();
-  connection.send({
-    type: "start", target_language: ui.target.value, source_language: ui.source.value || null,
-    sample_rate: 16000, client_label: "web",
+  expectedSequence = 0;
+  discarding = false;
+  const target = ui.target.value;
+  startSent = connection.send({
+    type: "start", target_language: target, source_language: ui.source.value || null,
+    sample_rate: CAPTURE_RATE, speech_output: speechTargets.size === 0 || speechTargets.has(target),
+    client_label: "web",
   });
+  setStatus("Starting…");
 }
 
 async function start() {
+  if (phase !== "idle") return;
   showError("");
-  try {
-    await ensureAudio();
-    await context.resume();
-    capture = new Capture(context, (pcm) => {
-      if (session && connection.send(pcm)) debug.sentFrames++;
-    }, (level) => (ui.level.value = Math.min(1, level * 4)));
-    await capture.start(ui.voiceProcessing.checked);
-  } catch (error) {
-    showError(`The microphone could not be opened: ${error.message}`);
+  if (!navigator.mediaDevices?.getUserMedia) {
+    showError("This page needs a secure address (https:// or localhost) to use the microphone.");
     return;
   }
-  setRunning(true);
-  if (connection.ready) startSession();
+  setPhase("starting");
+  setStatus("Opening the microphone…");
+  playback ??= new Playback(onTap, { record: debug.record });
+  capture = new Capture(onFrame, onLevel);
+  try {
+    // Both AudioContexts are made synchronously here, inside the click.
+    await Promise.all([playback.prepare(session?.output_sample_rate ?? playback.rate ?? DEFAULT_OUTPUT_RATE),
+      capture.start({ headphones: ui.headphones.checked })]);
+  } catch (error) {
+    capture.stop();
+    capture = null;
+    setPhase("idle");
+    setStatus("Idle");
+    showError(microphoneWords(error));
+    return;
+  }
+  if (phase !== "starting") return; // stopped while the microphone opened
+  debug.echoCancellation = capture.stream.getAudioTracks()[0].getSettings().echoCancellation;
+  if (connection.ready) sendStart();
+  else setStatus("Waiting for the connection…");
+}
+
+function microphoneWords(error) {
+  if (error.name === "NotAllowedError") return "Microphone access was refused. Allow it in the browser's site settings, then press Start.";
+  if (error.name === "NotFoundError") return "No microphone was found. Connect one, then press Start.";
+  if (error.name === "NotReadableError") return "The microphone is busy in another application.";
+  return `The microphone could not be opened: ${error.message}`;
 }
 
 function stopCapture() {
-  if (capture) capture.stop();
+  capture?.stop();
   capture = null;
-  setRunning(false);
+  pending = [];
 }
 
 function stop() {
+  if (phase !== "starting" && phase !== "live") return;
+  if (session !== null) flushPending();
   stopCapture();
-  if (session) connection.send({ type: "stop" });
+  if (session !== null) {
+    connection.send({ type: "stop" });
+    setPhase("stopping");
+    setStatus("Finishing the translation…");
+  } else if (startSent) {
+    setPhase("stopping"); // `stop` follows the `ready`
+    setStatus("Finishing…");
+  } else {
+    finishSession("Idle");
+  }
+}
+
+function finishSession(status) {
+  stopCapture();
+  setPhase("idle");
+  setStatus(status);
 }
 
 function reset() {
   sourceView.clear();
   targetView.clear();
-  if (playback) playback.clear();
   ui.firstOutput.textContent = ui.endingOffset.textContent = "–";
   showError("");
-  if (session) connection.send({ type: "reset" });
+  playback?.clear();
+  pending = [];
+  if (session !== null && connection.send({ type: "reset" })) discarding = true;
 }
 
-function fillPicker(select, languages, selected) {
-  for (const { code, name } of languages) select.add(new Option(`${name} (${code})`, code, false, code === selected));
+// ---- languages ------------------------------------------------------------------------------
+
+function fillPicker(select, languages, preferred, label = ({ name }) => name) {
+  for (const language of languages) select.add(new Option(label(language), language.code));
+  const saved = localStorage.getItem(`s2st.${select.id}`);
+  for (const code of [saved, preferred]) {
+    if (code !== null && [...select.options].some((option) => option.value === code)) {
+      select.value = code;
+      break;
+    }
+  }
+  select.addEventListener("change", () => localStorage.setItem(`s2st.${select.id}`, select.value));
 }
 
 async function loadLanguages() {
-  const reply = await fetch(`api/languages${token ? `?token=${encodeURIComponent(token)}` : ""}`);
-  if (!reply.ok) throw new Error((await reply.json()).message ?? reply.statusText);
-  const languages = await reply.json();
-  if (languages.source_language_selectable) fillPicker(ui.source, languages.source_languages, null);
-  fillPicker(ui.target, languages.target_languages, "eng");
+  if (languagesLoaded || loadLanguages.busy) return;
+  loadLanguages.busy = true;
+  try {
+    const reply = await fetch(`api/languages${tokenQuery}`);
+    const body = await reply.json().catch(() => ({}));
+    if (reply.status === 401) throw new Error("this page needs an access token: open the link you were given");
+    if (!reply.ok) throw new Error(body.message || reply.statusText);
+    speechTargets = new Set(body.speech_output_languages.map(({ code }) => code));
+    if (body.source_language_selectable) fillPicker(ui.source, body.source_languages, "");
+    else ui.source.dataset.fixed = "true";
+    fillPicker(ui.target, body.target_languages, "eng",
+      ({ code, name }) => (speechTargets.has(code) ? name : `${name} (text only)`));
+    languagesLoaded = true;
+    if (ui.error.dataset.from === "languages") showError("");
+    setPhase(phase);
+  } catch (error) {
+    showError(`The list of languages could not be loaded (${error.message}). Trying again…`, "languages");
+    setTimeout(loadLanguages, LANGUAGES_RETRY_S * 1000);
+  } finally {
+    loadLanguages.busy = false;
+  }
 }
 
 ui.start.addEventListener("click", start);
 ui.stop.addEventListener("click", stop);
 ui.reset.addEventListener("click", reset);
-loadLanguages().catch((error) => showError(`Languages could not be loaded: ${error.message}`));
+window.addEventListener("online", () => connection.retryNow());
+setPhase("idle");
+loadLanguages();
 connection.open();

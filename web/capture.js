@@ -1,52 +1,61 @@
-// Microphone capture: getUserMedia (echo cancellation and noise suppression on) into the
-// "pcm-capture" worklet, which hands back 16 kHz PCM s16le frames of FRAME_MS.
+// Microphone capture: getUserMedia into the "pcm-capture" worklet, which hands back 16 kHz
+// PCM s16le frames of FRAME_MS (docs/protocol.md: 20-40 ms frames from the web client).
 
-export const FRAME_MS = 20;
 export const CAPTURE_RATE = 16000;
+export const FRAME_MS = 20;
+
+// With speakers, the browser's echo canceller keeps the played translation out of the
+// microphone. "all" asks it to remove everything the system plays, not only WebRTC calls
+// (browsers that predate that value read any string as `true`).
+const SPEAKER_CONSTRAINTS = { echoCancellation: "all", noiseSuppression: true, autoGainControl: true };
+// With headphones nothing plays into the microphone: take the audio as captured.
+const HEADPHONE_CONSTRAINTS = { echoCancellation: false, noiseSuppression: false, autoGainControl: false };
 
 export class Capture {
-  constructor(context, onFrame, onLevel) {
-    this.context = context;
+  // onFrame(ArrayBuffer of Int16 PCM), onLevel(rms 0..1)
+  constructor(onFrame, onLevel) {
     this.onFrame = onFrame;
     this.onLevel = onLevel;
+    this.context = null;
     this.stream = null;
-    this.node = null;
-    this.source = null;
   }
 
-  // voiceProcessing: the browser's echo cancellation, noise suppression and gain control. On by
-  // default: it keeps the played translation out of the microphone. With headphones it can be
-  // turned off for audio as captured.
-  async start(voiceProcessing = true) {
+  // Resolves once audio flows; rejects with the browser's error (e.g. NotAllowedError).
+  // Call it from a click: the AudioContext is made before the first await, inside the gesture.
+  async start({ headphones }) {
+    // The device's own rate: the worklet does the one resampling step, to 16 kHz.
+    this.context = new AudioContext({ latencyHint: "interactive" });
+    const loaded = this.context.audioWorklet.addModule("audio-worklets.js");
     this.stream = await navigator.mediaDevices.getUserMedia({
-      audio: {
-        echoCancellation: voiceProcessing, noiseSuppression: voiceProcessing, autoGainControl: voiceProcessing,
-        channelCount: 1,
-      },
+      audio: { channelCount: 1, ...(headphones ? HEADPHONE_CONSTRAINTS : SPEAKER_CONSTRAINTS) },
     });
-    this.source = this.context.createMediaStreamSource(this.stream);
-    this.node = new AudioWorkletNode(this.context, "pcm-capture", {
+    await loaded;
+    const source = this.context.createMediaStreamSource(this.stream);
+    const node = new AudioWorkletNode(this.context, "pcm-capture", {
+      outputChannelCount: [1],
       processorOptions: { frameSamples: (CAPTURE_RATE * FRAME_MS) / 1000 },
     });
-    this.node.port.onmessage = ({ data }) => {
+    node.port.onmessage = ({ data }) => {
       this.onLevel(data.level);
       this.onFrame(data.pcm);
     };
-    this.source.connect(this.node);
-    // The node must be pulled by the graph to run; a muted gain keeps the mic out of the speakers.
-    const mute = this.context.createGain();
-    mute.gain.value = 0;
-    this.node.connect(mute).connect(this.context.destination);
+    // Only nodes the speakers pull from run in every browser; a muted gain keeps the microphone
+    // out of them.
+    const mute = new GainNode(this.context, { gain: 0 });
+    source.connect(node).connect(mute).connect(this.context.destination);
+    await this.context.resume();
+  }
+
+  // True when the browser says echo cancellation runs on this microphone.
+  get echoCancelled() {
+    const setting = this.stream?.getAudioTracks()[0]?.getSettings().echoCancellation;
+    return setting === true || setting === "all";
   }
 
   stop() {
-    if (this.stream) this.stream.getTracks().forEach((track) => track.stop());
-    if (this.source) this.source.disconnect();
-    if (this.node) {
-      this.node.port.onmessage = null;
-      this.node.disconnect();
-    }
-    this.stream = this.source = this.node = null;
+    this.stream?.getTracks().forEach((track) => track.stop());
+    this.context?.close();
+    this.stream = this.context = null;
     this.onLevel(0);
   }
 }

@@ -1,20 +1,22 @@
 // The WebSocket to the gateway (docs/protocol.md, version 1), reconnecting with backoff.
 
-const BACKOFF_S = [0.5, 1, 2, 4, 8];
+const BACKOFF_S = [0.5, 1, 2, 4, 8]; // then every 8 s; each delay gets +-20 % jitter
 const AUDIO_HEADER_BYTES = 12;
+const MAX_BUFFERED_BYTES = 256 * 1024; // about 8 s of 16 kHz audio waiting in the browser
 
 export class Connection {
+  // handlers: onState(state, detail), onEvent(event), onAudio(header, pcm ArrayBuffer)
+  // states: "connecting", "connected", "reconnecting" ({delay, code}).
   constructor(url, handlers) {
     this.url = url;
-    this.handlers = handlers; // {onState(state, detail), onEvent(event), onAudio(header, pcm)}
+    this.handlers = handlers;
     this.ws = null;
     this.attempt = 0;
-    this.closedByUser = false;
     this.retryTimer = null;
   }
 
   open() {
-    this.closedByUser = false;
+    clearTimeout(this.retryTimer);
     this.handlers.onState("connecting");
     const ws = new WebSocket(this.url);
     ws.binaryType = "arraybuffer";
@@ -22,26 +24,12 @@ export class Connection {
       this.attempt = 0;
       this.handlers.onState("connected");
     };
-    ws.onmessage = ({ data }) => {
-      if (typeof data === "string") {
-        this.handlers.onEvent(JSON.parse(data));
-        return;
-      }
-      const view = new DataView(data);
-      const header = {
-        segmentId: view.getUint32(0, true),
-        sequence: view.getUint32(4, true),
-        inputOffsetMs: view.getUint32(8, true),
-      };
-      this.handlers.onAudio(header, data.slice(AUDIO_HEADER_BYTES));
-    };
+    ws.onmessage = ({ data }) => (typeof data === "string" ? this.text(data) : this.audio(data));
     ws.onclose = (event) => {
+      if (this.ws !== ws) return;
       this.ws = null;
-      if (this.closedByUser) {
-        this.handlers.onState("disconnected");
-        return;
-      }
-      const delay = BACKOFF_S[Math.min(this.attempt, BACKOFF_S.length - 1)];
+      const base = BACKOFF_S[Math.min(this.attempt, BACKOFF_S.length - 1)];
+      const delay = Math.round(base * (0.8 + 0.4 * Math.random()) * 10) / 10;
       this.attempt++;
       this.handlers.onState("reconnecting", { delay, code: event.code });
       this.retryTimer = setTimeout(() => this.open(), delay * 1000);
@@ -49,19 +37,47 @@ export class Connection {
     this.ws = ws;
   }
 
+  // Skips the wait of a pending reconnection (e.g. when the network comes back).
+  retryNow() {
+    if (this.ws === null) this.open();
+  }
+
+  text(data) {
+    let event;
+    try {
+      event = JSON.parse(data);
+    } catch (_) {
+      console.warn("ignoring a text frame that is not JSON", data);
+      return;
+    }
+    this.handlers.onEvent(event);
+  }
+
+  audio(data) {
+    if (data.byteLength < AUDIO_HEADER_BYTES) return;
+    const view = new DataView(data);
+    const header = {
+      segmentId: view.getUint32(0, true),
+      sequence: view.getUint32(4, true),
+      inputOffsetMs: view.getUint32(8, true),
+    };
+    this.handlers.onAudio(header, data.slice(AUDIO_HEADER_BYTES));
+  }
+
   get ready() {
     return this.ws !== null && this.ws.readyState === WebSocket.OPEN;
   }
 
+  // Sends a JSON event (object) or audio (ArrayBuffer). False when it was not sent: no open
+  // socket, or audio while the network is this far behind (dropped, not queued without bound).
   send(message) {
     if (!this.ready) return false;
-    this.ws.send(message instanceof ArrayBuffer ? message : JSON.stringify(message));
+    if (message instanceof ArrayBuffer) {
+      if (this.ws.bufferedAmount > MAX_BUFFERED_BYTES) return false;
+      this.ws.send(message);
+    } else {
+      this.ws.send(JSON.stringify(message));
+    }
     return true;
-  }
-
-  close() {
-    this.closedByUser = true;
-    clearTimeout(this.retryTimer);
-    if (this.ws) this.ws.close(1000);
   }
 }

@@ -1,70 +1,74 @@
-// Gap-free playback of translated speech chunks.
-//
-// Chunks are scheduled back to back on the AudioContext clock, JITTER_S after the first one
-// arrives (a small jitter buffer). Each chunk gets a short fade-out scheduled at its end; when
-// the next chunk arrives in time, that fade is cancelled so contiguous speech joins seamlessly.
-// When it arrives late (an underrun), the fade has already smoothed the stop, and the late
-// chunk fades in: no clicks either way.
+// Playback of translated speech: its own AudioContext at the stream's output rate (the browser
+// resamples to the speakers), graph: pcm-player worklet -> output-tap worklet -> speakers.
+// The jitter buffer, join crossfades and fades live in the player (audio-worklets.js).
 
-const JITTER_S = 0.08;
-const FADE_S = 0.005;
+export const JITTER_MS = 100; // audio queued (or waited for) before playback starts after silence
+export const FADE_MS = 5; // join crossfade, and fade in/out around underruns
+const CAPACITY_S = 120; // queued audio beyond this is dropped (the page fell far behind)
+const PLAYING_TAIL_MS = 250; // room echo outlasts the last played sample by about this much
 
 export class Playback {
-  constructor(context, output) {
-    this.context = context;
-    this.output = output;
-    this.nextTime = 0;
-    this.lastGain = null;
-    this.lastEnd = 0;
-    this.sources = new Set();
+  // onTap({samples, audible, blocks}): reports from the output tap, every 100 ms.
+  constructor(onTap, { record = false } = {}) {
+    this.onTap = onTap;
+    this.record = record;
+    this.context = null;
+    this.player = null;
+    this.playing = false;
+    this.stoppedAt = 0;
+    this.queuedMs = 0;
   }
 
-  setSampleRate(rate) {
+  // Creates (or re-creates for a new rate) the audio graph; call it from a click the first time,
+  // browsers only let audio start after a user gesture.
+  async prepare(rate) {
+    if (this.context && this.rate === rate) return this.context.resume();
+    this.context?.close();
     this.rate = rate;
+    let context;
+    try {
+      context = new AudioContext({ sampleRate: rate, latencyHint: "interactive" });
+    } catch (_) {
+      context = new AudioContext({ latencyHint: "interactive" }); // the player resamples instead
+    }
+    this.context = context;
+    await context.audioWorklet.addModule("audio-worklets.js");
+    this.player = new AudioWorkletNode(context, "pcm-player", {
+      numberOfInputs: 0,
+      outputChannelCount: [1],
+      processorOptions: {
+        sourceRate: rate,
+        jitterSamples: Math.round((rate * JITTER_MS) / 1000),
+        fadeSamples: Math.round((rate * FADE_MS) / 1000),
+        capacitySamples: rate * CAPACITY_S,
+      },
+    });
+    this.player.port.onmessage = ({ data }) => {
+      if (this.playing && !data.audible) this.stoppedAt = performance.now();
+      this.playing = data.audible;
+      this.queuedMs = data.queuedMs;
+    };
+    const tap = new AudioWorkletNode(context, "output-tap", { processorOptions: { record: this.record } });
+    tap.port.onmessage = ({ data }) => this.onTap(data);
+    this.player.connect(tap).connect(context.destination);
+    await context.resume();
   }
 
-  enqueue(pcmBytes) {
-    const samples = new Int16Array(pcmBytes);
-    if (samples.length === 0) return;
-    const buffer = this.context.createBuffer(1, samples.length, this.rate);
-    const channel = buffer.getChannelData(0);
-    for (let i = 0; i < samples.length; i++) channel[i] = samples[i] / 32768;
+  // pcm: ArrayBuffer of Int16 samples at the prepared rate, in arrival order.
+  enqueue(pcm) {
+    if (!this.player) return;
+    const samples = new Int16Array(pcm);
+    const floats = new Float32Array(samples.length);
+    for (let i = 0; i < samples.length; i++) floats[i] = samples[i] / 32768;
+    this.player.port.postMessage(floats.buffer, [floats.buffer]);
+  }
 
-    const now = this.context.currentTime;
-    const gain = this.context.createGain();
-    const contiguous = this.lastGain !== null && this.nextTime >= now + 0.002;
-    if (contiguous) {
-      // The previous chunk's fade-out is no longer wanted: keep it at full level to its end.
-      this.lastGain.gain.cancelScheduledValues(this.lastEnd - FADE_S);
-      this.lastGain.gain.setValueAtTime(1, this.lastEnd - FADE_S);
-    } else {
-      this.nextTime = now + JITTER_S;
-      gain.gain.setValueAtTime(0, this.nextTime);
-      gain.gain.linearRampToValueAtTime(1, this.nextTime + FADE_S);
-    }
-    const start = this.nextTime;
-    const end = start + buffer.duration;
-    if (contiguous) gain.gain.setValueAtTime(1, start);
-    gain.gain.setValueAtTime(1, Math.max(start + FADE_S, end - FADE_S));
-    gain.gain.linearRampToValueAtTime(0, end);
-
-    const source = this.context.createBufferSource();
-    source.buffer = buffer;
-    source.connect(gain).connect(this.output);
-    source.onended = () => this.sources.delete(source);
-    this.sources.add(source);
-    source.start(start);
-    this.nextTime = end;
-    this.lastGain = gain;
-    this.lastEnd = end;
+  // True while translated speech is audible, and shortly after (its echo in the room).
+  get audible() {
+    return this.playing || performance.now() - this.stoppedAt < PLAYING_TAIL_MS;
   }
 
   clear() {
-    for (const source of this.sources) {
-      try { source.stop(); } catch (_) { /* already stopped */ }
-    }
-    this.sources.clear();
-    this.nextTime = 0;
-    this.lastGain = null;
+    this.player?.port.postMessage("clear");
   }
 }

@@ -1,30 +1,36 @@
-// Live transcripts: one line per segment and side; a partial is replaced by the next, a final settles it.
+// Live transcripts: one line per segment and side. A partial replaces the previous partial of
+// its segment (styled apart), a final settles it. Segment ids restart with each session, so
+// lines are keyed by session too; earlier sessions' lines stay on the page.
 
 export class TranscriptView {
-  constructor(list) {
+  // announce(text): called with each final line (a screen-reader live region).
+  constructor(list, announce = () => {}) {
     this.list = list;
-    this.lines = new Map(); // segment id -> <li>
+    this.announce = announce;
+    this.lines = new Map();
+    this.session = 0;
   }
 
   update({ segment_id: segmentId, text, final }) {
-    let line = this.lines.get(segmentId);
+    const key = `${this.session}:${segmentId}`;
+    let line = this.lines.get(key);
     if (!line) {
       line = document.createElement("li");
-      this.lines.set(segmentId, line);
+      this.lines.set(key, line);
       this.list.append(line);
     }
     line.textContent = text;
     line.classList.toggle("partial", !final);
-    line.scrollIntoView({ block: "nearest" });
+    if (final) this.announce(text);
+    this.list.scrollTop = this.list.scrollHeight;
   }
 
   newSession() {
-    // Segment ids restart with each session: keep the old lines, forget their ids.
-    this.lines = new Map();
+    this.session++;
   }
 
   clear() {
     this.list.replaceChildren();
-    this.lines = new Map();
+    this.lines.clear();
   }
 }

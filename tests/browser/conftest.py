@@ -9,39 +9,55 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
-CHROMIUM = "/usr/bin/chromium"
+CHROMIUM = "/usr/bin/chromium"  # Debian's package; Playwright never downloads a browser here
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
-BASE_ARGS = [
+CHROMIUM_ARGS = [
     "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
     "--disable-component-update", "--disable-sync", "--autoplay-policy=no-user-gesture-required",
     "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
 ]
 
+OpenPage = Callable[..., Page]
+
 
 @pytest.fixture(scope="session")
 def artifacts() -> Path:
+    """test-artifacts/ in the repository root (git-ignored): screenshots of the page."""
     ARTIFACTS.mkdir(exist_ok=True)
     return ARTIFACTS
 
 
-@pytest.fixture
-def open_page(tmp_path: Path) -> Iterator[Callable[[str, Path | None], Page]]:
-    """open_page(url, microphone_wav) -> a page in a fresh Chromium whose microphone plays the WAV once."""
+@pytest.fixture(scope="session")
+def playwright_driver() -> Iterator:
     if shutil.which(CHROMIUM) is None:
-        pytest.fail("Debian chromium is required for the browser tests: apt-get install chromium")
-    browsers: list[Browser] = []
+        pytest.fail(f"the browser tests need Debian's chromium at {CHROMIUM}: apt-get install chromium")
     with sync_playwright() as playwright:
+        yield playwright
 
-        def open_(url: str, microphone: Path | None = None) -> Page:
-            args = list(BASE_ARGS)
-            if microphone is not None:
-                args.append(f"--use-file-for-fake-audio-capture={microphone}%noloop")
-            browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=args)
-            browsers.append(browser)
-            page = browser.new_page(viewport={"width": 1000, "height": 800})
-            page.goto(url)
-            return page
 
-        yield open_
-        for browser in browsers:
-            browser.close()
+@pytest.fixture
+def open_page(playwright_driver) -> Iterator[OpenPage]:
+    """open_page(url, microphone=None, init_script=None) -> a page in a fresh Chromium.
+
+    The microphone plays the given WAV once, then silence. Uncaught page errors fail the test.
+    """
+    browsers: list[Browser] = []
+    errors: list[str] = []
+
+    def open_(url: str, microphone: Path | None = None, init_script: str | None = None) -> Page:
+        args = list(CHROMIUM_ARGS)
+        if microphone is not None:
+            args.append(f"--use-file-for-fake-audio-capture={microphone}%noloop")
+        browser = playwright_driver.chromium.launch(executable_path=CHROMIUM, headless=True, args=args)
+        browsers.append(browser)
+        page = browser.new_page(viewport={"width": 1000, "height": 800})
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        if init_script:
+            page.add_init_script(init_script)
+        page.goto(url)
+        return page
+
+    yield open_
+    for browser in browsers:
+        browser.close()
+    assert not errors, f"uncaught errors in the page: {errors}"

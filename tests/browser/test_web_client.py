@@ -1,127 +1,197 @@
-"""The web client in a real headless Chromium: microphone in, audio out, transcripts, errors."""
+"""The web client in a real headless Chromium: microphone in, audio out, transcripts, errors.
+
+Audio is checked against the WAV the fake microphone plays, through the page's test hook
+`window.s2stDebug` (docs/web-client.md): what was sent to the gateway, what came back, and
+what the output tap saw reach the speakers.
+"""
 
 from __future__ import annotations
 
 import base64
+import re
+from pathlib import Path
 
 import numpy as np
 import pytest
+from audio_match import aligned_correlation, global_correlation
+from playwright.sync_api import Page, expect
+from servers import running, start_gateway, start_worker
 from speech import SENTENCES, read_pcm, speak
 
-CAPTURED_PCM_JS = """() => {
-  const chunks = window.s2stDebug.received.map(b => new Uint8Array(b));
-  let n = 0; chunks.forEach(c => n += c.length);
-  const all = new Uint8Array(n); let o = 0; chunks.forEach(c => { all.set(c, o); o += c.length; });
-  let s = ''; for (let i = 0; i < all.length; i += 8192) s += String.fromCharCode.apply(null, all.subarray(i, i + 8192));
-  return btoa(s);
+# The hook's recordings as base64 of little-endian int16 (the played Float32 is scaled).
+RECORDING_JS = """(name) => {
+  const list = window.s2stDebug[name];
+  const parts = list.map((item) => item instanceof Float32Array
+    ? Int16Array.from(item, (x) => Math.max(-32768, Math.min(32767, Math.round(x * 32768))))
+    : new Int16Array(item));
+  const all = new Int16Array(parts.reduce((n, part) => n + part.length, 0));
+  let offset = 0;
+  for (const part of parts) { all.set(part, offset); offset += part.length; }
+  const bytes = new Uint8Array(all.buffer);
+  let text = "";
+  for (let i = 0; i < bytes.length; i += 8192) text += String.fromCharCode(...bytes.subarray(i, i + 8192));
+  return btoa(text);
 }"""
 
-
-def global_lag(reference: np.ndarray, received: np.ndarray) -> int:
-    """Lag (samples) at which received best matches reference, by FFT cross-correlation."""
-    size = 1 << int(np.ceil(np.log2(len(reference) + len(received))))
-    corr = np.fft.irfft(np.fft.rfft(received, size) * np.conj(np.fft.rfft(reference, size)), size)
-    lag = int(np.argmax(corr))
-    return lag if lag < size // 2 else lag - size
+MIN_CORRELATION = 0.95
 
 
-def aligned_correlation(reference: np.ndarray, received: np.ndarray, window: int = 1600,
-                        slack: int = 160) -> float:
-    """Energy-weighted mean correlation of 100 ms speech windows, each aligned within +-10 ms of the global lag.
+def recording(page: Page, name: str) -> np.ndarray:
+    return np.frombuffer(base64.b64decode(page.evaluate(RECORDING_JS, name)), dtype="<i2").astype(np.float64)
 
-    The fake microphone and the audio graph run on different clocks, so Chromium adapts its
-    rate now and then; per-window alignment follows that drift.
-    """
-    lag0 = global_lag(reference, received)
-    scores, weights = [], []
-    for start in range(0, len(reference) - window, window):
-        piece = reference[start : start + window] - reference[start : start + window].mean()
-        if piece.std() < 300:  # silence: nothing to compare
-            continue
-        best = -1.0
-        for lag in range(lag0 - slack, lag0 + slack):
-            begin = start + lag
-            if begin < 0 or begin + window > len(received):
-                continue
-            other = received[begin : begin + window] - received[begin : begin + window].mean()
-            best = max(best, float(np.dot(piece, other) / (np.linalg.norm(piece) * np.linalg.norm(other) + 1e-9)))
-        scores.append(best)
-        weights.append(float(np.dot(piece, piece)))
-    return float(np.average(scores, weights=weights))
+
+def wav_samples(path: Path) -> np.ndarray:
+    return np.frombuffer(read_pcm(path)[0], dtype="<i2").astype(np.float64)
+
+
+def spanish_wav(directory: Path, rate: int, tail_silence_s: float) -> Path:
+    voice, text = SENTENCES["spa"]
+    return speak(text, voice, directory / f"spa-{rate}.wav", rate=rate, lead_silence_s=0.3, tail_silence_s=tail_silence_s)
+
+
+def wait_until_ready_to_start(page: Page) -> None:
+    expect(page.locator("#connection-state")).to_have_attribute("data-state", "connected")
+    expect(page.locator("#start")).to_be_enabled()  # languages loaded
 
 
 def test_the_page_renders_with_languages_and_controls(open_page, echo_gateway, artifacts):
     page = open_page(echo_gateway.base_url)
-    page.wait_for_selector("#connection-state[data-state=connected]")
-    page.wait_for_function("document.querySelectorAll('#target-language option').length > 0")
+    wait_until_ready_to_start(page)
     assert page.locator("#target-language").input_value() == "eng"
-    assert page.locator("#start").is_enabled() and page.locator("#stop").is_disabled()
+    assert page.locator("#source-language option").count() > 1
+    expect(page.locator("#stop")).to_be_disabled()
+    expect(page.locator("#session-status")).to_have_text("Idle")
     page.screenshot(path=str(artifacts / "web-client.png"), full_page=True)
-    page.set_viewport_size({"width": 380, "height": 800})
+
+    page.set_viewport_size({"width": 360, "height": 740})
     page.screenshot(path=str(artifacts / "web-client-phone.png"), full_page=True)
-    assert page.locator(".transcripts").bounding_box()["width"] <= 380
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360, "the page scrolls sideways on a phone"
+    for control in ("#source-language", "#target-language", "#start", "#stop", "#reset", "#level"):
+        box = page.locator(control).bounding_box()
+        assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 360, control
 
 
-def test_microphone_audio_reaches_the_worker_and_comes_back_played(open_page, echo_gateway, tmp_path):
-    voice, text = SENTENCES["spa"]
-    wav = speak(text, voice, tmp_path / "mic.wav", rate=48000, lead_silence_s=0.2, tail_silence_s=0.5)
-    page = open_page(echo_gateway.base_url, wav)
-    page.wait_for_selector("#connection-state[data-state=connected]")
-    page.keyboard.press("Tab")  # keyboard reachability: the pickers and buttons take focus in order
-    page.uncheck("#voice-processing")  # compare the audio as captured, not as noise suppression reshapes it
+def test_every_control_is_reachable_and_usable_from_the_keyboard(open_page, echo_gateway, tmp_path):
+    page = open_page(echo_gateway.base_url, spanish_wav(tmp_path, 48000, 0.5))
+    wait_until_ready_to_start(page)
+    order = []
+    for _ in range(6):
+        page.keyboard.press("Tab")
+        order.append(page.evaluate("document.activeElement.id"))
+    assert order[:4] == ["source-language", "target-language", "start", "reset"], order
+    assert "headphones" in order
+
     page.focus("#start")
     page.keyboard.press("Enter")
-    page.wait_for_function("window.s2stDebug.receivedChunks > 100", timeout=20_000)
-    page.wait_for_timeout(3000)
+    expect(page.locator("body")).to_have_attribute("data-phase", "live", timeout=10_000)
+    assert page.evaluate("document.activeElement.id") == "stop", "focus should move to the enabled Stop button"
+    page.keyboard.press(" ")
+    expect(page.locator("#session-status")).to_have_text("Stopped", timeout=10_000)
+    expect(page.locator("#start")).to_be_enabled()
+
+
+def test_microphone_audio_reaches_the_worker_intact_and_its_echo_is_played(open_page, echo_gateway, tmp_path):
+    page = open_page(echo_gateway.base_url, spanish_wav(tmp_path, 48000, 0.5))
+    wait_until_ready_to_start(page)
+    page.evaluate("window.s2stDebug.record = true")
+    # Headphones: the audio as captured. With loudspeakers the browser's echo canceller, noise
+    # suppression and gain control reshape it on purpose (correlation about 0.8).
+    page.check("#headphones")
+    page.click("#start")
+    expect(page.locator("body")).to_have_attribute("data-phase", "live", timeout=10_000)
+    reference = wav_samples(spanish_wav(tmp_path, 16000, 0.5))
+    page.wait_for_function(f"window.s2stDebug.sentFrames * 320 >= {len(reference)}", timeout=20_000)
     page.click("#stop")
-    page.wait_for_function("window.s2stDebug.playedAudibleSamples > 16000", timeout=10_000)
-    received = np.frombuffer(base64.b64decode(page.evaluate(CAPTURED_PCM_JS)), dtype="<i2").astype(np.float64)
-    pcm, _ = read_pcm(speak(text, voice, tmp_path / "ref.wav", rate=16000, lead_silence_s=0.2,
-                            tail_silence_s=0.5))
-    reference = np.frombuffer(pcm, dtype="<i2").astype(np.float64)
-    assert len(received) > 0.8 * len(reference)
-    assert aligned_correlation(reference, received) > 0.95
+    expect(page.locator("#session-status")).to_have_text("Stopped", timeout=10_000)
+    page.wait_for_function("window.s2stDebug.playedSamples > 0 && window.s2stDebug.played.length > 0")
+    page.wait_for_timeout(500)  # the last queued audio plays out
+
+    sent, received, played = (recording(page, name) for name in ("sent", "received", "played"))
+    debug = page.evaluate("({...window.s2stDebug, sent: 0, received: 0, played: 0})")
+    # The echo worker returns exactly what reached it, so `received` is what the worker got.
+    assert np.array_equal(sent, received)
+    assert debug["sequenceErrors"] == 0
+    assert len(received) >= 0.95 * len(reference)
+    worker_correlation = aligned_correlation(reference, received)
+    played_correlation = aligned_correlation(reference, played)
+    print(f"worker got the WAV at correlation {worker_correlation:.4f} "
+          f"(single alignment {global_correlation(reference, received):.4f}); "
+          f"played: {played_correlation:.4f} (single alignment {global_correlation(reference, played):.4f})")
+    assert worker_correlation > MIN_CORRELATION
+    assert played_correlation > MIN_CORRELATION, "the echo was not played gap-free and in order"
+    assert debug["audibleSamples"] > 0.5 * np.count_nonzero(np.abs(reference) > 32)
 
 
-def test_stopping_the_worker_shows_plain_words_and_the_page_recovers(open_page, server_logs, tmp_path):
-    from servers import running, start_gateway, start_worker
+def test_without_echo_cancellation_the_microphone_is_muted_while_the_translation_plays(
+        open_page, echo_gateway, tmp_path):
+    # A browser that has no echo canceller reports echoCancellation: false.
+    no_echo_canceller = """
+      const getSettings = MediaStreamTrack.prototype.getSettings;
+      MediaStreamTrack.prototype.getSettings = function () { return { ...getSettings.call(this), echoCancellation: false }; };
+    """
+    page = open_page(echo_gateway.base_url, spanish_wav(tmp_path, 48000, 0.5), init_script=no_echo_canceller)
+    wait_until_ready_to_start(page)
+    page.click("#start")
+    # The echo of the first words plays, and from then on the microphone sends silence.
+    page.wait_for_function("window.s2stDebug.audibleSamples > 1600 && window.s2stDebug.gatedFrames > 10",
+                           timeout=15_000)
+    page.click("#stop")
 
+
+def test_a_stopped_worker_is_reported_in_plain_words(open_page, server_logs):
     with running(start_worker("echo", log_dir=server_logs)) as worker, \
             running(start_gateway(worker.address, log_dir=server_logs)) as gateway:
         page = open_page(gateway.base_url)
-        page.wait_for_selector("#connection-state[data-state=connected]")
+        wait_until_ready_to_start(page)
         worker.stop()
         page.click("#start")
-        page.wait_for_selector("#error:not([hidden])", timeout=15_000)
-        assert "not reachable" in page.locator("#error").inner_text()
-        assert page.locator("#start").is_enabled()
+        expect(page.locator("#error")).to_contain_text("not reachable", timeout=15_000)
+        expect(page.locator("#start")).to_be_enabled()
+        expect(page.locator("#session-status")).to_have_text("Stopped")
 
 
-def test_a_dropped_socket_reconnects_and_keeps_the_transcripts(open_page, server_logs):
-    from servers import running, start_gateway, start_worker
-
-    with running(start_worker("echo", log_dir=server_logs)) as worker:
-        gateway = start_gateway(worker.address, log_dir=server_logs)
-        with running(gateway):
-            page = open_page(gateway.base_url)
-            page.wait_for_selector("#connection-state[data-state=connected]")
-            page.evaluate("document.getElementById('source-transcript').innerHTML = '<li>kept line</li>'")
-            gateway.stop()
-            page.wait_for_selector("#connection-state[data-state=reconnecting]", timeout=10_000)
-            assert "reconnecting" in page.locator("#connection-state").inner_text().lower()
-        assert page.locator("#source-transcript li").inner_text() == "kept line"
-
-
-@pytest.mark.timeout(180)
-def test_spanish_speech_shows_english_words_on_the_page(open_page, lite_gateway, tmp_path):
-    voice, text = SENTENCES["spa"]
-    wav = speak(text, voice, tmp_path / "es.wav", rate=48000, lead_silence_s=0.3, tail_silence_s=2.0)
-    page = open_page(lite_gateway.base_url, wav)
-    page.wait_for_selector("#connection-state[data-state=connected]")
-    page.wait_for_function("document.querySelectorAll('#source-language option').length > 10")
+@pytest.mark.timeout(120)
+def test_spanish_speech_shows_english_words_and_plays_them(open_page, lite_gateway, tmp_path, artifacts):
+    page = open_page(lite_gateway.base_url, spanish_wav(tmp_path, 48000, 1.5))
+    sockets = []
+    page.on("websocket", lambda socket: sockets.append(socket))
+    wait_until_ready_to_start(page)
     page.select_option("#source-language", "spa")
     page.click("#start")
-    page.wait_for_selector("#target-transcript li:not(.partial)", timeout=60_000)
+    final = page.locator("#target-transcript li:not(.partial)")
+    expect(final.first).to_be_visible(timeout=60_000)
     translation = page.locator("#target-transcript").inner_text().lower()
     assert any(word in translation for word in ("good morning", "thank", "help")), translation
-    page.wait_for_function("window.s2stDebug.playedAudibleSamples > 8000", timeout=20_000)
+    assert page.locator("#source-transcript li").count() >= 1
+    page.wait_for_function("window.s2stDebug.audibleSamples > 8000", timeout=30_000)  # 0.5 s of speech
+    expect(page.locator("#first-output")).to_have_text(re.compile(r"\d+\.\d\d s"), timeout=30_000)
+    page.screenshot(path=str(artifacts / "web-client-translating.png"), full_page=True)
+
+    page.click("#reset")  # clears state and transcripts, keeps the connection
+    expect(page.locator("#target-transcript li")).to_have_count(0)
+    expect(page.locator("#source-transcript li")).to_have_count(0)
+    expect(page.locator("#first-output")).to_have_text("–")
+    expect(page.locator("#connection-state")).to_have_attribute("data-state", "connected")
+    assert len(sockets) == 1
+    page.click("#stop")
+    expect(page.locator("#session-status")).to_have_text("Stopped", timeout=30_000)
+
+
+@pytest.mark.timeout(120)
+def test_a_dropped_socket_reconnects_and_keeps_the_transcripts(open_page, lite_worker, server_logs, tmp_path):
+    gateway = start_gateway(lite_worker.address, log_dir=server_logs)
+    with running(gateway):
+        page = open_page(gateway.base_url, spanish_wav(tmp_path, 48000, 1.0))
+        wait_until_ready_to_start(page)
+        page.select_option("#source-language", "spa")
+        page.click("#start")
+        expect(page.locator("#target-transcript li:not(.partial)").first).to_be_visible(timeout=60_000)
+        before = page.locator("#target-transcript").inner_text()
+        gateway.stop()
+        expect(page.locator("#connection-state")).to_contain_text("Reconnecting", timeout=10_000)
+    with running(start_gateway(lite_worker.address, log_dir=server_logs, port=gateway.port)):
+        expect(page.locator("#connection-state")).to_have_attribute("data-state", "connected", timeout=20_000)
+        expect(page.locator("body")).to_have_attribute("data-phase", "live", timeout=10_000)  # resumed
+        assert page.locator("#target-transcript").inner_text() == before
+        page.click("#stop")
+        expect(page.locator("#session-status")).to_have_text("Stopped", timeout=30_000)
