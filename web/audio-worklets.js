@@ -6,6 +6,7 @@
 
 const CAPTURE_RATE = 16000;
 const REPORT_INTERVAL_S = 0.1;
+const JOIN_CONTEXT = 16; // samples before a join that show how fast the waveform moves
 const AUDIBLE_RMS = 0.003; // about -50 dBFS: output quieter than this cannot echo back audibly
 
 // Windowed-sinc (Blackman) low-pass; cutoff is a fraction of the input rate. Odd length, unit DC gain.
@@ -89,10 +90,10 @@ class PcmCapture extends AudioWorkletProcessor {
 //
 // Jitter buffer: after silence, playback waits until `jitterSamples` are queued or the first
 // queued sample has waited as long, so a short last chunk still plays.
-// Joins: a chunk posted while the previous one still plays is joined sample-exactly, and its
-// first `fadeSamples` crossfade from the chunk shifted to continue the previous chunk's slope
-// into the chunk itself. Separately vocoded chunks (a step at the join would click) join
-// smoothly; a chunk that already continues the waveform is left practically unchanged.
+// Joins: a chunk posted while the previous one still plays follows it sample-exactly. When it
+// does not continue the waveform (separately synthesised pieces: a step that would click), its
+// first `fadeSamples` crossfade from the chunk shifted to continue the previous one into the
+// chunk itself; a chunk that continues the waveform is left exactly as it is.
 // Underruns and ends: the last `fadeSamples` before the queue runs dry fade out, and playback
 // fades in again when audio comes back, so there is never a step to or from silence.
 class PcmPlayer extends AudioWorkletProcessor {
@@ -126,16 +127,22 @@ class PcmPlayer extends AudioWorkletProcessor {
       this.dropped += samples.length; // far behind real time: drop rather than grow latency
       return;
     }
-    // Only when the previous chunk's tail is still queued is this a join (else it fades in).
-    if (this.queued() >= 2 && this.write >= 2) {
-      const last = this.ring[(this.write - 1) & this.mask];
-      const predicted = 2 * last - this.ring[(this.write - 2) & this.mask];
-      const step = samples[0] - predicted;
-      const n = Math.min(this.fade, samples.length);
-      for (let i = 0; i < n; i++) samples[i] -= step * 0.5 * (1 + Math.cos((Math.PI * i) / n));
-    }
+    if (this.queued() > 0 && this.write > JOIN_CONTEXT) this.smoothJoin(samples); // else it fades in
     for (let i = 0; i < samples.length; i++) this.ring[(this.write + i) & this.mask] = samples[i];
     this.write += samples.length;
+  }
+
+  // A join is a step when the new chunk's first sample is further from the previous chunk's
+  // linear continuation than that chunk ever moved in one sample just before the join. Then
+  // crossfade, over fadeSamples, from the chunk shifted by that step into the chunk itself.
+  smoothJoin(samples) {
+    const at = (back) => this.ring[(this.write - back) & this.mask];
+    let movement = 0;
+    for (let back = 1; back < JOIN_CONTEXT; back++) movement = Math.max(movement, Math.abs(at(back) - at(back + 1)));
+    const step = samples[0] - (2 * at(1) - at(2));
+    if (Math.abs(step) <= movement) return; // the chunk continues the waveform: join it as it is
+    const n = Math.min(this.fade, samples.length);
+    for (let i = 0; i < n; i++) samples[i] -= step * 0.5 * (1 + Math.cos((Math.PI * i) / n));
   }
 
   clear() {
