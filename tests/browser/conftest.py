@@ -27,8 +27,13 @@ def artifacts() -> Path:
     return ARTIFACTS
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def playwright_driver() -> Iterator:
+    """Playwright's sync API for one test module.
+
+    Module-scoped on purpose: the sync API runs an event loop in the main thread while it is
+    open, and pytest-asyncio's tests in later modules cannot start theirs until it has stopped.
+    """
     if shutil.which(CHROMIUM) is None:
         pytest.fail(f"the browser tests need Debian's chromium at {CHROMIUM}: apt-get install chromium")
     with sync_playwright() as playwright:
