@@ -164,6 +164,7 @@ def test_spanish_speech_shows_english_words_and_plays_them(open_page, lite_gatew
     assert any(word in translation for word in ("good morning", "thank", "help")), translation
     assert page.locator("#source-transcript li").count() >= 1
     page.wait_for_function("window.s2stDebug.audibleSamples > 8000", timeout=30_000)  # 0.5 s of speech
+    assert page.evaluate("window.s2stDebug.echoCancellation") in (True, "all")
     expect(page.locator("#first-output")).to_have_text(re.compile(r"\d+\.\d\d s"), timeout=30_000)
     page.screenshot(path=str(artifacts / "web-client-translating.png"), full_page=True)
 
