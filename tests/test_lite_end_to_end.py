@@ -101,7 +101,10 @@ def test_health_says_not_serving_while_the_model_loads(server_logs):
     seen = []
     with running(start_worker("lite", log_dir=server_logs, wait=False)) as worker:
         deadline = time.monotonic() + 120
-        with grpc.insecure_channel(worker.address) as channel:
+        # Retry the connection every 20 ms (not gRPC's default 1 s backoff) so a fast load is seen too.
+        retry_fast = [("grpc.initial_reconnect_backoff_ms", 20), ("grpc.min_reconnect_backoff_ms", 20),
+                      ("grpc.max_reconnect_backoff_ms", 20)]
+        with grpc.insecure_channel(worker.address, options=retry_fast) as channel:
             stub = health_pb2_grpc.HealthStub(channel)
             while time.monotonic() < deadline and (not seen or seen[-1] != "SERVING"):
                 try:
