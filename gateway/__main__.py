@@ -21,6 +21,9 @@ def main() -> None:
         host=config.host,
         port=config.port,
         ws_max_size=TRANSPORT_MAX_FRAME_BYTES,
+        # PCM barely compresses and events are small: compression would cost CPU per frame and
+        # a zlib state (hundreds of KB) per connection.
+        ws_per_message_deflate=False,
         log_config=None,
         access_log=False,
         timeout_graceful_shutdown=10,

@@ -30,6 +30,14 @@ async def test_start_announces_the_session(echo_gateway):
     assert (ready["target_language"], ready["source_language"]) == ("eng", "eng")
 
 
+async def test_the_gateway_declines_per_message_compression(echo_gateway):
+    # Offered by every browser and by this client; PCM hardly compresses, and each connection's
+    # zlib state would cost the gateway hundreds of KB.
+    async with connect(echo_gateway.ws_url) as ws:
+        assert "permessage-deflate" in ws.request.headers["Sec-WebSocket-Extensions"]
+        assert "Sec-WebSocket-Extensions" not in ws.response.headers
+
+
 async def test_audio_comes_back_byte_for_byte_through_echo(echo_gateway):
     sent = speechlike_pcm(FRAME_BYTES * 50)
     async with connect(echo_gateway.ws_url) as ws:
