@@ -4,7 +4,7 @@ Modes:
   --sessions N        one run of N concurrent sessions; prints latency, errors and RSS
   --find-max          the largest N whose p99 per-frame relay latency stays under --p99-ms (echo engine)
   --soak MINUTES      moderate load (--sessions, default 20) for that long, sessions restarting as they
-                      end; RSS of both processes every 30 s and the growth after warm-up
+                      end; RSS of both processes every 30 s and its trend after warm-up
 --engine echo (default) measures the transport; --engine lite streams espeak-ng Spanish speech and
 reports first-output latency (first frame sent to first translated audio received).
 Usage: `.venv/bin/python bench/load.py --find-max`.
@@ -114,6 +114,18 @@ def find_max(ws_url: str, p99_ms: float, budget_s: float) -> int:
     return good
 
 
+def describe_growth(rss: list[float]) -> str:
+    """Trend of RSS samples: median of the last third against the first third.
+
+    A process whose per-connection objects wait in reference cycles for a full garbage collection
+    saw-tooths; a single first/last pair would measure where the tooth happened to be, not growth.
+    """
+    third = max(1, len(rss) // 3)
+    early, late = float(np.median(rss[:third])), float(np.median(rss[-third:]))
+    return (f"RSS {min(rss):.1f}..{max(rss):.1f} MB; median {early:.1f} MB (first third) -> {late:.1f} MB "
+            f"(last third), growth {100 * (late - early) / early:+.1f}%")
+
+
 def soak(ws_url: str, sessions: int, minutes: float, pids: dict[str, int]) -> None:
     async def forever(index: int, stop_at: float) -> None:
         await asyncio.sleep(index * 30 / sessions)  # spread session starts and ends
@@ -131,9 +143,8 @@ def soak(ws_url: str, sessions: int, minutes: float, pids: dict[str, int]) -> No
                 line.append(f"{name} {samples[name][-1]:.1f} MB")
             print(f"t={time.monotonic() - start:5.0f} s  " + "  ".join(line), flush=True)
         for name, values in samples.items():
-            if len(values) >= 3:
-                base = values[1]  # after the first 30 s of warm-up
-                print(f"{name}: RSS {base:.1f} -> {values[-1]:.1f} MB, growth {100 * (values[-1] - base) / base:+.1f}%")
+            if len(values) >= 4:
+                print(f"{name}: " + describe_growth(values[1:]))  # the first 30 s are warm-up
 
     async def main() -> None:
         stop_at = time.monotonic() + minutes * 60

@@ -4,7 +4,10 @@ Starts a real echo worker and gateway on loopback, then for each level of
 concurrency runs that many real-time sessions (20 ms frames) for a while, first
 as direct gRPC clients of the worker, then as WebSocket clients of the gateway,
 and prints per-frame round-trip p50 / p99 for both, the added latency and the
-ratio, plus the gateway's RSS. Usage: `.venv/bin/python bench/relay.py [--seconds 10] [--levels 1 50 200]`.
+ratio, the gateway's RSS, and the CPU time the gateway and the worker spent per
+relayed frame (client, gateway and worker share the machine's cores: once they
+saturate, queueing swamps the latency figures, and CPU per frame says what a
+machine of its own would sustain). Usage: `.venv/bin/python bench/relay.py [--seconds 10] [--levels 1 50 200]`.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ import numpy as np
 import websockets
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
-from servers import running, start_gateway, start_worker  # noqa: E402
+from servers import cpu_seconds, rss_mb, running, start_gateway, start_worker  # noqa: E402
 
 from s2st.v1 import translation_pb2 as pb  # noqa: E402
 from s2st.v1 import translation_pb2_grpc as pb_grpc  # noqa: E402
@@ -105,13 +108,6 @@ async def gateway_session(ws_url: str, seconds: float) -> FrameTimer:
     return timer
 
 
-def rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
-
-
 async def run_level(make_session: Callable[[], Awaitable[FrameTimer]], sessions: int,
                     watch_pid: int) -> tuple[np.ndarray, float]:
     """Run `sessions` sessions at once (starts spread over one second); return latencies and peak RSS."""
@@ -141,20 +137,24 @@ def main() -> None:
         print(f"cores: {os.cpu_count()}  session length: {args.seconds:g} s  frame: {FRAME_MS} ms")
         print(f"gateway idle RSS: {idle_rss:.1f} MB")
         header = (f"{'sessions':>8} | {'direct p50':>10} {'p99':>8} | {'gateway p50':>11} {'p99':>8} | "
-                  f"{'added p50':>9} {'added p99':>9} | {'p99 ratio':>9} | {'gw RSS MB':>9} {'KB/session':>10}")
+                  f"{'added p50':>9} {'added p99':>9} | {'p99 ratio':>9} | {'gw RSS MB':>9} {'KB/session':>10} | "
+                  f"{'gw CPU/frame':>12} {'worker CPU/frame':>16}")
         print(header)
         print("-" * len(header))
         for sessions in args.levels:
             direct, _ = asyncio.run(run_level(lambda: direct_session(worker.address, args.seconds), sessions,
                                               gateway.process.pid))
+            cpu_before = cpu_seconds(gateway.process.pid), cpu_seconds(worker.process.pid)
             relayed, peak = asyncio.run(run_level(lambda: gateway_session(gateway.ws_url, args.seconds), sessions,
                                                   gateway.process.pid))
+            gateway_us, worker_us = (1e6 * (cpu_seconds(process.pid) - before) / len(relayed)
+                                     for process, before in zip((gateway.process, worker.process), cpu_before))
             d50, d99 = np.percentile(direct, [50, 99])
             g50, g99 = np.percentile(relayed, [50, 99])
             per_session_kb = (peak - idle_rss) * 1024 / sessions
             print(f"{sessions:>8} | {d50:>8.2f}ms {d99:>6.2f}ms | {g50:>9.2f}ms {g99:>6.2f}ms | "
-                  f"{g50 - d50:>7.2f}ms {g99 - d99:>7.2f}ms | {g99 / d99:>9.2f} | {peak:>9.1f} {per_session_kb:>10.1f}")
-
+                  f"{g50 - d50:>7.2f}ms {g99 - d99:>7.2f}ms | {g99 / d99:>9.2f} | {peak:>9.1f} {per_session_kb:>10.1f} | "
+                  f"{gateway_us:>10.0f}us {worker_us:>14.0f}us")
 
 if __name__ == "__main__":
     main()
