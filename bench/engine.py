@@ -19,7 +19,7 @@ from pathlib import Path
 import grpc
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
-from servers import running, start_worker  # noqa: E402
+from servers import rss_mb, running, start_worker  # noqa: E402
 from speech import read_pcm, speak  # noqa: E402
 
 from s2st.v1 import translation_pb2 as pb  # noqa: E402
@@ -55,13 +55,6 @@ async def stream_utterance(address: str, pcm: bytes, language: str) -> list[pb.S
         return stats
 
 
-def peak_rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--engine", default="lite")
@@ -89,7 +82,7 @@ def main() -> None:
                   f"{lagging:>7.0f} {rtf:>5.2f}")
         print(f"{'median':<58} {'':>5} {'':>4} {statistics.median(r[0] for r in rows):>12.0f} "
               f"{statistics.median(r[1] for r in rows):>13.0f} {'':>7} {statistics.median(r[2] for r in rows):>5.2f}")
-        print(f"worker peak RSS: {peak_rss_mb(worker.process.pid):.0f} MB")
+        print(f"worker peak RSS: {rss_mb(worker.process.pid, 'VmHWM'):.0f} MB")
 
 
 if __name__ == "__main__":

@@ -156,5 +156,6 @@ def main() -> None:
                   f"{g50 - d50:>7.2f}ms {g99 - d99:>7.2f}ms | {g99 / d99:>9.2f} | {peak:>9.1f} {per_session_kb:>10.1f} | "
                   f"{gateway_us:>10.0f}us {worker_us:>14.0f}us")
 
+
 if __name__ == "__main__":
     main()
