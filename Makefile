@@ -7,7 +7,20 @@ APT_PACKAGES := espeak-ng sox chromium
 EXTRAS_RUN := gateway,inference,lite
 EXTRAS_TEST := gateway,inference,lite,dev,browser-tests,deploy-checks
 
-.PHONY: run test proto install-run install-test apt clean
+# The seamless engine's suite runs in a venv of its own, installed from locks/seamless.txt.
+SEAMLESS_VENV ?= .venv-seamless
+SEAMLESS_COMMIT := 90e2b57ac4d82fa2bfaa25caeffe39ceb8b2ebec
+# seamless_communication has no PyPI release: its source at that commit (MIT, no weights), checked by hash...
+SEAMLESS_VENDOR ?= ../shared/vendor/seamless_communication-90e2b57.tar.gz
+SEAMLESS_VENDOR_SHA256 := bb7894d9ba28c5d5e71bf150dcdb358ae01816273ba23954108b94eaf919dd79
+# ...or, where that file is absent, the commit itself from its public repository.
+SEAMLESS_GIT := git+https://github.com/facebookresearch/seamless_communication@$(SEAMLESS_COMMIT)
+# libsndfile1: fairseq2n loads it; a compiler and headers: bitarray 2.6.0 (simuleval's pin) has no cp311 wheel.
+APT_SEAMLESS := libsndfile1 build-essential python3-dev espeak-ng sox
+# The lock is resolved against the registry as it was on this day, so `make lock` is repeatable.
+LOCK_DATE := 2026-11-25
+
+.PHONY: run test test-seamless lock proto install-run install-test apt clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -39,7 +52,34 @@ run: install-run
 	$(BIN)/python -m gateway
 
 test: install-test
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest --ignore=tests/seamless
+
+# The real SeamlessStreaming pipeline (upstream code, tiny random weights made by the tests), in CI too.
+test-seamless:
+	@$(MAKE) --no-print-directory apt APT_PACKAGES="$(APT_SEAMLESS)"
+	@if [ -f "$(SEAMLESS_VENDOR)" ]; then \
+		echo "$(SEAMLESS_VENDOR_SHA256)  $(SEAMLESS_VENDOR)" | sha256sum -c --quiet - || exit 1; \
+		source="$(SEAMLESS_VENDOR)"; \
+	elif git ls-remote https://github.com/facebookresearch/seamless_communication >/dev/null 2>&1; then \
+		source="seamless_communication @ $(SEAMLESS_GIT)"; \
+	else \
+		echo "test-seamless SKIPPED: neither $(SEAMLESS_VENDOR) nor github.com is reachable for seamless_communication"; \
+		exit 0; \
+	fi; \
+	set -e; \
+	[ -x $(SEAMLESS_VENV)/bin/python ] || $(PYTHON) -m venv $(SEAMLESS_VENV); \
+	$(SEAMLESS_VENV)/bin/pip install --quiet --upgrade pip; \
+	$(SEAMLESS_VENV)/bin/pip install --quiet --require-hashes --no-deps -r locks/seamless.txt; \
+	$(SEAMLESS_VENV)/bin/pip install --quiet --no-deps "$$source"; \
+	$(SEAMLESS_VENV)/bin/pip install --quiet --no-deps -e .; \
+	$(SEAMLESS_VENV)/bin/python -m pytest -p no:flake8 tests/seamless
+
+# Re-resolve locks/seamless.txt from locks/seamless.in in one resolver call (needs the vendored source).
+lock: $(BIN)/python
+	$(BIN)/pip install --quiet uv==0.13.9
+	$(BIN)/uv pip compile locks/seamless.in -o locks/seamless.txt --generate-hashes \
+		--python-version 3.11 --python-platform x86_64-manylinux_2_28 --exclude-newer $(LOCK_DATE) \
+		--no-emit-package s2st --no-emit-package seamless-communication --custom-compile-command "make lock"
 
 # Regenerate the gRPC stubs from proto/ (tests check the committed ones match).
 proto: $(BIN)/python
@@ -47,4 +87,4 @@ proto: $(BIN)/python
 	$(BIN)/python proto/generate.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache test-artifacts
+	rm -rf $(VENV) $(SEAMLESS_VENV) .pytest_cache test-artifacts
