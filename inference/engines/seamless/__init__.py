@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from typing import Any
-
 import numpy as np
 
 from inference.engines.base import (
@@ -23,9 +21,9 @@ from inference.engines.base import (
     SessionSettings,
     UnsupportedConfig,
 )
-from inference.engines.seamless.pipeline import ModelLanguages, build_agent, read_model_languages
+from inference.engines.seamless.pipeline import ModelLanguages, SeamlessAgents, build_agents, read_model_languages
 from inference.engines.seamless.settings import SAMPLE_RATE, SeamlessSettings
-from inference.engines.seamless.stream import SeamlessStream, SegmentClasses
+from inference.engines.seamless.stream import SeamlessStream, SegmentClasses, StreamSettings
 from inference.engines.serial import InferenceThread
 
 log = logging.getLogger("inference.engines.seamless")
@@ -56,13 +54,10 @@ class SeamlessEngine(Engine):
 
     name = "seamless"
 
-    def __init__(self, settings: SeamlessSettings, agent_factory=build_agent,
-                 languages_reader=read_model_languages, segment_classes: SegmentClasses | None = None) -> None:
+    def __init__(self, settings: SeamlessSettings) -> None:
         self._settings = settings
-        self._agent_factory = agent_factory
-        self._languages_reader = languages_reader
-        self._segment_classes = segment_classes
-        self._agent: Any = None
+        self._agents: SeamlessAgents | None = None
+        self._segment_classes: SegmentClasses | None = None
         self._languages = ModelLanguages(text=(), speech=())
         self._thread = InferenceThread("seamless")
 
@@ -71,12 +66,11 @@ class SeamlessEngine(Engine):
         return cls(SeamlessSettings.from_environ(environ))
 
     def load(self) -> None:
-        if self._segment_classes is None:
-            from simuleval.data.segments import EmptySegment, SpeechSegment, TextSegment
+        from simuleval.data.segments import EmptySegment, SpeechSegment, TextSegment
 
-            self._segment_classes = SegmentClasses(SpeechSegment, TextSegment, EmptySegment)
-        self._languages = self._languages_reader(self._settings)
-        self._agent = self._agent_factory(self._settings)
+        self._segment_classes = SegmentClasses(SpeechSegment, TextSegment, EmptySegment)
+        self._languages = read_model_languages(self._settings)
+        self._agents = build_agents(self._settings)
         log.info("seamless engine loaded", extra={"device": self._settings.device, "dtype": self._settings.dtype,
                                                   "text_languages": len(self._languages.text),
                                                   "speech_languages": len(self._languages.speech)})
@@ -96,7 +90,7 @@ class SeamlessEngine(Engine):
                                speech_targets=self._languages.speech, source_selectable=False)
 
     def open_session(self, settings: SessionSettings) -> EngineSession:
-        if self._agent is None or self._segment_classes is None:
+        if self._agents is None or self._segment_classes is None:
             raise RuntimeError("the seamless engine is not loaded")
         if settings.options:
             raise UnsupportedConfig(f"the seamless engine takes no options (got {', '.join(sorted(settings.options))})")
@@ -108,8 +102,17 @@ class SeamlessEngine(Engine):
                                     "ask for text only (speech_output false) or pick a speech output language")
         if settings.source_language and settings.source_language not in self._languages.text:
             raise UnsupportedConfig(f"unknown source language {settings.source_language!r}; see ListLanguages")
-        stream = SeamlessStream(self._agent, self._segment_classes, target, self._settings.silence_limit_ms,
-                                self._settings.max_segment_seconds)
+        stream = SeamlessStream(
+            self._agents.speech if settings.speech_output else self._agents.text,
+            self._segment_classes,
+            StreamSettings(
+                tgt_lang=target,
+                speech_output=settings.speech_output,
+                chunk_samples=self._settings.chunk_size_samples,
+                silence_limit_ms=self._settings.silence_limit_ms,
+                max_segment_samples=int(self._settings.max_segment_seconds * SAMPLE_RATE),
+            ),
+        )
         return SeamlessSession(stream, self._thread)
 
     async def aclose(self) -> None:

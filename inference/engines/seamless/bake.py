@@ -1,27 +1,43 @@
-"""`python -m inference.engines.seamless.bake`: download every SeamlessStreaming asset into the image.
+"""Fetch every SeamlessStreaming asset into FAIRSEQ2_CACHE_DIR, at image build time.
 
-Run at image build time. It builds the agent once, exactly as the worker will
-(on the CPU, fp32, so no GPU is needed at build time), and one set of stream
-states, which fetches: the UnitY and monotonic-decoder checkpoints and
-tokenizers (Hugging Face facebook/seamless-streaming) and vocoder_v2 into
-FAIRSEQ2_CACHE_DIR, and the Silero VAD hub repository into TORCH_HOME.
+Run as a plain script (`python bake.py`), before the application code is copied
+into the image, so that a code change never downloads the weights again: it
+imports only upstream packages. It loads the models of upstream's joint-VAD S2ST
+agent once, the way the agent does, on the CPU in fp32 (no GPU at build time),
+which fetches what the worker loads:
+the UnitY and monotonic-decoder checkpoints, the text, character and unit
+tokenizers (Hugging Face facebook/seamless-streaming and seamless-m4t-large)
+and vocoder_v2 (Meta's file host). Silero VAD is not fetched: the worker loads
+it from the pinned silero-vad package (building upstream's VAD agent would call torch.hub).
+
+Card names come from the same variables the worker reads (defaults: upstream's).
 """
 
 from __future__ import annotations
 
-import dataclasses
 import os
-
-from inference.engines.seamless.pipeline import build_agent, read_model_languages
-from inference.engines.seamless.settings import SeamlessSettings
+import sys
 
 
 def main() -> None:
-    settings = dataclasses.replace(SeamlessSettings.from_environ(os.environ), device="cpu", dtype="fp32")
-    agent = build_agent(settings)
-    agent.build_states()
-    languages = read_model_languages(settings)
-    print(f"baked SeamlessStreaming: {len(languages.text)} text languages, {len(languages.speech)} speech outputs")
+    import torch
+    from seamless_communication.models.vocoder.loader import load_vocoder_model
+    from seamless_communication.streaming.agents.seamless_streaming_s2st import SeamlessStreamingS2STJointVADAgent
+    from simuleval.options import general_parser
+
+    unity = os.environ.get("S2ST_SEAMLESS_UNITY_MODEL", "seamless_streaming_unity")
+    decoder = os.environ.get("S2ST_SEAMLESS_MONOTONIC_DECODER", "seamless_streaming_monotonic_decoder")
+    vocoder = os.environ.get("S2ST_SEAMLESS_VOCODER", "vocoder_v2")
+    parser = general_parser()
+    SeamlessStreamingS2STJointVADAgent.add_args(parser)
+    args, _unknown = parser.parse_known_args([
+        "--task", "s2st", "--device", "cpu", "--dtype", "fp32", "--tgt-lang", "eng",
+        "--unity-model-name", unity, "--monotonic-decoder-model-name", decoder, "--vocoder-name", vocoder,
+        "--min-unit-chunk-size", "50",
+    ])
+    SeamlessStreamingS2STJointVADAgent.load_model(args)  # UnitY, monotonic decoder, their tokenizers
+    load_vocoder_model(vocoder, device=torch.device("cpu"), dtype=torch.float32)  # as upstream's VocoderAgent
+    print(f"baked SeamlessStreaming assets: {unity}, {decoder}, {vocoder}", file=sys.stderr)
 
 
 if __name__ == "__main__":

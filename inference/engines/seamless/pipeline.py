@@ -1,32 +1,76 @@
 """Building the SeamlessStreaming agent and reading its languages, the way SimulEval does.
 
-Imports of seamless_communication / simuleval / fairseq2 stay inside these
-functions: only a worker that serves this engine needs them (the GPU image).
+Imports of seamless_communication / simuleval / fairseq2 / torch stay inside these
+functions: only a worker that serves this engine needs them.
 """
 
 from __future__ import annotations
 
+import importlib
 from dataclasses import dataclass
 from typing import Any
 
 from inference.engines.seamless.settings import SeamlessSettings
 
-AGENT_MODULE = "seamless_communication.streaming.agents.seamless_streaming_s2st"
-AGENT_CLASS = "SeamlessStreamingS2STJointVADAgent"
+
+@dataclass(frozen=True)
+class SeamlessAgents:
+    """One loaded model, two trees over the same module objects (nothing is loaded twice).
+
+    ``speech``: upstream's joint-VAD S2ST tree (text and speech out).
+    ``text``: the same modules without the unit decoder and vocoder, for text-only
+    sessions: the S2ST tree always runs the vocoder, which raises on a target it has no voice for.
+    """
+
+    speech: Any
+    text: Any
 
 
-def build_agent(settings: SeamlessSettings) -> Any:
+def build_agents(settings: SeamlessSettings) -> SeamlessAgents:
     """The joint-VAD speech-to-speech tree pipeline, loaded once (models on settings.device)."""
-    import importlib
-
+    import torch
+    from seamless_communication.streaming.agents.detokenizer import UnitYDetokenizerAgent
+    from seamless_communication.streaming.agents.seamless_streaming_s2st import SeamlessStreamingS2STJointVADAgent
+    from seamless_communication.streaming.agents.silero_vad import SileroVADAgent
+    from simuleval.agents import TreeAgentPipeline
     from simuleval.options import general_parser
 
-    agent_class = getattr(importlib.import_module(AGENT_MODULE), AGENT_CLASS)
+    from inference.engines.seamless.vad import PinnedSileroVADAgent
+
+    if torch.device(settings.device).type == "cpu":
+        # oneDNN builds a new conv_transpose1d primitive for each new input length (every vocoder
+        # call): seconds per call. The plain CPU kernels are what a CPU worker wants.
+        torch.backends.mkldnn.enabled = False
+
+    class PinnedVADJointAgent(SeamlessStreamingS2STJointVADAgent):
+        """Upstream's tree with the Silero VAD agent that loads its model from the package."""
+
+        pipeline = {PinnedSileroVADAgent if module is SileroVADAgent else module:
+                    [PinnedSileroVADAgent if child is SileroVADAgent else child for child in children]
+                    for module, children in SeamlessStreamingS2STJointVADAgent.pipeline.items()}
+
     parser = general_parser()
-    agent_class.add_args(parser)
+    PinnedVADJointAgent.add_args(parser)
     # An explicit list: simuleval's own CLI helpers would read sys.argv, which is the worker's.
     args, _unknown = parser.parse_known_args(settings.agent_arguments())
-    return agent_class.from_args(args)
+    speech = PinnedVADJointAgent.from_args(args)
+
+    text_tree = {module: [child for child in children if _on_text_path(child)]
+                 for module, children in speech.module_dict.items() if _on_text_path(module)}
+    detokenizer = next(m for m in text_tree if isinstance(m, UnitYDetokenizerAgent))
+    text_tree[detokenizer] = []
+    # The same class (its pop() handles early stops), set up over the loaded modules: its own
+    # __init__ would load every model again.
+    text = object.__new__(type(speech))
+    TreeAgentPipeline.__init__(text, text_tree, args)
+    return SeamlessAgents(speech=speech, text=text)
+
+
+def _on_text_path(module: Any) -> bool:
+    from seamless_communication.streaming.agents.online_unit_decoder import NARUnitYUnitDecoderAgent
+    from seamless_communication.streaming.agents.online_vocoder import VocoderAgent
+
+    return not isinstance(module, (NARUnitYUnitDecoderAgent, VocoderAgent))
 
 
 @dataclass(frozen=True)
@@ -38,7 +82,9 @@ class ModelLanguages:
 
 
 def read_model_languages(settings: SeamlessSettings) -> ModelLanguages:
-    """Languages from the fairseq2 asset cards of the loaded models, not from a hand-typed table."""
+    """Languages from the fairseq2 asset cards of the configured models, not from a hand-typed table."""
+    # The SeamlessStreaming cards are registered by importing seamless_communication.
+    importlib.import_module("seamless_communication")
     from fairseq2.assets import asset_store
 
     unity = asset_store.retrieve_card(settings.unity_model)

@@ -2,15 +2,24 @@
 
 The agent is a SimulEval TreeAgentPipeline: ``build_states()`` gives a dict of
 per-module states, ``pushpop(segment, states)`` returns one output segment per
-leaf module (detokenizer text, vocoder speech). The pipeline's own Silero VAD
-(the source module) cuts segments: once it has heard ``--silence-limit-ms`` of
-silence its states say ``source_finished``, the outputs drain and come out
-``finished``; then every state is reset for the next segment, as the upstream
-demo does. All calls happen on the model's inference thread.
+leaf module (detokenizer text, and vocoder speech unless the session is text
+only). Audio goes in as whole ``--chunk-size-samples`` chunks (320 ms), as
+upstream's streaming evaluation pushes it: the encoder re-encodes the whole
+segment and the feature extractor re-reads the last chunk on every call, so
+smaller pushes would repeat audio and multiply the work.
+
+The pipeline's own Silero VAD (the source module) cuts segments: once it has
+heard ``--silence-limit-ms`` of silence it says ``source_finished``; then the
+outputs are drained, the segment is closed and every state is reset for the
+next one. The drain is bounded (random or confused weights may never say
+``finished``), and a segment longer than the cap is ended the same way. All
+calls happen on the model's inference thread, under ``torch.inference_mode``
+(Silero's recurrent state would otherwise carry an autograd graph from call to call).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -24,13 +33,12 @@ from inference.engines.base import (
     SpeechStarted,
     TranscriptUpdate,
 )
-from inference.engines.seamless.settings import VAD_WINDOW_SAMPLES
 
-MAX_DRAIN_STEPS = 200  # pops to wait for a segment's outputs once its input ended; a safety bound
+MAX_DRAIN_STEPS = 64  # pops that may finish a segment once its input ended, before it is closed anyway
 
 
 class SegmentClasses:
-    """SimulEval's segment classes (simuleval.data.segments), passed in so tests can use them directly."""
+    """SimulEval's segment classes (simuleval.data.segments)."""
 
     def __init__(self, speech_segment: type, text_segment: type, empty_segment: type) -> None:
         self.speech = speech_segment
@@ -38,16 +46,27 @@ class SegmentClasses:
         self.empty = empty_segment
 
 
+@dataclass(frozen=True)
+class StreamSettings:
+    """What a stream needs from the engine's settings and the session's request."""
+
+    tgt_lang: str
+    speech_output: bool
+    chunk_samples: int  # --chunk-size-samples
+    silence_limit_ms: int  # --silence-limit-ms
+    max_segment_samples: int
+
+
 class SeamlessStream:
     """Per-stream agent states plus the bookkeeping that turns agent outputs into engine events."""
 
-    def __init__(self, agent: Any, segments: SegmentClasses, tgt_lang: str, silence_limit_ms: int,
-                 max_segment_seconds: float) -> None:
+    def __init__(self, agent: Any, segments: SegmentClasses, settings: StreamSettings) -> None:
+        import torch
+
         self._agent = agent
         self._segments = segments
-        self._tgt_lang = tgt_lang
-        self._silence_limit_ms = silence_limit_ms
-        self._max_segment_samples = int(max_segment_seconds * ENGINE_SAMPLE_RATE)
+        self._settings = settings
+        self._inference_mode = torch.inference_mode
         self._states: dict[Any, Any] | None = None  # built on the inference thread: each has its own VAD model
         self._buffer = np.zeros(0, dtype=np.float32)
         self._consumed = 0  # samples handed to the agent
@@ -60,131 +79,147 @@ class SeamlessStream:
     # Each public method runs on the inference thread and returns the events it produced.
 
     def push(self, audio: np.ndarray) -> list[EngineEvent]:
-        """Hand whole VAD windows to the agent (Silero skips a trailing partial window)."""
-        self._ensure_states()
+        """Hand every whole chunk to the agent; keep the rest for the next push."""
         self._buffer = np.concatenate([self._buffer, audio.astype(np.float32, copy=False)])
-        whole = len(self._buffer) // VAD_WINDOW_SAMPLES * VAD_WINDOW_SAMPLES
-        if whole == 0:
-            return []
-        chunk, self._buffer = self._buffer[:whole], self._buffer[whole:]
-        return self._step(chunk)
+        events: list[EngineEvent] = []
+        chunk = self._settings.chunk_samples
+        while len(self._buffer) >= chunk:
+            piece, self._buffer = self._buffer[:chunk], self._buffer[chunk:]
+            events += self._step(piece)
+        return events
 
     def flush(self) -> list[EngineEvent]:
-        """End of input: the VAD only ends a segment on silence, so feed it silence until the segment drains."""
-        self._ensure_states()
+        """End of input: the VAD only ends a segment on silence, so pad with silence until the segment closes."""
         events: list[EngineEvent] = []
         if len(self._buffer):
-            padded = np.zeros(VAD_WINDOW_SAMPLES, dtype=np.float32)
+            padded = np.zeros(self._settings.chunk_samples, dtype=np.float32)
             padded[: len(self._buffer)] = self._buffer
             self._buffer = np.zeros(0, dtype=np.float32)
             events += self._step(padded)
-        silence = np.zeros(ENGINE_SAMPLE_RATE * (self._silence_limit_ms + 400) // 1000 // VAD_WINDOW_SAMPLES
-                           * VAD_WINDOW_SAMPLES, dtype=np.float32)
-        for _ in range(MAX_DRAIN_STEPS):
+        silence = np.zeros(self._settings.chunk_samples, dtype=np.float32)
+        chunks_to_end = -(-self._settings.silence_limit_ms * ENGINE_SAMPLE_RATE // 1000 // len(silence)) + 1
+        for _ in range(chunks_to_end):
             if not self._speaking:
                 break
             events += self._step(silence, counts_as_input=False)
+        if self._speaking:  # the VAD never heard the speech end: close the segment as the cap does
+            events += self._end_segment_now()
         return events
 
     def reset(self) -> None:
-        """Drop the utterance: fresh states for every module, nothing buffered."""
-        self._reset_states()
+        """Drop the utterance: every module's states reset, nothing heard so far kept anywhere."""
+        if self._states is not None:
+            for module, states in self._states.items():
+                if module is self._agent.source_module:
+                    states.drop_everything()
+                else:
+                    states.reset()
         self._buffer = np.zeros(0, dtype=np.float32)
-        self._speaking = False
-        self._speech_ended = False
+        self._speaking = self._speech_ended = False
         self._text = ""
         self._segment_samples = 0
 
     def _step(self, chunk: np.ndarray, counts_as_input: bool = True) -> list[EngineEvent]:
-        segment = self._segments.speech(
-            content=chunk, sample_rate=ENGINE_SAMPLE_RATE, finished=False, tgt_lang=self._tgt_lang,
-            config={"expressive": False},
-        )
-        outputs = self._agent.pushpop(segment, self._states)
+        outputs = self._pushpop(chunk)
         if counts_as_input:
             self._consumed += len(chunk)
         events = self._voice_activity(len(chunk))
         events += self._outputs(outputs)
-        if self._speaking and not self._speech_ended and self._segment_samples >= self._max_segment_samples:
-            events += self._end_long_segment()
+        if self._speaking and self._speech_ended:
+            events += self._drain_and_close()
+        elif self._speaking and self._segment_samples >= self._settings.max_segment_samples:
+            events += self._end_segment_now()
         return events
 
-    def _voice_activity(self, chunk_samples: int) -> list[EngineEvent]:
+    def _pushpop(self, samples: np.ndarray) -> list[Any]:
+        if self._states is None:
+            self._states = self._agent.build_states()
+        segment = self._segments.speech(
+            content=samples, sample_rate=ENGINE_SAMPLE_RATE, finished=False, tgt_lang=self._settings.tgt_lang,
+            config={"expressive": False},
+        )
+        with self._inference_mode():
+            return self._agent.pushpop(segment, self._states)
+
+    def _vad(self) -> Any:
         assert self._states is not None
-        vad_states = self._states[self._agent.source_module]
+        return self._states[self._agent.source_module]
+
+    def _voice_activity(self, chunk_samples: int) -> list[EngineEvent]:
+        vad = self._vad()
         events: list[EngineEvent] = []
-        if not self._speaking and not vad_states.is_fresh_state:
+        if not self._speaking and not vad.is_fresh_state:
             self._speaking = True
             self._segment_samples = 0
             events.append(SpeechStarted(self._segment_id, self._ms(self._consumed - chunk_samples)))
         if self._speaking:
             self._segment_samples += chunk_samples
-        if self._speaking and not self._speech_ended and vad_states.source_finished:
+        if self._speaking and not self._speech_ended and vad.source_finished:
             self._speech_ended = True
-            end_ms = max(0, self._ms(self._consumed) - self._silence_limit_ms)
+            end_ms = max(0, self._ms(self._consumed) - self._settings.silence_limit_ms)
             events.append(SpeechEnded(self._segment_id, end_ms))
         return events
 
     def _outputs(self, outputs: list[Any]) -> list[EngineEvent]:
         events: list[EngineEvent] = []
-        finished = bool(outputs) and all(output.finished for output in outputs)
         for output in outputs:
             if isinstance(output, self._segments.text) and output.content:
                 self._text = f"{self._text} {output.content}".strip()
                 events.append(TranscriptUpdate(Side.TARGET, self._segment_id, self._text, is_final=False,
-                                               language=self._tgt_lang))
+                                               language=self._settings.tgt_lang))
             elif isinstance(output, self._segments.speech) and len(output.content):
                 events.append(SpeechAudio(self._segment_id, np.asarray(output.content, dtype=np.float32)))
-        if finished and self._speaking:
-            events += self._close_segment()
         return events
 
-    def _close_segment(self) -> list[EngineEvent]:
+    def _drain_and_close(self) -> list[EngineEvent]:
+        """The source of this segment ended: pop until the outputs finish or stall (bounded), then close it.
+
+        Once the source has ended no input is left to wait for, so a pop that writes
+        nothing means nothing more will come (a decoder that reached its length limit
+        without end-of-sentence never says finished).
+        """
         events: list[EngineEvent] = []
-        if not self._speech_ended:
-            events.append(SpeechEnded(self._segment_id, self._ms(self._consumed)))
-        events += [
-            TranscriptUpdate(Side.TARGET, self._segment_id, self._text, is_final=True, language=self._tgt_lang),
-            SpeechAudio(self._segment_id, np.zeros(0, dtype=np.float32), is_last=True),
-        ]
-        self._reset_states()
-        self._segment_id += 1
-        self._speaking = self._speech_ended = False
-        self._text = ""
-        return events
+        nothing = np.zeros(0, dtype=np.float32)
+        for _ in range(MAX_DRAIN_STEPS):
+            outputs = self._pushpop(nothing)
+            written = self._outputs(outputs)
+            events += written
+            if all(output.finished for output in outputs) or not written:
+                break
+        return events + self._close_segment()
 
-    def _end_long_segment(self) -> list[EngineEvent]:
-        """A monologue past the cap: end the source now, as the VAD does on silence, then let outputs drain.
+    def _end_segment_now(self) -> list[EngineEvent]:
+        """End the source now, as the VAD does after silence, then drain (the segment cap and end of input).
 
         The w2v-BERT encoder re-reads the whole segment at every step, so an endless
         segment would make every step slower.
         """
-        vad_states = self._states[self._agent.source_module]
-        if len(vad_states.input_chunk):
-            vad_states.input_queue.put_nowait(self._segments.speech(
-                content=vad_states.input_chunk, finished=True, tgt_lang=self._tgt_lang))
-            vad_states.input_chunk = np.empty(0, dtype=np.int16)
-        vad_states.input_queue.put_nowait(self._segments.empty(finished=True))
-        vad_states.source_finished = True
-        vad_states.silence_acc_ms = vad_states.speech_acc_ms = 0
-        events: list[EngineEvent] = [SpeechEnded(self._segment_id, self._ms(self._consumed))]
+        vad = self._vad()
+        if len(vad.input_chunk):
+            vad.input_queue.put_nowait(self._segments.speech(
+                content=vad.input_chunk, finished=True, tgt_lang=self._settings.tgt_lang))
+            vad.input_chunk = np.empty(0, dtype=np.int16)
+        vad.input_queue.put_nowait(self._segments.empty(finished=True))
+        vad.source_finished = True
+        vad.silence_acc_ms = vad.speech_acc_ms = 0
         self._speech_ended = True
-        nothing = np.zeros(0, dtype=np.float32)
-        for _ in range(MAX_DRAIN_STEPS):
-            if not self._speaking:
-                break
-            events += self._outputs(self._agent.pushpop(self._segments.speech(
-                content=nothing, sample_rate=ENGINE_SAMPLE_RATE, finished=False, tgt_lang=self._tgt_lang,
-                config={"expressive": False}), self._states))
-        return events
+        return [SpeechEnded(self._segment_id, self._ms(self._consumed)), *self._drain_and_close()]
 
-    def _ensure_states(self) -> None:
-        if self._states is None:
-            self._states = self._agent.build_states()
-
-    def _reset_states(self) -> None:
+    def _close_segment(self) -> list[EngineEvent]:
+        events: list[EngineEvent] = [
+            TranscriptUpdate(Side.TARGET, self._segment_id, self._text, is_final=True,
+                             language=self._settings.tgt_lang),
+        ]
+        if self._settings.speech_output:
+            events.append(SpeechAudio(self._segment_id, np.zeros(0, dtype=np.float32), is_last=True))
+        # Upstream's reset keeps what the VAD heard after the segment ended: the next segment starts with it.
         for states in (self._states or {}).values():
             states.reset()
+        self._segment_id += 1
+        self._speaking = self._speech_ended = False
+        self._text = ""
+        self._segment_samples = 0
+        return events
 
     @staticmethod
     def _ms(samples: int) -> int:

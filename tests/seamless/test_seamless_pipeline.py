@@ -1,0 +1,230 @@
+"""The seamless engine over upstream's real agent pipeline (tiny random weights), in this process."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+
+import numpy as np
+import pytest
+from servers import rss_mb
+from tiny_models import UNVOICED, VOICED
+
+from inference.engines.base import (
+    SessionSettings,
+    Side,
+    SpeechAudio,
+    SpeechEnded,
+    SpeechStarted,
+    TranscriptUpdate,
+    UnsupportedConfig,
+)
+from inference.engines.seamless import SeamlessEngine
+from inference.engines.seamless.settings import SAMPLE_RATE
+
+FRAME = SAMPLE_RATE * 20 // 1000  # what the browser sends: 20 ms
+
+
+def silence(seconds: float) -> np.ndarray:
+    return np.zeros(int(SAMPLE_RATE * seconds), dtype=np.float32)
+
+
+async def feed(session, audio: np.ndarray, frame: int = FRAME, flush: bool = True) -> list:
+    events = []
+    for start in range(0, len(audio), frame):
+        events += await session.push(audio[start : start + frame])
+    if flush:
+        events += await session.flush()
+    return events
+
+
+def finals(events: list) -> list[str]:
+    return [e.text for e in events if isinstance(e, TranscriptUpdate) and e.side is Side.TARGET and e.is_final]
+
+
+def speech_samples(events: list) -> int:
+    return sum(len(e.samples) for e in events if isinstance(e, SpeechAudio))
+
+
+def agent_module(engine: SeamlessEngine, class_name: str):
+    return next(m for m in engine._agents.speech.module_dict if type(m).__name__ == class_name)
+
+
+@dataclass
+class EncoderRuns:
+    """How often the w2v-BERT encoder ran, and on how many feature frames in all."""
+
+    runs: int = 0
+    frames: int = 0
+
+    def __call__(self, _module, inputs) -> None:
+        self.runs += 1
+        self.frames += int(inputs[0].shape[1])
+
+
+def count_encoder_runs(engine: SeamlessEngine) -> tuple[EncoderRuns, object]:
+    counter = EncoderRuns()
+    encoder = agent_module(engine, "OfflineWav2VecBertEncoderAgent").model.speech_encoder_frontend
+    return counter, encoder.register_forward_pre_hook(counter)
+
+
+async def test_a_segment_gives_partials_a_final_and_speech_then_the_stream_is_ready_for_the_next(tiny_engine, spanish):
+    session = tiny_engine.open_session(SessionSettings(target_language="eng"))
+    events = await feed(session, np.concatenate([spanish, spanish]))
+    started = [e for e in events if isinstance(e, SpeechStarted)]
+    assert [e.segment_id for e in started] == [1, 2]
+    assert 0 < started[0].at_ms < 1000  # the speech starts 0.5 s in; the VAD sees it within its 320 ms chunk
+    assert len(finals(events)) == 2 and all(finals(events))
+    assert [e.segment_id for e in events if isinstance(e, SpeechAudio) and e.is_last] == [1, 2]
+    assert speech_samples(events) > 0
+    ended = [e for e in events if isinstance(e, SpeechEnded)]
+    assert [e.segment_id for e in ended] == [1, 2] and ended[0].at_ms > started[0].at_ms
+
+
+async def test_browser_sized_frames_cost_the_encoder_no_more_than_whole_320_ms_chunks_offline(tiny_engine, spanish):
+    """Upstream re-encodes the whole segment on every call: small pushes repeat audio and multiply the work."""
+    agent = tiny_engine._agents.speech
+    counter, hook = count_encoder_runs(tiny_engine)
+    try:
+        from simuleval.data.segments import SpeechSegment
+
+        states = agent.build_states()
+        for start in range(0, len(spanish), 5120):  # upstream's streaming evaluation: source_segment_size 320 ms
+            agent.pushpop(SpeechSegment(content=spanish[start : start + 5120], sample_rate=SAMPLE_RATE,
+                                        finished=False, tgt_lang="eng", config={"expressive": False}), states)
+        offline = EncoderRuns(counter.runs, counter.frames)
+        counter.runs = counter.frames = 0
+        await feed(tiny_engine.open_session(SessionSettings(target_language="eng")), spanish, flush=False)
+    finally:
+        hook.remove()
+    assert offline.runs > 0
+    assert counter.runs <= 1.5 * offline.runs, (counter, offline)
+    assert counter.frames <= 1.5 * offline.frames, (counter, offline)
+
+
+async def test_memory_stays_flat_over_two_minutes_of_silence(tiny_engine):
+    session = tiny_engine.open_session(SessionSettings(target_language="eng"))
+    await feed(session, silence(20), flush=False)
+    before = rss_mb(os.getpid())
+    await feed(session, silence(100), flush=False)
+    grown = rss_mb(os.getpid()) - before
+    assert grown < 8, f"RSS grew {grown:.1f} MB over 100 s of silence"
+
+
+async def test_text_only_sessions_into_a_language_without_a_voice_get_text(tiny_engine, spanish):
+    with pytest.raises(UnsupportedConfig, match="no speech output"):
+        tiny_engine.open_session(SessionSettings(target_language=UNVOICED))
+    session = tiny_engine.open_session(SessionSettings(target_language=UNVOICED, speech_output=False))
+    events = await feed(session, spanish)
+    assert finals(events) and all(finals(events))
+    assert not [e for e in events if isinstance(e, SpeechAudio)]
+    assert all(e.language == UNVOICED for e in events if isinstance(e, TranscriptUpdate))
+
+
+async def test_reset_drops_everything_heard_so_far(tiny_engine, spanish):
+    session = tiny_engine.open_session(SessionSettings(target_language="spa"))
+    await feed(session, spanish[: SAMPLE_RATE * 2], flush=False)
+    vad = session._stream._states[tiny_engine._agents.speech.source_module]
+    assert not vad.is_fresh_state  # it heard speech
+    # What upstream's VAD holds once a segment ended and speech goes on: its reset() would keep it.
+    from simuleval.data.segments import SpeechSegment
+
+    vad.next_input_queue.put_nowait(SpeechSegment(content=spanish[:5120], finished=False, tgt_lang="spa"))
+    await session.reset()
+    assert vad.input_queue.empty() and vad.next_input_queue.empty() and len(vad.input_chunk) == 0
+    after = await feed(session, silence(3))
+    assert not after, after
+
+
+async def test_interleaved_streams_give_what_each_gives_alone(tiny_engine, spanish, french):
+    async def run(audio: np.ndarray, target: str) -> list:
+        return await feed(tiny_engine.open_session(SessionSettings(target_language=target)), audio)
+
+    alone = [await run(spanish, "eng"), await run(french, "fra")]
+    together = await asyncio.gather(run(spanish, "eng"), run(french, "fra"))
+    for solo, mixed in zip(alone, together):
+        assert finals(solo) == finals(mixed)
+        assert len(solo) == len(mixed)
+        for a, b in zip(solo, mixed):
+            assert type(a) is type(b)
+            if isinstance(a, SpeechAudio):
+                np.testing.assert_allclose(a.samples, b.samples, atol=1e-5)
+
+
+async def test_a_session_opens_no_socket(tiny_engine, spanish):
+    """Upstream fetches Silero VAD through torch.hub for every stream: a GitHub probe on the inference thread."""
+    seen: list[str] = []
+    watching = True
+
+    def audit(event: str, _args) -> None:
+        if watching and event.startswith(("socket.", "urllib.")):
+            seen.append(event)
+
+    sys.addaudithook(audit)
+    try:
+        session = tiny_engine.open_session(SessionSettings(target_language="fra"))
+        await feed(session, spanish)
+        await session.reset()
+    finally:
+        watching = False
+    assert not seen
+
+
+async def test_a_monologue_is_cut_at_the_segment_cap(tiny_models, spanish):
+    import dataclasses
+
+    from inference.engines.seamless.settings import SeamlessSettings
+
+    settings = dataclasses.replace(SeamlessSettings.from_environ(tiny_models.worker_environ()),
+                                   max_segment_seconds=1.5)
+    engine = SeamlessEngine(settings)
+    engine.load()
+    speech_only = spanish[SAMPLE_RATE // 2 : -SAMPLE_RATE]
+    events = await feed(engine.open_session(SessionSettings(target_language="eng")),
+                        np.concatenate([speech_only, speech_only]), flush=False)
+    assert len([e for e in events if isinstance(e, SpeechEnded)]) >= 2
+
+
+@pytest.mark.parametrize(("settings", "words"), [
+    (SessionSettings(target_language="xxx"), "cannot translate into"),
+    (SessionSettings(target_language=UNVOICED), "no speech output"),
+    (SessionSettings(target_language="eng", options={"x": "1"}), "no options"),
+    (SessionSettings(target_language="eng", source_language="qqq"), "unknown source language"),
+])
+def test_unsupported_requests_are_refused_with_a_reason(tiny_engine, settings, words):
+    with pytest.raises(UnsupportedConfig, match=words):
+        tiny_engine.open_session(settings)
+
+
+def test_the_catalog_comes_from_the_model_cards(tiny_engine):
+    catalog = tiny_engine.languages()
+    assert catalog.speech_targets == VOICED
+    assert catalog.targets == tuple(sorted((*VOICED, UNVOICED))) and not catalog.source_selectable
+
+
+def test_the_real_model_cards_give_98_text_and_36_speech_languages_in_a_fresh_process():
+    """Upstream registers its cards only when seamless_communication is imported; a fresh worker reads them first."""
+    code = ("from inference.engines.seamless.pipeline import read_model_languages\n"
+            "from inference.engines.seamless.settings import SeamlessSettings\n"
+            "languages = read_model_languages(SeamlessSettings())\n"
+            "print(len(languages.text), len(languages.speech), ' '.join(languages.speech))\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    text, speech, codes = result.stdout.split(maxsplit=2)
+    assert (int(text), int(speech)) == (98, 36)  # the tokenizer's text languages; speech input is any of ~100
+    assert codes.split() == ("arb ben cat ces cmn cym dan deu eng est fin fra hin ind ita jpn kor mlt nld pes pol "
+                             "por ron rus slk spa swe swh tel tgl tha tur ukr urd uzn vie").split()
+
+
+def test_the_real_simuleval_parser_takes_the_arguments():
+    from simuleval.options import general_parser
+
+    from inference.engines.seamless.settings import SeamlessSettings
+
+    parser = general_parser()
+    parser.add_argument("--min-unit-chunk-size", type=int, required=True)
+    args, _ = parser.parse_known_args(SeamlessSettings().agent_arguments())
+    assert args.device == "cuda:0" and args.dtype == "fp16" and args.min_unit_chunk_size == 50
