@@ -1,117 +1,112 @@
-"""Translate a WAV file through the real SeamlessStreaming model and report latency for 1, 4 and 16 sessions.
+"""Latency of a running worker at 1, 4 and 16 concurrent sessions, over its gRPC API.
 
-For a person with an NVIDIA GPU and the seamless image (or its packages):
+For a person with an NVIDIA GPU: start the seamless image, then run this from a
+checkout (`pip install -e .` gives the stubs; nothing here needs torch):
 
-    docker run --gpus all --rm -v $PWD:/data s2st/inference python bench/gpu_check.py /data/speech.wav --target spa
+    docker run --gpus all --rm -p 127.0.0.1:50051:50051 s2st/inference
+    python bench/gpu_check.py speech.wav --worker 127.0.0.1:50051 --target spa
 
-It loads the engine in-process (no gRPC: this measures the model and the
-scheduler), streams the file in real time as 20 ms chunks from N concurrent
-sessions, and prints per-session first-output latency, ending offset (end of
-input speech to end of the translated speech, played as it arrives), real-time
-factor, the translation of the first session, GPU memory and load time.
+Each session streams the file in real time as 20 ms chunks, then ends its
+input. Printed per level: first translated audio after the first chunk (client
+clock), the worker's own per-segment figures (first-output latency, ending
+offset, average lagging, real-time factor; SegmentStats), and the translation
+the first session heard. Any engine works (`echo`, `lite` too), which makes
+the same script a check of a fresh deployment.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import statistics
-import sys
 import time
 import wave
+from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
+import grpc
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from inference.engines.base import ENGINE_SAMPLE_RATE, SessionSettings, Side, SpeechAudio, TranscriptUpdate  # noqa: E402
-from inference.engines.seamless import SeamlessEngine  # noqa: E402
+from s2st.v1 import translation_pb2 as pb
+from s2st.v1 import translation_pb2_grpc as pb_grpc
 
-CHUNK = ENGINE_SAMPLE_RATE * 20 // 1000
+CHUNK_MS = 20
 
 
-def read_wav(path: Path) -> np.ndarray:
+@dataclass
+class SessionResult:
+    first_audio_s: float | None = None
+    text: str = ""
+    stats: list[pb.SegmentStats] = field(default_factory=list)
+
+
+def read_wav(path: Path) -> tuple[bytes, int]:
     with wave.open(str(path)) as reader:
         if reader.getnchannels() != 1 or reader.getsampwidth() != 2:
             raise SystemExit("the WAV must be 16-bit mono")
-        rate = reader.getframerate()
-        samples = np.frombuffer(reader.readframes(reader.getnframes()), dtype="<i2").astype(np.float32) / 32768
-    if rate != ENGINE_SAMPLE_RATE:
-        import soxr
-
-        samples = soxr.resample(samples, rate, ENGINE_SAMPLE_RATE).astype(np.float32)
-    return samples
+        return reader.readframes(reader.getnframes()), reader.getframerate()
 
 
-async def one_session(engine: SeamlessEngine, audio: np.ndarray, target: str) -> dict:
-    session = engine.open_session(SessionSettings(target_language=target))
-    start = time.perf_counter()
-    first_audio = None
-    playout_end = start
-    compute = 0.0
-    text = ""
-    for index in range(0, len(audio), CHUNK):
-        await asyncio.sleep(max(0.0, start + index / ENGINE_SAMPLE_RATE - time.perf_counter()))
-        step = time.perf_counter()
-        events = await session.push(audio[index : index + CHUNK])
-        compute += time.perf_counter() - step
-        now = time.perf_counter()
-        for event in events:
-            if isinstance(event, SpeechAudio) and len(event.samples):
-                first_audio = first_audio or now
-                playout_end = max(playout_end, now) + len(event.samples) / ENGINE_SAMPLE_RATE
-            if isinstance(event, TranscriptUpdate) and event.side is Side.TARGET:
-                text = event.text
-    input_end = time.perf_counter()
-    for event in await session.flush():
-        now = time.perf_counter()
-        if isinstance(event, SpeechAudio) and len(event.samples):
-            first_audio = first_audio or now
-            playout_end = max(playout_end, now) + len(event.samples) / ENGINE_SAMPLE_RATE
-        if isinstance(event, TranscriptUpdate) and event.side is Side.TARGET:
-            text = event.text or text
-    await session.close()
-    return {
-        "first_output_s": (first_audio - start) if first_audio else float("nan"),
-        "ending_offset_s": playout_end - input_end,
-        "rtf": compute / (len(audio) / ENGINE_SAMPLE_RATE),
-        "text": text,
-    }
+async def requests(pcm: bytes, rate: int, target: str, started: float):
+    yield pb.TranslateRequest(config=pb.SessionConfig(target_language=target, sample_rate_hz=rate,
+                                                      client_label="gpu_check"))
+    step = rate * 2 * CHUNK_MS // 1000
+    for index, offset in enumerate(range(0, len(pcm), step)):
+        await asyncio.sleep(max(0.0, started + index * CHUNK_MS / 1000 - time.perf_counter()))
+        yield pb.TranslateRequest(audio=pb.AudioChunk(pcm=pcm[offset : offset + step]))
+    yield pb.TranslateRequest(control=pb.Control(action=pb.Control.END_OF_INPUT))
 
 
-async def run_level(engine: SeamlessEngine, audio: np.ndarray, target: str, sessions: int) -> list[dict]:
-    return await asyncio.gather(*(one_session(engine, audio, target) for _ in range(sessions)))
+async def one_session(stub: pb_grpc.TranslatorStub, pcm: bytes, rate: int, target: str) -> SessionResult:
+    result = SessionResult()
+    started = time.perf_counter()
+    async for response in stub.Translate(requests(pcm, rate, target, started)):
+        event = response.WhichOneof("event")
+        if event == "audio" and response.audio.pcm and result.first_audio_s is None:
+            result.first_audio_s = time.perf_counter() - started
+        elif event == "transcript" and response.transcript.side == pb.TARGET and response.transcript.is_final:
+            result.text = f"{result.text} {response.transcript.text}".strip()
+        elif event == "stats":
+            result.stats.append(response.stats)
+    return result
+
+
+def median(values: list[float]) -> str:
+    return f"{statistics.median(values):.2f}" if values else "-"
+
+
+async def run_level(worker: str, pcm: bytes, rate: int, target: str, sessions: int) -> list[SessionResult]:
+    async with grpc.aio.insecure_channel(worker) as channel:
+        stub = pb_grpc.TranslatorStub(channel)
+        return await asyncio.gather(*(one_session(stub, pcm, rate, target) for _ in range(sessions)))
+
+
+def report(level: int, results: list[SessionResult]) -> str:
+    stats = [s for r in results for s in r.stats]
+    first = [r.first_audio_s for r in results if r.first_audio_s is not None]
+    worker_first = [s.first_output_latency_ms / 1000 for s in stats if s.HasField("first_output_latency_ms")]
+    ending = [s.ending_offset_ms / 1000 for s in stats if s.HasField("ending_offset_ms")]
+    lagging = [s.average_lagging_ms / 1000 for s in stats if s.HasField("average_lagging_ms")]
+    rtf = [s.real_time_factor for s in stats]
+    return (f"{level:>8} {median(first):>14} {median(worker_first):>14} {median(ending):>13} "
+            f"{median(lagging):>8} {median(rtf):>6} {len(stats):>8}")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("wav", type=Path, help="16-bit mono speech, any rate")
+    parser.add_argument("--worker", default="127.0.0.1:50051", help="worker gRPC address (default %(default)s)")
     parser.add_argument("--target", default="spa", help="target language (ISO 639-3), default spa")
     parser.add_argument("--levels", type=int, nargs="+", default=[1, 4, 16])
     args = parser.parse_args()
-    audio = read_wav(args.wav)
-    engine = SeamlessEngine.from_environ(os.environ)
-    started = time.perf_counter()
-    engine.load()
-    print(f"model: {engine.model_id}; load {time.perf_counter() - started:.1f} s; input {len(audio) / 16000:.1f} s")
-    print(f"{'sessions':>8} {'first out p50 s':>15} {'p90':>6} {'ending off p50 s':>16} {'p90':>6} {'RTF p50':>8}")
+    pcm, rate = read_wav(args.wav)
+    print(f"worker {args.worker}; input {len(pcm) / 2 / rate:.1f} s; medians in seconds")
+    print(f"{'sessions':>8} {'client 1st out':>14} {'worker 1st out':>14} {'ending offset':>13} "
+          f"{'AL':>8} {'RTF':>6} {'segments':>8}")
     for level in args.levels:
-        results = asyncio.run(run_level(engine, audio, args.target, level))
-        first = [r["first_output_s"] for r in results]
-        ending = [r["ending_offset_s"] for r in results]
-        rtf = [r["rtf"] for r in results]
-        q = lambda values, p: float(np.nanpercentile(values, p))  # noqa: E731
-        print(f"{level:>8} {q(first, 50):>15.2f} {q(first, 90):>6.2f} {q(ending, 50):>16.2f} {q(ending, 90):>6.2f} "
-              f"{statistics.median(rtf):>8.2f}")
+        results = asyncio.run(run_level(args.worker, pcm, rate, args.target, level))
+        print(report(level, results))
         if level == args.levels[0]:
-            print(f"         translation: {results[0]['text']}")
-    try:
-        import torch
-
-        print(f"peak GPU memory: {torch.cuda.max_memory_allocated() / 2**30:.1f} GiB")
-    except Exception as error:  # the report still stands without it
-        print(f"GPU memory unknown: {error}")
+            print(f"         translation: {results[0].text or '(none)'}")
 
 
 if __name__ == "__main__":

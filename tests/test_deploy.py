@@ -132,3 +132,63 @@ def test_the_env_example_sets_what_compose_requires():
 def test_no_secrets_are_committed_in_deploy_files():
     assert not (COMPOSE / ".env").exists() or shutil.which("git") is None or \
         run("git", "ls-files", "--error-unmatch", "compose/.env").returncode != 0
+
+
+def dockerfile_stages(path: Path) -> dict[str, str]:
+    """Each `FROM ... AS name` stage's text, joined across line continuations."""
+    text = path.read_text().replace("\\\n", " ")
+    return {match.group(1): body for match, body in zip(
+        re.finditer(r"^FROM \S+ AS (\S+)$", text, re.M),
+        re.split(r"^FROM \S+ AS \S+$", text, flags=re.M)[1:])}
+
+
+def pinned(requirements: str) -> dict[str, str]:
+    return {name.lower().replace("_", "-"): version
+            for name, version in re.findall(r"^([A-Za-z0-9_.-]+)==([^\s;\\]+)", requirements, re.M)}
+
+
+def test_the_gpu_image_installs_exactly_the_seamless_lock():
+    stages = dockerfile_stages(ROOT / "Dockerfile.inference")
+    build, final = stages["seamless-build"], stages["seamless"]
+    installs = re.findall(r"pip install ([^&\n]+)", build + final)
+    assert "--require-hashes --no-deps -r /tmp/seamless.txt" in installs[0]
+    assert "COPY locks/seamless.txt /tmp/seamless.txt" in build
+    assert all("--no-deps" in command for command in installs), installs  # nothing resolved beside the lock
+    assert "FROM seamless-base AS seamless" in (ROOT / "Dockerfile.inference").read_text()
+    assert "COPY --from=seamless-build /opt/venv /opt/venv" in final
+    assert "build-essential" in build and "build-essential" not in final  # the compiler stays in the build stage
+
+
+def test_the_seamless_commit_is_the_same_in_the_image_the_lock_and_the_tests():
+    commit = re.search(r"ARG SEAMLESS_COMMIT=([0-9a-f]{40})", (ROOT / "Dockerfile.inference").read_text()).group(1)
+    assert commit in (ROOT / "locks" / "seamless.in").read_text()
+    assert f"SEAMLESS_COMMIT := {commit}" in (ROOT / "Makefile").read_text()
+    assert commit[:7] in re.search(r"SEAMLESS_VENDOR \?= (\S+)", (ROOT / "Makefile").read_text()).group(1)
+
+
+def test_the_lock_holds_the_pins_of_the_seamless_extra_and_the_worker():
+    import tomllib
+
+    extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]
+    lock = (ROOT / "locks" / "seamless.txt").read_text()
+    locked = pinned(lock)
+    assert pinned("\n".join(extras["seamless"])).items() <= locked.items()
+    assert locked["torch"] == locked["torchaudio"] == "2.2.2"  # fairseq2n 0.2.1 requires exactly this torch
+    assert locked["numpy"].startswith("1.")  # torch 2.2 was built against NumPy 1
+    for requirement in extras["inference"]:
+        assert re.match(r"[A-Za-z0-9_-]+", requirement).group(0).lower() in locked
+    assert lock.count("--hash=sha256:") > len(locked)
+    assert "seamless-communication" not in locked  # installed --no-deps from the pinned commit
+
+
+def test_weights_are_baked_before_the_application_code_is_copied():
+    final = dockerfile_stages(ROOT / "Dockerfile.inference")["seamless"]
+    bake = final.index("RUN python /opt/bake.py")
+    assert final.index("COPY inference/engines/seamless/bake.py /opt/bake.py") < bake
+    assert bake < final.index("COPY inference ./inference") and bake < final.index("COPY proto ./proto")
+
+
+def test_the_gpu_check_is_a_client_of_a_running_worker():
+    """It runs from a checkout against a worker's published port; the image holds no bench/."""
+    source = (ROOT / "bench" / "gpu_check.py").read_text()
+    assert "TranslatorStub" in source and "from inference" not in source and "import torch" not in source
