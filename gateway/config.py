@@ -7,13 +7,14 @@
 | S2ST_WORKER_TARGET | 127.0.0.1:50051 | gRPC target of the worker(s): host:port, a comma list of host:port, or dns:///name:port |
 | S2ST_ALLOWED_ORIGINS | (empty) | comma list of extra Origins allowed to open /ws; the page's own origin always is |
 | S2ST_WS_MAX_FRAME_BYTES | 65536 | largest audio frame accepted (the worker's chunk limit) |
-| S2ST_OUTBOUND_QUEUE_FRAMES | 256 | frames waiting for a slow client before the socket is closed |
+| S2ST_OUTBOUND_QUEUE_FRAMES | 256 | frames waiting for a slow client before the socket is closed (1008); also the most frames a client may send before its session is ready |
 | S2ST_START_ATTEMPTS | 3 | workers tried when one is full (RESOURCE_EXHAUSTED) before answering busy |
 | S2ST_WORKER_TIMEOUT_SECONDS | 5 | deadline of unary calls to the worker (languages, health) and of a session's start |
 | S2ST_API_TOKENS | (empty) | comma list of static bearer tokens; when this or the secret is set, /ws and /api need a token |
 | S2ST_SESSION_TOKEN_SECRET | (empty) | HMAC secret of short-lived session tokens (`python -m gateway.auth --ttl 300` mints one) |
 | S2ST_MAX_CONNECTIONS_PER_IP | 20 | open sockets per client IP; more get HTTP 429 (0: no limit) |
-| S2ST_WS_MAX_FRAMES_PER_SECOND | 200 | frames a socket may send per second (burst of one second); more are dropped with `rate_limited` |
+| S2ST_WS_MAX_FRAMES_PER_SECOND | 200 | audio frames a socket may send per second on average; more are dropped with `rate_limited` (control frames never are) |
+| S2ST_WS_BURST_SECONDS | 5 | burst allowance of that limit, in seconds of it: speech queued during a network stall gets through |
 | S2ST_TRUSTED_PROXIES | 127.0.0.1 | proxies whose X-Forwarded-For names the client IP (comma list or `*`) |
 | S2ST_WORKER_TLS_CA | (empty) | PEM file of the CA that signed the workers' certificates; set, the gateway speaks TLS to them |
 | S2ST_WORKER_TLS_SERVER_NAME | (empty) | name to check the worker certificate against, when not the target's host |
@@ -47,6 +48,7 @@ class GatewayConfig:
     session_token_secret: str = ""
     max_connections_per_ip: int = 20
     ws_max_frames_per_second: float = 200.0
+    ws_burst_seconds: float = 5.0
     trusted_proxies: str = "127.0.0.1"
     worker_tls_ca: str = ""
     worker_tls_server_name: str = ""
@@ -78,6 +80,7 @@ class GatewayConfig:
             ws_max_frames_per_second=float(
                 environ.get("S2ST_WS_MAX_FRAMES_PER_SECOND", defaults.ws_max_frames_per_second)
             ),
+            ws_burst_seconds=float(environ.get("S2ST_WS_BURST_SECONDS", defaults.ws_burst_seconds)),
             trusted_proxies=environ.get("S2ST_TRUSTED_PROXIES", defaults.trusted_proxies),
             worker_tls_ca=environ.get("S2ST_WORKER_TLS_CA", ""),
             worker_tls_server_name=environ.get("S2ST_WORKER_TLS_SERVER_NAME", ""),

@@ -1,4 +1,4 @@
-"""Per-client limits of the gateway: connections per IP and frames per second per socket."""
+"""Per-client limits of the gateway: connections per IP and audio frames per second per socket."""
 
 from __future__ import annotations
 
@@ -30,19 +30,25 @@ class ConnectionLimiter:
                 del self._open[ip]
 
 
-class FrameRateLimiter:
-    """A token bucket: `rate` frames per second on average, bursts of up to one second's worth."""
+class AudioRateLimiter:
+    """A token bucket for audio frames: `rate` a second on average, and a burst of `burst_seconds` worth.
 
-    def __init__(self, rate: float) -> None:
+    The burst lets a client catch up after a network stall (its queued speech
+    arrives at once) instead of losing real speech; control frames never pass
+    through it.
+    """
+
+    def __init__(self, rate: float, burst_seconds: float) -> None:
         self._rate = rate
-        self._tokens = rate
+        self._capacity = max(1.0, rate * burst_seconds)
+        self._tokens = self._capacity
         self._last = time.monotonic()
 
     def allow(self) -> bool:
         if self._rate <= 0:
             return True
         now = time.monotonic()
-        self._tokens = min(self._rate, self._tokens + (now - self._last) * self._rate)
+        self._tokens = min(self._capacity, self._tokens + (now - self._last) * self._rate)
         self._last = now
         if self._tokens < 1:
             return False

@@ -1,8 +1,10 @@
-"""The browser protocol of docs/protocol.md: client frames in, server events out.
+"""The browser protocol of docs/protocol.md, both directions, and its conversion to and from gRPC.
 
-Client frames become ``Start`` / ``Reset`` / ``Stop`` / ``Audio`` or raise
-``ProtocolError`` with a stable code; worker responses become JSON events or
-binary audio frames.
+Client frames become ``Start`` / ``Reset`` / ``Stop`` (text) or audio requests
+(binary), or raise ``ProtocolError`` with a stable code; every value a client
+can put in a frame (any JSON, any Unicode, any integer, any nesting) ends in
+one or the other. Worker responses become ``ServerFrame``s: what to send, and
+what the relay must know about them. The relay itself only moves objects.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from s2st.v1 import translation_pb2 as pb
 PROTOCOL_VERSION = 1
 MAX_TEXT_FRAME_BYTES = 4096
 AUDIO_HEADER = struct.Struct("<III")  # segment id, sequence, input offset ms
+UINT32_MAX = 2**32 - 1  # the widest integer SessionConfig carries; the worker checks the real range
 
 
 class ProtocolError(ValueError):
@@ -52,15 +55,22 @@ class Start:
 
 @dataclass(frozen=True)
 class Reset:
-    pass
+    def to_request(self) -> pb.TranslateRequest:
+        return pb.TranslateRequest(control=pb.Control(action=pb.Control.RESET))
 
 
 @dataclass(frozen=True)
 class Stop:
-    pass
+    def to_request(self) -> pb.TranslateRequest:
+        return pb.TranslateRequest(control=pb.Control(action=pb.Control.END_OF_INPUT))
 
 
 ClientMessage = Start | Reset | Stop
+
+
+def audio_request(frame: bytes) -> pb.TranslateRequest:
+    """A checked binary frame (see check_audio) as the gRPC request that carries it."""
+    return pb.TranslateRequest(audio=pb.AudioChunk(pcm=frame))
 
 
 def parse_text(text: str) -> ClientMessage:
@@ -69,7 +79,7 @@ def parse_text(text: str) -> ClientMessage:
         raise ProtocolError("text_too_large", f"text frames are limited to {MAX_TEXT_FRAME_BYTES} bytes")
     try:
         message = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nesting deeper than the parser's stack
         raise ProtocolError("bad_json", "text frames must be JSON objects") from None
     if not isinstance(message, dict):
         raise ProtocolError("bad_json", "text frames must be JSON objects")
@@ -94,15 +104,27 @@ def _parse_start(message: dict[str, Any]) -> Start:
         raise ProtocolError("bad_message", "start needs a target_language string")
     if not isinstance(source, str):
         raise ProtocolError("bad_message", "source_language must be a string or null")
-    if not isinstance(rate, int) or isinstance(rate, bool):
-        raise ProtocolError("bad_message", "sample_rate must be an integer (Hz)")
+    if not isinstance(rate, int) or isinstance(rate, bool) or not 0 <= rate <= UINT32_MAX:
+        raise ProtocolError("bad_message", "sample_rate must be a whole number of Hz (8000-48000 are served)")
     if not isinstance(speech_output, bool):
         raise ProtocolError("bad_message", "speech_output must be true or false")
     if not isinstance(options, dict) or not all(isinstance(v, str) for v in options.values()):
         raise ProtocolError("bad_message", "options must map names to string values")
     if not isinstance(label, str):
         raise ProtocolError("bad_message", "client_label must be a string")
+    for text_field in (target, source, label, *options, *options.values()):
+        if not _is_unicode_text(text_field):
+            raise ProtocolError("bad_message", "strings must be valid Unicode text (no lone surrogates)")
     return Start(target, source, rate, speech_output, dict(options), label)
+
+
+def _is_unicode_text(text: str) -> bool:
+    """False for strings UTF-8 cannot encode: JSON escapes may carry lone surrogates such as \\ud800."""
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def check_audio(frame: bytes, max_bytes: int) -> None:
@@ -132,6 +154,22 @@ def status_error_event(code: grpc.StatusCode, details: str | None) -> dict[str, 
     if ws_code == "worker_unavailable" and (not details or "connect" in details.lower()):
         details = "no translation worker is reachable; try again shortly"
     return error_event(ws_code, details or code.name.lower(), fatal=True)
+
+
+@dataclass(frozen=True)
+class ServerFrame:
+    """A worker response as the client gets it, and what the relay needs to know of it."""
+
+    frame: dict[str, Any] | bytes | None  # None: nothing to send
+    ends_session: bool = False  # the worker's end of stream: the socket may start again
+    stats: dict[str, Any] | None = None  # a finished segment's latency figures
+
+
+def server_frame(response: pb.TranslateResponse) -> ServerFrame:
+    """Convert one worker response for the client."""
+    frame = response_to_frame(response)
+    kind = response.WhichOneof("event")
+    return ServerFrame(frame, ends_session=kind == "end", stats=frame if kind == "stats" else None)
 
 
 def response_to_frame(response: pb.TranslateResponse) -> dict[str, Any] | bytes | None:

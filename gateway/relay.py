@@ -1,14 +1,20 @@
 """One browser WebSocket: client frames to a worker's gRPC stream, worker events back to the client.
 
-Data path: socket -> ``SocketRelay._on_text/_on_audio`` -> gRPC call -> ``_relay_responses``
--> bounded outbound queue -> ``_send_frames`` -> socket. At most one session is
-active per socket; a new ``start`` may follow ``ended``.
+Data path: socket -> ``_receive_frames`` -> protocol.py (frame -> message -> request)
+-> gRPC call -> ``_relay_responses`` -> protocol.py (response -> ServerFrame) ->
+bounded outbound queue -> ``_send_frames`` -> socket. At most one session is
+active per socket (``SessionState``); a new ``start`` may follow ``ended``.
+
+Whatever a client frame holds, handling it ends in a documented error event or,
+for a fault of the gateway's own, a logged and counted 1011 close: never a
+silently dropped socket.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import enum
 import json
 import logging
 from typing import Any
@@ -17,17 +23,17 @@ import grpc
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from gateway.config import GatewayConfig
-from gateway.limits import FrameRateLimiter
+from gateway.limits import AudioRateLimiter
 from gateway.metrics import GatewayMetrics
 from gateway.protocol import (
     ProtocolError,
-    Reset,
     Start,
     Stop,
+    audio_request,
     check_audio,
     error_event,
     parse_text,
-    response_to_frame,
+    server_frame,
     status_error_event,
 )
 from gateway.worker_client import WorkerClient
@@ -36,7 +42,17 @@ from s2st.v1 import translation_pb2 as pb
 log = logging.getLogger("gateway.relay")
 
 CLOSE_SLOW_CLIENT = 1008
+CLOSE_INTERNAL_ERROR = 1011
 Frame = dict[str, Any] | bytes
+
+
+class SessionState(enum.Enum):
+    """The session on a socket. IDLE -> STARTING -> LIVE -> STOPPING -> IDLE; any state may fall back to IDLE."""
+
+    IDLE = "idle"  # no session: only `start` opens one
+    STARTING = "starting"  # `start` sent to a worker, no answer yet: requests wait in `_pending`
+    LIVE = "live"  # requests go to the worker stream
+    STOPPING = "stopping"  # end of input sent: the worker finishes, then `ended`
 
 
 class SocketRelay:
@@ -49,123 +65,163 @@ class SocketRelay:
         self._config = config
         self._metrics = metrics
         self._outbound: asyncio.Queue[Frame] = asyncio.Queue(maxsize=config.outbound_queue_frames)
-        self._overflowed = asyncio.Event()
+        self._closing: asyncio.Future[tuple[int, str]] = asyncio.get_running_loop().create_future()
+        self._state = SessionState.IDLE
         self._call: grpc.aio.StreamStreamCall | None = None
-        self._stopping = False
-        self._responses: asyncio.Task[None] | None = None
-        self._frame_rate = FrameRateLimiter(config.ws_max_frames_per_second)
-        self._rate_error_at = 0.0
+        self._pending: list[pb.TranslateRequest] = []  # sent by the client while STARTING
+        self._session_task: asyncio.Task[None] | None = None  # opens, then relays, the current session
+        self._audio_rate = AudioRateLimiter(config.ws_max_frames_per_second, config.ws_burst_seconds)
+        self._rate_error_at = float("-inf")
 
     async def run(self) -> None:
-        """Serve the socket until the client leaves or stops reading."""
+        """Serve the socket until the client leaves, stops reading, or the gateway fails it."""
         tasks = [
             asyncio.create_task(self._receive_frames(), name="ws-receive"),
             asyncio.create_task(self._send_frames(), name="ws-send"),
-            asyncio.create_task(self._overflowed.wait(), name="ws-overflow"),
         ]
         try:
-            await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait([*tasks, self._closing], return_when=asyncio.FIRST_COMPLETED)
         finally:
             for task in tasks:
                 task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+            for task, result in zip(tasks, await asyncio.gather(*tasks, return_exceptions=True)):
+                if isinstance(result, Exception):
+                    log.error("socket task failed", exc_info=result, extra={"task": task.get_name()})
             await self._end_session()
-        if self._overflowed.is_set():
-            log.warning("closing a client that does not read its events")
+        if self._closing.done():
+            code, reason = self._closing.result()
             with contextlib.suppress(Exception):
-                await self._ws.close(CLOSE_SLOW_CLIENT, "client does not read fast enough")
+                await self._ws.close(code, reason)
+
+    def _close(self, code: int, reason: str) -> None:
+        if not self._closing.done():
+            self._closing.set_result((code, reason))
+
+    # Client -> worker
 
     async def _receive_frames(self) -> None:
         while True:
             message = await self._ws.receive()
             if message["type"] == "websocket.disconnect":
                 return
-            if not self._frame_rate.allow():
-                self._report_rate_limit()
-                continue
             try:
                 if message.get("bytes") is not None:
                     await self._on_audio(message["bytes"])
                 elif message.get("text") is not None:
                     await self._on_text(message["text"])
             except ProtocolError as error:
-                self._send_error(error.code, str(error), fatal=False)
+                self._send(error_event(error.code, str(error), fatal=False))
+            except Exception:
+                log.exception("failed to handle a client frame; closing the socket")
+                self._send(error_event("internal", "the gateway failed on that frame; reconnect", fatal=True))
+                self._close(CLOSE_INTERNAL_ERROR, "gateway fault")
+                return
 
     async def _on_text(self, text: str) -> None:
-        message = parse_text(text)
+        message = parse_text(text)  # control frames are never rate limited: a `stop` always gets through
         if isinstance(message, Start):
-            await self._start(message)
+            if self._state is not SessionState.IDLE:
+                raise ProtocolError("already_started", "a session is already active: send stop first")
+            self._state = SessionState.STARTING
+            self._session_task = asyncio.create_task(self._run_session(message), name="session")
             return
-        if self._call is None or self._stopping:
+        if self._state in (SessionState.IDLE, SessionState.STOPPING):
             raise ProtocolError("not_started", "no active session: send start first")
-        if isinstance(message, Reset):
-            await self._write(pb.TranslateRequest(control=pb.Control(action=pb.Control.RESET)))
-        elif isinstance(message, Stop):
-            self._stopping = True
-            await self._write(pb.TranslateRequest(control=pb.Control(action=pb.Control.END_OF_INPUT)))
+        if isinstance(message, Stop) and self._state is SessionState.STARTING:
+            self._cancel_start()
+            return
+        if isinstance(message, Stop):
+            self._state = SessionState.STOPPING
+            await self._forward(message.to_request())
             with contextlib.suppress(Exception):
                 await self._call.done_writing()
+            return
+        await self._forward(message.to_request())
 
     async def _on_audio(self, frame: bytes) -> None:
+        if not self._audio_rate.allow():
+            self._report_rate_limit()
+            return
         check_audio(frame, self._config.ws_max_frame_bytes)
-        if self._call is None or self._stopping:
+        if self._state not in (SessionState.STARTING, SessionState.LIVE):
             raise ProtocolError("not_started", "no active session: send start before audio")
-        await self._write(pb.TranslateRequest(audio=pb.AudioChunk(pcm=frame)))
+        await self._forward(audio_request(frame))
 
-    async def _start(self, start: Start) -> None:
-        if self._call is not None:
-            raise ProtocolError("already_started", "a session is already active: send stop first")
-        try:
-            call, accepted = await self._workers.open_session(start)
-        except grpc.aio.AioRpcError as error:
-            self._send(status_error_event(error.code(), error.details()))
+    async def _forward(self, request: pb.TranslateRequest) -> None:
+        """To the worker stream, or held until it opens; if the call already ended, its reader reports why."""
+        if self._state is SessionState.STARTING:
+            if len(self._pending) >= self._config.outbound_queue_frames:
+                raise ProtocolError("rate_limited", "too many frames before the session is ready; frame dropped")
+            self._pending.append(request)
             return
-        except TimeoutError:
-            self._send(error_event("worker_unavailable", "the translation worker did not answer in time", True))
-            return
-        self._call, self._stopping = call, False
-        self._metrics.active_sessions.inc()
-        self._send(response_to_frame(accepted))
-        self._responses = asyncio.create_task(self._relay_responses(call), name="grpc-responses")
-
-    async def _relay_responses(self, call: grpc.aio.StreamStreamCall) -> None:
-        ended = False
-        try:
-            while (response := await call.read()) is not grpc.aio.EOF:
-                frame = response_to_frame(response)
-                if isinstance(frame, dict) and frame["type"] == "stats":
-                    self._metrics.observe_stats(frame)
-                if response.WhichOneof("event") == "end":
-                    ended = True
-                    self._finish(call)  # before `ended` reaches the client, which may start again at once
-                if frame is not None:
-                    self._send(frame)
-        except grpc.aio.AioRpcError as error:
-            if error.code() != grpc.StatusCode.CANCELLED:
-                self._send(status_error_event(error.code(), error.details()))
-        finally:
-            if not ended:
-                self._send({"type": "ended"})
-            self._finish(call)
-
-    async def _write(self, request: pb.TranslateRequest) -> None:
-        """Send a request on the active call; if the call already ended, its reader reports why."""
         assert self._call is not None
         with contextlib.suppress(grpc.aio.AioRpcError, asyncio.InvalidStateError):
             await self._call.write(request)
 
-    def _finish(self, call: grpc.aio.StreamStreamCall) -> None:
-        if self._call is call:
-            self._call = None
-            self._metrics.active_sessions.dec()
+    def _cancel_start(self) -> None:
+        """`stop` before the worker answered: give up the start; the socket is IDLE again at once."""
+        task, self._session_task = self._session_task, None
+        if task is not None:
+            task.cancel()
+        self._state, self._pending = SessionState.IDLE, []
+        self._send({"type": "ended"})
+
+    # Worker -> client
+
+    async def _run_session(self, start: Start) -> None:
+        """Open a worker stream for start, flush what the client sent meanwhile, relay until it ends."""
+        call: grpc.aio.StreamStreamCall | None = None
+        try:
+            try:
+                call, accepted = await self._workers.open_session(start)
+            except grpc.aio.AioRpcError as error:
+                self._send(status_error_event(error.code(), error.details()))
+                return
+            except TimeoutError:
+                self._send(error_event("worker_unavailable", "the translation worker did not answer in time", True))
+                return
+            self._call, self._state = call, SessionState.LIVE
+            self._metrics.active_sessions.inc()
+            self._send(server_frame(accepted).frame)
+            pending, self._pending = self._pending, []
+            for request in pending:
+                await self._forward(request)
+            await self._relay_responses(call)
+        except asyncio.CancelledError:
+            if call is not None:
+                call.cancel()
+            raise
+        finally:
+            if call is not None and self._call is call:
+                self._metrics.active_sessions.dec()
+            if self._session_task is asyncio.current_task():  # not replaced by a newer session meanwhile
+                self._session_task = None
+                self._call, self._state, self._pending = None, SessionState.IDLE, []
+
+    async def _relay_responses(self, call: grpc.aio.StreamStreamCall) -> None:
+        try:
+            while (response := await call.read()) is not grpc.aio.EOF:
+                converted = server_frame(response)
+                if converted.stats is not None:
+                    self._metrics.observe_stats(converted.stats)
+                if converted.ends_session:
+                    break
+                self._send(converted.frame)
+        except grpc.aio.AioRpcError as error:
+            if error.code() != grpc.StatusCode.CANCELLED:
+                self._send(status_error_event(error.code(), error.details()))
+        # Back to IDLE before `ended` reaches the client, which may start again at once.
+        self._metrics.active_sessions.dec()
+        self._call, self._state = None, SessionState.IDLE
+        self._send({"type": "ended"})
 
     async def _end_session(self) -> None:
         """The socket is going away: cancel the worker stream so its state is freed at once."""
-        call, task = self._call, self._responses
-        if call is not None:
-            call.cancel()
-        if task is not None:
-            await asyncio.gather(task, return_exceptions=True)
+        if self._call is not None:
+            self._call.cancel()
+        if self._session_task is not None:
+            self._session_task.cancel()
+            await asyncio.gather(self._session_task, return_exceptions=True)
 
     async def _send_frames(self) -> None:
         with contextlib.suppress(WebSocketDisconnect, RuntimeError):
@@ -177,22 +233,20 @@ class SocketRelay:
                     await self._ws.send_text(json.dumps(frame))
 
     def _send(self, frame: Frame | None) -> None:
-        if frame is None or self._overflowed.is_set():
+        if frame is None or self._closing.done():
             return
         if isinstance(frame, dict) and frame["type"] == "error":
             self._metrics.errors_total.labels(frame["code"]).inc()
         try:
             self._outbound.put_nowait(frame)
         except asyncio.QueueFull:
-            self._overflowed.set()
+            log.warning("closing a client that does not read its events")
+            self._close(CLOSE_SLOW_CLIENT, "client does not read fast enough")
 
     def _report_rate_limit(self) -> None:
         """One `rate_limited` error a second at most, so a flood cannot flood the replies too."""
         now = asyncio.get_running_loop().time()
         if now - self._rate_error_at >= 1.0:
             self._rate_error_at = now
-            self._send_error("rate_limited", f"more than {self._config.ws_max_frames_per_second:g} frames a "
-                             "second; frames are being dropped", fatal=False)
-
-    def _send_error(self, code: str, message: str, fatal: bool) -> None:
-        self._send(error_event(code, message, fatal))
+            self._send(error_event("rate_limited", f"more than {self._config.ws_max_frames_per_second:g} audio "
+                                   "frames a second beyond the burst allowance; frames are being dropped", False))

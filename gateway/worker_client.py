@@ -62,25 +62,27 @@ class WorkerClient:
         """Start a Translate stream and wait for its acceptance.
 
         A full worker (RESOURCE_EXHAUSTED) is skipped: round-robin sends the next
-        attempt to the next worker. Raises grpc.aio.AioRpcError when no worker
-        accepts, or TimeoutError when none answers in time.
+        attempt to the next worker. The whole start, every attempt and the
+        config's write included, has one deadline (S2ST_WORKER_TIMEOUT_SECONDS).
+        Raises grpc.aio.AioRpcError when no worker accepts, or TimeoutError when
+        none answers in time.
         """
-        for attempt in range(1, self._start_attempts + 1):
-            call = self._translator.Translate()
-            try:
-                await call.write(start.to_request())
-                async with asyncio.timeout(self._timeout):
+        async with asyncio.timeout(self._timeout):
+            for attempt in range(1, self._start_attempts + 1):
+                call = self._translator.Translate()
+                try:
+                    await call.write(start.to_request())
                     first = await call.read()
-            except grpc.aio.AioRpcError as error:
-                if error.code() == grpc.StatusCode.RESOURCE_EXHAUSTED and attempt < self._start_attempts:
-                    continue
-                raise
-            except BaseException:
-                call.cancel()
-                raise
-            if first is grpc.aio.EOF:
-                raise await _status_error(call)
-            return call, first
+                except grpc.aio.AioRpcError as error:
+                    if error.code() == grpc.StatusCode.RESOURCE_EXHAUSTED and attempt < self._start_attempts:
+                        continue
+                    raise
+                except BaseException:
+                    call.cancel()
+                    raise
+                if first is grpc.aio.EOF:
+                    raise await _status_error(call)
+                return call, first
         raise AssertionError("unreachable: the last attempt returns or raises")
 
     async def languages(self) -> dict[str, Any]:

@@ -30,23 +30,32 @@ DOCUMENTED_ERRORS = {code: fatal == "yes" for code, fatal in
 # The gateway's own limit (S2ST_WS_MAX_FRAME_BYTES default); frames over 1 MiB close the socket, so stay under.
 MAX_FRAME_BYTES = 65_536
 # Several seconds per test in all: enough examples to hit every branch, few enough for a 2-core CI box.
-PURE = settings(max_examples=300, deadline=None)
+PURE = settings(max_examples=500, deadline=None)
 OVER_THE_SOCKET = settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
 ROUND_TRIP_TIMEOUT_S = 10.0
 
+# The whole value space JSON can carry: every code point (lone surrogates too, which JSON escapes
+# such as \ud800 deliver), unbounded integers, every float (NaN and infinities parse too).
+any_text = st.text(st.characters(exclude_categories=()), max_size=20)
 json_values = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
-    lambda children: st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=8), children, max_size=3),
+    st.none() | st.booleans() | st.integers() | st.floats() | any_text,
+    lambda children: st.lists(children, max_size=3) | st.dictionaries(any_text, children, max_size=3),
     max_leaves=8,
 )
+# Nesting around and far past the parser's recursion limit, within the text frame limit.
+deep_nesting = st.integers(1, 2000).flatmap(lambda depth: st.sampled_from([
+    "[" * depth + "]" * depth,
+    '{"a":' * (depth // 3) + "0" + "}" * (depth // 3),
+    '{"type":"start","target_language":' + "[" * depth + "]" * depth + "}",
+]))
 # Mostly plausible values, so that sessions really start and the frames after them reach a worker.
 start_fields = {
     "target_language": st.sampled_from(["eng", "spa", "", "x" * 17]) | json_values,
     "source_language": st.sampled_from(["spa", "", None]) | json_values,
     "sample_rate": st.sampled_from([16_000, 8_000, 48_000, 7_999, 48_001, 0, -1]) | json_values,
     "speech_output": st.booleans() | json_values,
-    "options": st.dictionaries(st.text(max_size=6), st.text(max_size=6), max_size=2) | json_values,
-    "client_label": st.text(max_size=80) | json_values,
+    "options": st.dictionaries(any_text, any_text, max_size=2) | json_values,
+    "client_label": any_text | json_values,
 }
 messages = st.fixed_dictionaries({"type": st.sampled_from(["start", "reset", "stop", "dance", "", "START"]) | json_values},
                                  optional=start_fields)
@@ -57,8 +66,9 @@ text_frames = st.one_of(
     messages.map(json.dumps),
     one_odd_field.map(json.dumps),
     st.just(json.dumps({"type": "start", "target_language": "eng"})),
-    st.text(max_size=60),
+    st.text(max_size=60),  # sent raw: the socket carries UTF-8 only, so no lone surrogates here
     json_values.map(json.dumps),
+    deep_nesting,
     st.integers(MAX_TEXT_FRAME_BYTES - 20, MAX_TEXT_FRAME_BYTES + 20).map(
         lambda n: json.dumps({"type": "reset", "pad": "x" * n})),
 )

@@ -1,0 +1,155 @@
+"""Frames an attacker sends to /ws: each gets its documented error and the socket keeps working.
+
+Real gateway (uvicorn) and echo worker on loopback; the frames are sent raw, as
+any client could, since a browser's JSON encoder would never produce some of them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+import threading
+import time
+
+import pytest
+from servers import running, start_gateway
+from wsclient import ProtocolClient, connect
+
+FRAME = b"\x03\x00" * 320  # 20 ms at 16 kHz
+
+
+def start_frame(**fields) -> str:
+    return json.dumps({"type": "start", "target_language": "eng", **fields})
+
+
+async def still_relays_audio(client: ProtocolClient, live: bool = False) -> None:
+    """A clean session (the live one, or a new one) round-trips on the same socket."""
+    if not live:
+        assert (await client.start())["type"] == "ready"
+    client.audio.clear()
+    await client.send(FRAME)
+    await client.send({"type": "stop"})
+    await client.until("ended")
+    assert client.received_pcm() == FRAME
+
+
+@pytest.mark.parametrize("frame", [
+    start_frame(sample_rate=-1),
+    start_frame(sample_rate=2**32),
+    start_frame(sample_rate=10**40),
+    start_frame(target_language="\ud800"),
+    start_frame(source_language="spa\udfff"),
+    start_frame(client_label="\udc00label"),
+    start_frame(options={"\ud800": "x"}),
+    start_frame(options={"beam": "\udbff"}),
+], ids=["rate-negative", "rate-2^32", "rate-huge", "surrogate-target", "surrogate-source", "surrogate-label",
+        "surrogate-option-name", "surrogate-option-value"])
+async def test_values_the_wire_cannot_carry_get_bad_message_and_the_socket_lives(echo_gateway, frame):
+    async with connect(echo_gateway.ws_url) as ws:
+        client = ProtocolClient(ws)
+        await client.send(frame)
+        error = await client.until("error")
+        assert (error["code"], error["fatal"]) == ("bad_message", False)
+        await still_relays_audio(client)
+        assert ws.close_code is None
+
+
+@pytest.mark.parametrize("live", [False, True], ids=["idle", "live-session"])
+async def test_deeply_nested_json_gets_bad_json_and_the_socket_lives(echo_gateway, live):
+    depth = 2000  # 4001 bytes: under the 4096-byte text limit, twice the parser's recursion limit
+    async with connect(echo_gateway.ws_url) as ws:
+        client = ProtocolClient(ws)
+        if live:
+            assert (await client.start())["type"] == "ready"
+        await client.send("[" * depth + "0" + "]" * depth)
+        error = await client.until("error")
+        assert (error["code"], error["fatal"]) == ("bad_json", False)
+        await still_relays_audio(client, live)
+
+
+@pytest.fixture(scope="module")
+def limited_gateway(echo_worker, server_logs):
+    env = {"S2ST_WS_MAX_FRAMES_PER_SECOND": "50", "S2ST_WS_BURST_SECONDS": "5"}
+    with running(start_gateway(echo_worker.address, env, log_dir=server_logs)) as gateway:
+        yield gateway
+
+
+async def test_stop_after_a_flood_is_never_dropped(limited_gateway):
+    async with connect(limited_gateway.ws_url) as ws:
+        client = ProtocolClient(ws)
+        assert (await client.start())["type"] == "ready"
+        for _ in range(600):
+            await client.send(b"\x00\x00")
+        await client.send({"type": "stop"})
+        await client.until("ended")
+    assert any(e.get("code") == "rate_limited" for e in client.events)
+
+
+async def test_speech_queued_during_a_network_stall_gets_through_whole(limited_gateway):
+    """Five seconds of 20 ms frames arrive at once: within the burst allowance, nothing is dropped."""
+    async with connect(limited_gateway.ws_url) as ws:
+        client = ProtocolClient(ws)
+        assert (await client.start())["type"] == "ready"
+        frames = [bytes([index % 251, 0]) * 320 for index in range(240)]
+        for frame in frames:
+            await client.send(frame)
+        await client.send({"type": "stop"})
+        await client.until("ended")
+    assert not [e for e in client.events if e["type"] == "error"]
+    assert client.received_pcm() == b"".join(frames)
+
+
+@pytest.fixture(scope="module")
+def silent_worker_address():
+    """A TCP server that accepts connections and never answers: a worker hung in its start."""
+    server = socket.create_server(("127.0.0.1", 0))
+    held: list[socket.socket] = []
+    stop = threading.Event()
+
+    def accept() -> None:
+        server.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                held.append(server.accept()[0])
+            except TimeoutError:
+                continue
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    yield f"127.0.0.1:{server.getsockname()[1]}"
+    stop.set()
+    thread.join()
+    for connection in held:
+        connection.close()
+    server.close()
+
+
+@pytest.fixture(scope="module")
+def hung_gateway(silent_worker_address, server_logs):
+    env = {"S2ST_WORKER_TIMEOUT_SECONDS": "2", "S2ST_START_ATTEMPTS": "3"}
+    with running(start_gateway(silent_worker_address, env, log_dir=server_logs)) as gateway:
+        yield gateway
+
+
+async def test_a_start_against_a_hung_worker_fails_at_the_configured_deadline(hung_gateway):
+    async with connect(hung_gateway.ws_url) as ws:
+        client = ProtocolClient(ws)
+        began = time.monotonic()
+        error = await client.start()
+        waited = time.monotonic() - began
+    assert (error["code"], error["fatal"]) == ("worker_unavailable", True)
+    assert 1.5 < waited < 3.5, waited
+
+
+async def test_stop_and_close_still_work_while_a_start_hangs(hung_gateway):
+    async with connect(hung_gateway.ws_url) as ws:
+        client = ProtocolClient(ws)
+        await client.send(start_frame())
+        await asyncio.sleep(0.3)
+        began = time.monotonic()
+        await client.send({"type": "stop"})
+        await client.until("ended", timeout=1.0)
+        assert time.monotonic() - began < 1.0
+        await client.send({"type": "dance"})  # the socket handles frames at once again
+        assert (await client.until("error", timeout=1.0))["code"] == "unknown_type"
