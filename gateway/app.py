@@ -1,4 +1,8 @@
-"""The gateway's Starlette application: routes, origin check, lifespan of the worker channel."""
+"""The gateway's Starlette application: routes, host and origin checks, lifespan of the worker channel.
+
+Metrics are not served here: they have a port of their own (S2ST_GATEWAY_METRICS_PORT),
+which stays private while this one is public.
+"""
 
 from __future__ import annotations
 
@@ -8,8 +12,9 @@ from collections.abc import AsyncIterator
 from urllib.parse import urlsplit
 
 import grpc
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Mount, Route, WebSocketRoute
@@ -21,11 +26,13 @@ from gateway.config import GatewayConfig
 from gateway.limits import ConnectionLimiter
 from gateway.metrics import GatewayMetrics
 from gateway.relay import SocketRelay
+from gateway.sockets import OpenSockets
 from gateway.worker_client import WorkerClient, open_channel
 
 log = logging.getLogger("gateway.app")
 
 CLOSE_POLICY_VIOLATION = 1008
+LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "::1")
 
 
 def origin_allowed(websocket: WebSocket, allowed: tuple[str, ...]) -> bool:
@@ -49,9 +56,11 @@ async def deny(websocket: WebSocket, status: int, reason: str) -> None:
         await websocket.close(CLOSE_POLICY_VIOLATION, reason)
 
 
-def create_app(config: GatewayConfig, metrics: GatewayMetrics | None = None) -> Starlette:
+def create_app(config: GatewayConfig, metrics: GatewayMetrics | None = None,
+               sockets: OpenSockets | None = None) -> Starlette:
     """Build the gateway app for one configuration."""
     metrics = metrics or GatewayMetrics.create()
+    sockets = sockets or OpenSockets()
     state: dict[str, WorkerClient] = {}
     authenticator = Authenticator(config.api_tokens, config.session_token_secret)
     connections = ConnectionLimiter(config.max_connections_per_ip)
@@ -83,8 +92,10 @@ def create_app(config: GatewayConfig, metrics: GatewayMetrics | None = None) -> 
             await websocket.accept()
             metrics.connections_total.inc()
             metrics.active_connections.inc()
+            relay = SocketRelay(websocket, state["workers"], config, metrics, sockets)
             try:
-                await SocketRelay(websocket, state["workers"], config, metrics).run()
+                with sockets.hold(relay):
+                    await relay.run()
             finally:
                 metrics.active_connections.dec()
 
@@ -95,8 +106,11 @@ def create_app(config: GatewayConfig, metrics: GatewayMetrics | None = None) -> 
         try:
             return JSONResponse(await state["workers"].languages())
         except grpc.aio.AioRpcError as error:
-            return JSONResponse({"error": "worker_unavailable", "message": error.details() or error.code().name},
-                                status_code=503)
+            # The details name the worker's address: for the log, not for the client.
+            log.warning("no worker answered ListLanguages", extra={"code": error.code().name,
+                                                                   "details": error.details()})
+            return JSONResponse({"error": "worker_unavailable", "message": "no translation worker is reachable; "
+                                 "try again shortly"}, status_code=503)
 
     async def healthz(request: Request) -> Response:
         return PlainTextResponse("ok")
@@ -106,17 +120,16 @@ def create_app(config: GatewayConfig, metrics: GatewayMetrics | None = None) -> 
             return PlainTextResponse("ready")
         return PlainTextResponse("no worker is serving", status_code=503)
 
-    async def prometheus(request: Request) -> Response:
-        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
-
     return Starlette(
         routes=[
             WebSocketRoute("/ws", websocket_endpoint),
             Route("/api/languages", languages),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
-            Route("/metrics", prometheus),
             Mount("/", StaticFiles(directory=config.web_dir, html=True), name="web"),
         ],
         lifespan=lifespan,
+        # DNS rebinding: a page on an attacker's name that resolves to this gateway sends that name as
+        # Host (and as Origin, so the origin check alone would pass it).
+        middleware=[Middleware(TrustedHostMiddleware, allowed_hosts=[*LOOPBACK_HOSTS, *config.allowed_hosts])],
     )

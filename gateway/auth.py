@@ -35,7 +35,7 @@ def session_token_valid(token: str, secret: str, now: float | None = None) -> bo
     parts = payload.split(".")
     if len(parts) != 3 or parts[0] != TOKEN_VERSION or not parts[1].isdigit():
         return False
-    if not hmac.compare_digest(_sign(secret, payload), signature):
+    if not hmac.compare_digest(_sign(secret, payload).encode(), signature.encode("utf-8", "surrogatepass")):
         return False
     return int(parts[1]) >= (now if now is not None else time.time())
 
@@ -56,7 +56,9 @@ class Authenticator:
             return True
         if not token:
             return False
-        if any(hmac.compare_digest(token, known) for known in self._api_tokens):
+        # As bytes: compare_digest refuses str with non-ASCII characters (a TypeError, an HTTP 500).
+        presented = token.encode("utf-8", "surrogatepass")
+        if any(hmac.compare_digest(presented, known.encode()) for known in self._api_tokens):
             return True
         return bool(self._session_secret) and session_token_valid(token, self._session_secret)
 

@@ -3,7 +3,11 @@
 | variable | default | meaning |
 |---|---|---|
 | S2ST_GATEWAY_HOST | 127.0.0.1 | address the HTTP server binds (0.0.0.0 in containers) |
-| S2ST_GATEWAY_PORT | 8080 | HTTP port: web client, /ws, /api/languages, /healthz, /readyz, /metrics |
+| S2ST_GATEWAY_PORT | 8080 | HTTP port: web client, /ws, /api/languages, /healthz, /readyz |
+| S2ST_GATEWAY_METRICS_PORT | 9092 | Prometheus /metrics port, on S2ST_GATEWAY_HOST; keep it private; 0 turns it off |
+| S2ST_ALLOWED_HOSTS | (empty) | comma list of host names the gateway answers to besides localhost, 127.0.0.1 and ::1 (its public name; `*`: any); other Host headers get 400 (DNS rebinding) |
+| S2ST_MAX_REQUEST_HEAD_BYTES | 16384 | largest request line plus headers; more gets 431 |
+| S2ST_SHUTDOWN_GRACE_SECONDS | 20 | on SIGTERM, how long live sessions may finish before they get `shutting_down` and close 1001 |
 | S2ST_WORKER_TARGET | 127.0.0.1:50051 | gRPC target of the worker(s): host:port, a comma list of host:port, or dns:///name:port |
 | S2ST_ALLOWED_ORIGINS | (empty) | comma list of extra Origins allowed to open /ws; the page's own origin always is |
 | S2ST_WS_MAX_FRAME_BYTES | 65536 | largest audio frame accepted (the worker's chunk limit) |
@@ -38,6 +42,10 @@ class GatewayConfig:
 
     host: str = "127.0.0.1"
     port: int = 8080
+    metrics_port: int = 9092
+    allowed_hosts: tuple[str, ...] = ()
+    max_request_head_bytes: int = 16_384
+    shutdown_grace_seconds: float = 20.0
     worker_target: str = "127.0.0.1:50051"
     allowed_origins: tuple[str, ...] = ()
     ws_max_frame_bytes: int = 65_536
@@ -66,6 +74,12 @@ class GatewayConfig:
         return cls(
             host=environ.get("S2ST_GATEWAY_HOST", defaults.host),
             port=int(environ.get("S2ST_GATEWAY_PORT", defaults.port)),
+            metrics_port=int(environ.get("S2ST_GATEWAY_METRICS_PORT", defaults.metrics_port)),
+            allowed_hosts=_comma_list(environ.get("S2ST_ALLOWED_HOSTS", "")),
+            max_request_head_bytes=int(environ.get("S2ST_MAX_REQUEST_HEAD_BYTES", defaults.max_request_head_bytes)),
+            shutdown_grace_seconds=float(
+                environ.get("S2ST_SHUTDOWN_GRACE_SECONDS", defaults.shutdown_grace_seconds)
+            ),
             worker_target=environ.get("S2ST_WORKER_TARGET", defaults.worker_target),
             allowed_origins=tuple(o.rstrip("/") for o in _comma_list(environ.get("S2ST_ALLOWED_ORIGINS", ""))),
             ws_max_frame_bytes=int(environ.get("S2ST_WS_MAX_FRAME_BYTES", defaults.ws_max_frame_bytes)),

@@ -36,13 +36,16 @@ from gateway.protocol import (
     server_frame,
     status_error_event,
 )
+from gateway.sockets import OpenSockets
 from gateway.worker_client import WorkerClient
 from s2st.v1 import translation_pb2 as pb
 
 log = logging.getLogger("gateway.relay")
 
+CLOSE_GOING_AWAY = 1001
 CLOSE_SLOW_CLIENT = 1008
 CLOSE_INTERNAL_ERROR = 1011
+FLUSH_SECONDS = 2.0  # how long the last events may take to leave before the socket closes
 Frame = dict[str, Any] | bytes
 
 
@@ -50,7 +53,7 @@ class SessionState(enum.Enum):
     """The session on a socket. IDLE -> STARTING -> LIVE -> STOPPING -> IDLE; any state may fall back to IDLE."""
 
     IDLE = "idle"  # no session: only `start` opens one
-    STARTING = "starting"  # `start` sent to a worker, no answer yet: requests wait in `_pending`
+    STARTING = "starting"  # no `ready` yet: the worker has not answered, or frames sent meanwhile are flushed
     LIVE = "live"  # requests go to the worker stream
     STOPPING = "stopping"  # end of input sent: the worker finishes, then `ended`
 
@@ -59,11 +62,12 @@ class SocketRelay:
     """Relays the sessions of one WebSocket."""
 
     def __init__(self, websocket: WebSocket, workers: WorkerClient, config: GatewayConfig,
-                 metrics: GatewayMetrics) -> None:
+                 metrics: GatewayMetrics, sockets: OpenSockets) -> None:
         self._ws = websocket
         self._workers = workers
         self._config = config
         self._metrics = metrics
+        self._sockets = sockets
         self._outbound: asyncio.Queue[Frame] = asyncio.Queue(maxsize=config.outbound_queue_frames)
         self._closing: asyncio.Future[tuple[int, str]] = asyncio.get_running_loop().create_future()
         self._state = SessionState.IDLE
@@ -81,6 +85,8 @@ class SocketRelay:
         ]
         try:
             await asyncio.wait([*tasks, self._closing], return_when=asyncio.FIRST_COMPLETED)
+            if self._closing.done() and self._closing.result()[0] != CLOSE_SLOW_CLIENT:
+                await self._flush()
         finally:
             for task in tasks:
                 task.cancel()
@@ -96,6 +102,22 @@ class SocketRelay:
     def _close(self, code: int, reason: str) -> None:
         if not self._closing.done():
             self._closing.set_result((code, reason))
+
+    async def _flush(self) -> None:
+        """Let the events queued so far (the error that explains the close) reach the client."""
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(FLUSH_SECONDS):
+                while not self._outbound.empty():
+                    await asyncio.sleep(0.01)
+
+    @property
+    def has_session(self) -> bool:
+        return self._state is not SessionState.IDLE
+
+    def shut_down(self) -> None:
+        """The gateway is going away: say so, then close 1001 (a live session is cut)."""
+        self._send(_shutting_down())
+        self._close(CLOSE_GOING_AWAY, "server shutting down")
 
     # Client -> worker
 
@@ -116,12 +138,18 @@ class SocketRelay:
                 self._send(error_event("internal", "the gateway failed on that frame; reconnect", fatal=True))
                 self._close(CLOSE_INTERNAL_ERROR, "gateway fault")
                 return
+            # Frames already buffered come without a pause: let the session's own task (its start,
+            # its responses) and the other sockets run between them.
+            await asyncio.sleep(0)
 
     async def _on_text(self, text: str) -> None:
         message = parse_text(text)  # control frames are never rate limited: a `stop` always gets through
         if isinstance(message, Start):
             if self._state is not SessionState.IDLE:
                 raise ProtocolError("already_started", "a session is already active: send stop first")
+            if self._sockets.draining:
+                self._send(_shutting_down())
+                return
             self._state = SessionState.STARTING
             self._session_task = asyncio.create_task(self._run_session(message), name="session")
             return
@@ -151,15 +179,16 @@ class SocketRelay:
         """To the worker stream, or held until it opens; if the call already ended, its reader reports why."""
         if self._state is SessionState.STARTING:
             if len(self._pending) >= self._config.outbound_queue_frames:
-                raise ProtocolError("rate_limited", "too many frames before the session is ready; frame dropped")
-            self._pending.append(request)
+                self._report_rate_limit()  # the frame is dropped
+            else:
+                self._pending.append(request)
             return
         assert self._call is not None
         with contextlib.suppress(grpc.aio.AioRpcError, asyncio.InvalidStateError):
             await self._call.write(request)
 
     def _cancel_start(self) -> None:
-        """`stop` before the worker answered: give up the start; the socket is IDLE again at once."""
+        """`stop` before `ready` abandons the start (nothing was translated yet): IDLE again at once."""
         task, self._session_task = self._session_task, None
         if task is not None:
             task.cancel()
@@ -180,12 +209,17 @@ class SocketRelay:
             except TimeoutError:
                 self._send(error_event("worker_unavailable", "the translation worker did not answer in time", True))
                 return
-            self._call, self._state = call, SessionState.LIVE
+            self._call = call
             self._metrics.active_sessions.inc()
+            # What the client sent meanwhile goes first, in order. Only then `ready` and LIVE: from
+            # there the receive loop writes, and a call takes one write at a time.
+            while self._pending:
+                pending, self._pending = self._pending, []
+                for request in pending:
+                    with contextlib.suppress(grpc.aio.AioRpcError, asyncio.InvalidStateError):
+                        await call.write(request)
+            self._state = SessionState.LIVE
             self._send(server_frame(accepted).frame)
-            pending, self._pending = self._pending, []
-            for request in pending:
-                await self._forward(request)
             await self._relay_responses(call)
         except asyncio.CancelledError:
             if call is not None:
@@ -233,7 +267,7 @@ class SocketRelay:
                     await self._ws.send_text(json.dumps(frame))
 
     def _send(self, frame: Frame | None) -> None:
-        if frame is None or self._closing.done():
+        if frame is None or (self._closing.done() and self._closing.result()[0] == CLOSE_SLOW_CLIENT):
             return
         if isinstance(frame, dict) and frame["type"] == "error":
             self._metrics.errors_total.labels(frame["code"]).inc()
@@ -250,3 +284,7 @@ class SocketRelay:
             self._rate_error_at = now
             self._send(error_event("rate_limited", f"more than {self._config.ws_max_frames_per_second:g} audio "
                                    "frames a second beyond the burst allowance; frames are being dropped", False))
+
+
+def _shutting_down() -> dict[str, Any]:
+    return error_event("shutting_down", "the server is restarting; reconnect and start again", fatal=True)

@@ -68,16 +68,21 @@ class ServerProcess:
 
 
 @dataclass
-class Worker(ServerProcess):
-    metrics_port: int
+class MeteredProcess(ServerProcess):
+    """A server that exports Prometheus metrics on a port of its own."""
 
-    @property
-    def address(self) -> str:
-        return f"127.0.0.1:{self.port}"
+    metrics_port: int
 
     def metrics_text(self) -> str:
         with urllib.request.urlopen(f"http://127.0.0.1:{self.metrics_port}/metrics", timeout=5) as reply:
             return reply.read().decode()
+
+
+@dataclass
+class Worker(MeteredProcess):
+    @property
+    def address(self) -> str:
+        return f"127.0.0.1:{self.port}"
 
     def metric(self, name: str) -> float:
         """The value of an unlabelled metric, e.g. s2st_worker_active_sessions."""
@@ -88,7 +93,7 @@ class Worker(ServerProcess):
 
 
 @dataclass
-class Gateway(ServerProcess):
+class Gateway(MeteredProcess):
     @property
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
@@ -166,12 +171,14 @@ def start_gateway(worker_target: str, env: Mapping[str, str] | None = None,
                   log_dir: Path | None = None, port: int | None = None) -> Gateway:
     """Start `python -m gateway` relaying to worker_target and wait until it answers /healthz."""
     port = port or free_port()
+    metrics_port = free_port()
     process, log_path = _spawn("gateway", {
         "S2ST_GATEWAY_PORT": str(port),
+        "S2ST_GATEWAY_METRICS_PORT": str(metrics_port),
         "S2ST_WORKER_TARGET": worker_target,
         **(env or {}),
     }, log_dir or Path(tempfile.gettempdir()))
-    gateway = Gateway(process, port, log_path)
+    gateway = Gateway(process, port, log_path, metrics_port)
     _wait_until(lambda: _http_ok(f"{gateway.base_url}/healthz"), gateway, "gateway")
     return gateway
 

@@ -94,13 +94,14 @@ def test_ports_and_targets_line_up():
     gateway_env, worker_env = services["gateway"]["environment"], services["inference"]["environment"]
     assert gateway_env["S2ST_WORKER_TARGET"] == f"dns:///inference:{worker_env['S2ST_GRPC_PORT']}"
     assert gateway_env["S2ST_GATEWAY_PORT"] in [str(p) for p in services["gateway"]["expose"]]
+    assert gateway_env["S2ST_GATEWAY_METRICS_PORT"] in [str(p) for p in services["gateway"]["expose"]]
     assert worker_env["S2ST_WORKER_METRICS_PORT"] in [str(p) for p in services["inference"]["expose"]]
     caddyfile = (COMPOSE / "caddy" / "Caddyfile").read_text()
     assert f"reverse_proxy gateway:{gateway_env['S2ST_GATEWAY_PORT']}" in caddyfile
     scrape = yaml.safe_load((COMPOSE / "prometheus" / "prometheus.yml").read_text())["scrape_configs"]
     targets = {job["job_name"]: (job["dns_sd_configs"][0]["names"][0], job["dns_sd_configs"][0]["port"])
                for job in scrape}
-    assert targets == {"gateway": ("gateway", int(gateway_env["S2ST_GATEWAY_PORT"])),
+    assert targets == {"gateway": ("gateway", int(gateway_env["S2ST_GATEWAY_METRICS_PORT"])),
                        "inference": ("inference", int(worker_env["S2ST_WORKER_METRICS_PORT"]))}
 
 

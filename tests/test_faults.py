@@ -148,3 +148,28 @@ async def test_a_vanished_client_frees_its_worker_session_within_seconds(echo_wo
         await until(lambda: echo_worker.metric("s2st_worker_active_sessions") >= 1)
         ws.transport.abort()  # gone without a close frame, like a phone losing its network
     await until(lambda: echo_worker.metric("s2st_worker_active_sessions") == 0, timeout=5)
+
+
+async def test_gateway_sigterm_drains_live_sessions_then_ends_the_rest_with_shutting_down_and_1001(echo_worker,
+                                                                                                  server_logs):
+    import signal
+
+    gateway = start_gateway(echo_worker.address, {"S2ST_SHUTDOWN_GRACE_SECONDS": "2"}, log_dir=server_logs)
+    with running(gateway):
+        async with (connect(gateway.ws_url) as live_ws, connect(gateway.ws_url) as finishing_ws,
+                    connect(gateway.ws_url) as idle_ws):
+            live, finishing, idle = ProtocolClient(live_ws), ProtocolClient(finishing_ws), ProtocolClient(idle_ws)
+            assert (await live.start())["type"] == "ready" and (await finishing.start())["type"] == "ready"
+            gateway.process.send_signal(signal.SIGTERM)
+            await asyncio.sleep(0.3)
+            assert await round_trip(live)  # live sessions go on during the grace period
+            await finishing.send({"type": "stop"})
+            await finishing.until("ended", timeout=2)  # and may end as usual
+            refused = await idle.start()
+            assert (refused["type"], refused["code"], refused["fatal"]) == ("error", "shutting_down", True)
+            error = await live.until("error", timeout=5)  # the grace is over
+            assert (error["code"], error["fatal"]) == ("shutting_down", True)
+            await asyncio.wait_for(live_ws.wait_closed(), 5)
+            assert live_ws.close_code == 1001
+        # uvicorn re-raises the signal once its shutdown is complete.
+        assert gateway.process.wait(10) in (0, -signal.SIGTERM)

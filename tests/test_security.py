@@ -174,3 +174,93 @@ def test_the_container_healthcheck_speaks_tls(tls_worker, tls_files):
                             capture_output=True, text=True, timeout=30)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "SERVING"
+
+
+@pytest.mark.parametrize("token", ["%C3%A9", "%F0%9F%94%91", "%ED%A0%80", "%FF"], ids=["e-acute", "emoji", "surrogate",
+                                                                                    "invalid-utf8"])
+async def test_a_non_ascii_token_is_refused_with_401_not_a_server_error(guarded_gateway, token):
+    import urllib.error
+    import urllib.request
+
+    assert await refused_status(f"{guarded_gateway.ws_url}?token={token}") == 401
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(f"{guarded_gateway.base_url}/api/languages?token={token}", timeout=5)
+    assert refused.value.code == 401
+
+
+def test_refused_handshakes_are_logged_below_warning(guarded_gateway):
+    import json
+
+    records = [json.loads(line) for line in guarded_gateway.log().splitlines() if line.startswith("{")]
+    assert any(r["msg"] == "refused a WebSocket" for r in records)
+    assert not [r for r in records if r["level"] in ("error", "critical")], guarded_gateway.log()[-3000:]
+
+
+async def test_a_page_on_another_host_name_cannot_reach_the_gateway_dns_rebinding(echo_gateway):
+    """The attacker's page sends its own name as Host and as Origin: the origin check alone would pass it."""
+    import urllib.error
+    import urllib.request
+
+    port = echo_gateway.port
+    assert await refused_status(f"ws://attacker.example:{port}/ws", host="127.0.0.1", port=port,
+                                origin=f"http://attacker.example:{port}") == 400
+    request = urllib.request.Request(f"{echo_gateway.base_url}/api/languages",
+                                     headers={"Host": f"attacker.example:{port}"})
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(request, timeout=5)
+    assert refused.value.code == 400
+    async with connect(f"ws://localhost:{port}/ws", host="127.0.0.1", port=port,
+                       origin=f"http://localhost:{port}") as ws:
+        assert (await ProtocolClient(ws).start())["type"] == "ready"
+
+
+async def test_the_public_name_is_allowed_when_configured(echo_worker, server_logs):
+    env = {"S2ST_ALLOWED_HOSTS": "translate.example.com"}
+    with running(start_gateway(echo_worker.address, env, log_dir=server_logs)) as gateway:
+        async with connect(f"ws://translate.example.com:{gateway.port}/ws", host="127.0.0.1", port=gateway.port,
+                           origin=f"http://translate.example.com:{gateway.port}") as ws:
+            assert (await ProtocolClient(ws).start())["type"] == "ready"
+
+
+def test_a_missing_worker_is_reported_without_its_address(server_logs):
+    import json
+    import urllib.error
+    import urllib.request
+
+    from servers import free_port
+
+    port = free_port()
+    with running(start_gateway(f"127.0.0.1:{port}", log_dir=server_logs)) as gateway:
+        with pytest.raises(urllib.error.HTTPError) as failed:
+            urllib.request.urlopen(f"{gateway.base_url}/api/languages", timeout=10)
+        body = json.loads(failed.value.read())
+    assert failed.value.code == 503 and body["error"] == "worker_unavailable"
+    assert str(port) not in body["message"] and "127.0.0.1" not in body["message"]
+
+
+def raw_request(port: int, head: bytes) -> bytes:
+    """Send a request head on a raw socket; return what the server answered before closing."""
+    import socket
+
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        try:
+            sock.sendall(head)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the server may answer and close before the whole head is sent
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    return answer
+
+
+@pytest.mark.parametrize("head", [
+    b"GET /" + b"a" * 16_384 + b" HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n",
+    b"GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: " + b"b" * (4 << 20) + b"\r\n\r\n",
+], ids=["16-KB-request-line", "4-MiB-header"])
+def test_oversized_request_heads_get_431(echo_gateway, head):
+    from servers import rss_mb
+
+    before = rss_mb(echo_gateway.process.pid)
+    answer = raw_request(echo_gateway.port, head)
+    assert answer.startswith(b"HTTP/1.1 431 "), answer[:200]
+    assert rss_mb(echo_gateway.process.pid) - before < 8

@@ -153,3 +153,17 @@ async def test_stop_and_close_still_work_while_a_start_hangs(hung_gateway):
         assert time.monotonic() - began < 1.0
         await client.send({"type": "dance"})  # the socket handles frames at once again
         assert (await client.until("error", timeout=1.0))["code"] == "unknown_type"
+
+
+async def test_audio_sent_before_ready_reaches_the_worker_first_and_in_order(echo_gateway):
+    async with connect(echo_gateway.ws_url) as ws:
+        client = ProtocolClient(ws)
+        await client.send(start_frame())
+        early = [bytes([index, 0]) * 320 for index in range(1, 30)]
+        for frame in early:
+            await client.send(frame)
+        await client.until("ready")
+        await client.send(FRAME)
+        await client.send({"type": "stop"})
+        await client.until("ended")
+    assert client.received_pcm() == b"".join(early) + FRAME

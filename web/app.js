@@ -30,6 +30,7 @@ const ERROR_WORDS = {
   worker_unavailable: "The translation service is not reachable right now. Please press Start again shortly.",
   session_too_long: "The session reached its maximum length. Press Start to go on.",
   internal: "The translator failed. Press Start to try again.",
+  shutting_down: "The server is restarting. Press Start again in a moment.",
   rate_limited: "Audio arrived faster than the server allows, so some of it was dropped.",
   not_started: "The page and the server lost step. Press Stop, then Start.",
   already_started: "The page and the server lost step. Press Stop, then Start.",

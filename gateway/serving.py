@@ -1,0 +1,86 @@
+"""How the gateway sits on uvicorn: a bounded request head, quiet refusals, and a drain before shutdown.
+
+- ``head_limited_protocol``: uvicorn's httptools protocol, answering 431 once a
+  request's line and headers pass a byte limit, before they are buffered (the
+  parser keeps a header whole in memory until it ends).
+- ``DenialAnsweredProtocol``: uvicorn's WebSocket protocol, counting an HTTP
+  refusal (401, 403, 429) as an answered handshake: uvicorn logs every refusal
+  as an error ("returned without completing handshake") otherwise.
+- ``DrainingServer``: on SIGTERM, stop accepting, let live sessions finish within
+  the grace period, then end the rest with an error event and close 1001; only
+  then uvicorn's own shutdown (which would close every socket with 1012 at once).
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+from typing import Any
+import uvicorn
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
+
+from gateway.sockets import OpenSockets
+
+log = logging.getLogger("gateway.serving")
+
+
+def head_limited_protocol(max_head_bytes: int) -> type[HttpToolsProtocol]:
+    """The httptools protocol with a limit on each request's head (request line and headers)."""
+
+    class HeadLimitedProtocol(HttpToolsProtocol):
+        _head_bytes = 0
+        _in_head = True
+
+        def data_received(self, data: bytes) -> None:
+            if self._in_head:
+                self._head_bytes += len(data)
+                if self._head_bytes > max_head_bytes:
+                    self._refuse_large_head()
+                    return
+            super().data_received(data)
+
+        def on_headers_complete(self) -> None:
+            self._in_head = False
+            super().on_headers_complete()
+
+        def on_message_complete(self) -> None:
+            super().on_message_complete()
+            self._in_head, self._head_bytes = True, 0
+
+        def _refuse_large_head(self) -> None:
+            body = f"the request line and headers are limited to {max_head_bytes} bytes".encode()
+            self.transport.write(b"HTTP/1.1 431 Request Header Fields Too Large\r\n"
+                                 b"content-type: text/plain; charset=utf-8\r\n"
+                                 b"content-length: " + str(len(body)).encode() + b"\r\n"
+                                 b"connection: close\r\n\r\n" + body)
+            self.transport.close()
+            self._in_head = False  # nothing more is read from this connection
+
+    return HeadLimitedProtocol
+
+
+class DenialAnsweredProtocol(WebSocketsSansIOProtocol):
+    """A refused handshake is an answered one: the client got its HTTP status."""
+
+    async def send(self, message: Any) -> None:  # an ASGI send event
+        await super().send(message)
+        if message["type"] == "websocket.http.response.body" and not message.get("more_body", False):
+            self.handshake_complete = True
+
+
+class DrainingServer(uvicorn.Server):
+    """uvicorn's server, draining the WebSocket sessions before its own shutdown."""
+
+    def __init__(self, config: uvicorn.Config, sockets: OpenSockets, grace_seconds: float) -> None:
+        super().__init__(config)
+        self._open_sockets = sockets
+        self._grace_seconds = grace_seconds
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        for server in self.servers:
+            server.close()  # stop accepting: the load balancer sends new clients elsewhere
+        for sock in sockets or []:
+            sock.close()
+        await self._open_sockets.drain(self._grace_seconds)
+        await super().shutdown()
