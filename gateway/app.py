@@ -7,6 +7,7 @@ which stays private while this one is public.
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 from collections.abc import AsyncIterator
 from urllib.parse import urlsplit
@@ -23,7 +24,7 @@ from starlette.websockets import WebSocket
 
 from gateway.auth import Authenticator, bearer_token
 from gateway.config import GatewayConfig
-from gateway.limits import ConnectionLimiter
+from gateway.limits import PerClientLimiter
 from gateway.metrics import GatewayMetrics
 from gateway.relay import SocketRelay
 from gateway.sockets import OpenSockets
@@ -63,7 +64,8 @@ def create_app(config: GatewayConfig, metrics: GatewayMetrics | None = None,
     sockets = sockets or OpenSockets()
     state: dict[str, WorkerClient] = {}
     authenticator = Authenticator(config.api_tokens, config.session_token_secret)
-    connections = ConnectionLimiter(config.max_connections_per_ip)
+    connections = PerClientLimiter(config.max_connections_per_ip)
+    sessions_per_ip = PerClientLimiter(config.max_sessions_per_ip)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -92,7 +94,8 @@ def create_app(config: GatewayConfig, metrics: GatewayMetrics | None = None,
             await websocket.accept()
             metrics.connections_total.inc()
             metrics.active_connections.inc()
-            relay = SocketRelay(websocket, state["workers"], config, metrics, sockets)
+            relay = SocketRelay(websocket, state["workers"], config, metrics, sockets,
+                                functools.partial(sessions_per_ip.hold, client_ip))
             try:
                 with sockets.hold(relay):
                     await relay.run()

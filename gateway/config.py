@@ -17,6 +17,7 @@
 | S2ST_API_TOKENS | (empty) | comma list of static bearer tokens; when this or the secret is set, /ws and /api need a token |
 | S2ST_SESSION_TOKEN_SECRET | (empty) | HMAC secret of short-lived session tokens (`python -m gateway.auth --ttl 300` mints one) |
 | S2ST_MAX_CONNECTIONS_PER_IP | 20 | open sockets per client IP; more get HTTP 429 (0: no limit) |
+| S2ST_MAX_SESSIONS_PER_IP | 4 | sessions one client IP may hold at once, across its sockets; one more `start` gets `too_many_sessions` (0: no limit). Keep it below a worker's S2ST_MAX_SESSIONS so no one client can take every slot |
 | S2ST_WS_MAX_FRAMES_PER_SECOND | 200 | audio frames a socket may send per second on average; more are dropped with `rate_limited` (control frames never are) |
 | S2ST_WS_BURST_SECONDS | 5 | burst allowance of that limit, in seconds of it: speech queued during a network stall gets through |
 | S2ST_TRUSTED_PROXIES | 127.0.0.1 | proxies whose X-Forwarded-For names the client IP (comma list or `*`) |
@@ -55,6 +56,7 @@ class GatewayConfig:
     api_tokens: tuple[str, ...] = ()
     session_token_secret: str = ""
     max_connections_per_ip: int = 20
+    max_sessions_per_ip: int = 4
     ws_max_frames_per_second: float = 200.0
     ws_burst_seconds: float = 5.0
     trusted_proxies: str = "127.0.0.1"
@@ -91,6 +93,7 @@ class GatewayConfig:
             api_tokens=_comma_list(environ.get("S2ST_API_TOKENS", "")),
             session_token_secret=environ.get("S2ST_SESSION_TOKEN_SECRET", ""),
             max_connections_per_ip=int(environ.get("S2ST_MAX_CONNECTIONS_PER_IP", defaults.max_connections_per_ip)),
+            max_sessions_per_ip=int(environ.get("S2ST_MAX_SESSIONS_PER_IP", defaults.max_sessions_per_ip)),
             ws_max_frames_per_second=float(
                 environ.get("S2ST_WS_MAX_FRAMES_PER_SECOND", defaults.ws_max_frames_per_second)
             ),

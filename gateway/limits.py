@@ -1,4 +1,4 @@
-"""Per-client limits of the gateway: connections per IP and audio frames per second per socket."""
+"""Per-client limits of the gateway: sockets and sessions per IP, audio frames per second per socket."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 
-class ConnectionLimiter:
-    """Counts open sockets per client IP and refuses one over the limit (0 means no limit)."""
+class PerClientLimiter:
+    """Counts what each client IP holds (sockets, sessions) and refuses one over the limit (0: no limit)."""
 
     def __init__(self, max_per_ip: int) -> None:
         self._max_per_ip = max_per_ip
@@ -17,7 +17,7 @@ class ConnectionLimiter:
 
     @contextmanager
     def hold(self, ip: str) -> Iterator[bool]:
-        """Yields False when ip already has its maximum of sockets; the slot is freed when the block ends."""
+        """Yields False when ip already holds its maximum; the slot is freed when the block ends."""
         if self._max_per_ip and self._open[ip] >= self._max_per_ip:
             yield False
             return

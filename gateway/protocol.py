@@ -145,6 +145,7 @@ _STATUS_CODES: dict[grpc.StatusCode, str] = {
     grpc.StatusCode.RESOURCE_EXHAUSTED: "busy",
     grpc.StatusCode.UNAVAILABLE: "worker_unavailable",
     grpc.StatusCode.DEADLINE_EXCEEDED: "session_too_long",
+    grpc.StatusCode.ABORTED: "idle_timeout",  # the worker ended a session that received no audio
 }
 
 

@@ -17,6 +17,8 @@ import contextlib
 import enum
 import json
 import logging
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from typing import Any
 
 import grpc
@@ -62,12 +64,14 @@ class SocketRelay:
     """Relays the sessions of one WebSocket."""
 
     def __init__(self, websocket: WebSocket, workers: WorkerClient, config: GatewayConfig,
-                 metrics: GatewayMetrics, sockets: OpenSockets) -> None:
+                 metrics: GatewayMetrics, sockets: OpenSockets,
+                 session_slot: Callable[[], AbstractContextManager[bool]]) -> None:
         self._ws = websocket
         self._workers = workers
         self._config = config
         self._metrics = metrics
         self._sockets = sockets
+        self._session_slot = session_slot  # one of the client IP's S2ST_MAX_SESSIONS_PER_IP, for a session's life
         self._outbound: asyncio.Queue[Frame] = asyncio.Queue(maxsize=config.outbound_queue_frames)
         self._closing: asyncio.Future[tuple[int, str]] = asyncio.get_running_loop().create_future()
         self._state = SessionState.IDLE
@@ -192,25 +196,43 @@ class SocketRelay:
         task, self._session_task = self._session_task, None
         if task is not None:
             task.cancel()
-        self._state, self._pending = SessionState.IDLE, []
+        self._become_idle()
         self._send({"type": "ended"})
+
+    def _become_idle(self) -> None:
+        """The session is over (or never began): the socket may start again."""
+        if self._call is not None:
+            self._metrics.active_sessions.dec()
+        self._call, self._state, self._pending = None, SessionState.IDLE, []
 
     # Worker -> client
 
     async def _run_session(self, start: Start) -> None:
-        """Open a worker stream for start, flush what the client sent meanwhile, relay until it ends."""
-        call: grpc.aio.StreamStreamCall | None = None
+        """Hold one of the client's session slots, open a worker stream, relay until it ends."""
         try:
-            try:
-                call, accepted = await self._workers.open_session(start)
-            except grpc.aio.AioRpcError as error:
-                self._send(status_error_event(error.code(), error.details()))
-                return
-            except TimeoutError:
-                self._send(error_event("worker_unavailable", "the translation worker did not answer in time", True))
-                return
-            self._call = call
-            self._metrics.active_sessions.inc()
+            with self._session_slot() as admitted:
+                if admitted:
+                    await self._open_and_relay(start)
+                else:
+                    self._send(error_event("too_many_sessions", "this address already holds "
+                                           f"{self._config.max_sessions_per_ip} sessions; stop one first", True))
+        finally:
+            if self._session_task is asyncio.current_task():  # not abandoned for a newer session meanwhile
+                self._session_task = None
+                self._become_idle()
+
+    async def _open_and_relay(self, start: Start) -> None:
+        try:
+            call, accepted = await self._workers.open_session(start)
+        except grpc.aio.AioRpcError as error:
+            self._send(status_error_event(error.code(), error.details()))
+            return
+        except TimeoutError:
+            self._send(error_event("worker_unavailable", "the translation worker did not answer in time", True))
+            return
+        self._call = call
+        self._metrics.active_sessions.inc()
+        try:
             # What the client sent meanwhile goes first, in order. Only then `ready` and LIVE: from
             # there the receive loop writes, and a call takes one write at a time.
             while self._pending:
@@ -221,16 +243,8 @@ class SocketRelay:
             self._state = SessionState.LIVE
             self._send(server_frame(accepted).frame)
             await self._relay_responses(call)
-        except asyncio.CancelledError:
-            if call is not None:
-                call.cancel()
-            raise
         finally:
-            if call is not None and self._call is call:
-                self._metrics.active_sessions.dec()
-            if self._session_task is asyncio.current_task():  # not replaced by a newer session meanwhile
-                self._session_task = None
-                self._call, self._state, self._pending = None, SessionState.IDLE, []
+            call.cancel()  # frees the worker's slot at once when the socket went away; no-op once ended
 
     async def _relay_responses(self, call: grpc.aio.StreamStreamCall) -> None:
         try:
@@ -245,8 +259,7 @@ class SocketRelay:
             if error.code() != grpc.StatusCode.CANCELLED:
                 self._send(status_error_event(error.code(), error.details()))
         # Back to IDLE before `ended` reaches the client, which may start again at once.
-        self._metrics.active_sessions.dec()
-        self._call, self._state = None, SessionState.IDLE
+        self._become_idle()
         self._send({"type": "ended"})
 
     async def _end_session(self) -> None:

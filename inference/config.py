@@ -10,6 +10,9 @@
 | S2ST_MAX_SESSION_SECONDS | 3600 | wall-clock length of a stream before DEADLINE_EXCEEDED |
 | S2ST_SHUTDOWN_GRACE_SECONDS | 20 | on SIGTERM, how long live streams may finish |
 | S2ST_INPUT_QUEUE_CHUNKS | 200 | audio chunks buffered per stream before gRPC flow control pushes back |
+| S2ST_CONFIG_TIMEOUT_SECONDS | 10 | a stream that sends no config within this time ends with INVALID_ARGUMENT |
+| S2ST_IDLE_SESSION_SECONDS | 60 | a session that receives no audio for this long ends with ABORTED, freeing its slot; 0 turns it off |
+| S2ST_CLIENT_STALL_SECONDS | 15 | a client that takes none of its responses for this long loses its stream (ABORTED) |
 | S2ST_GRPC_TOKENS | (empty) | comma list of bearer tokens; set, every Translator call needs `authorization: Bearer <token>` (health stays open) |
 | S2ST_GRPC_TLS_CERT | (empty) | PEM certificate chain; with the key, the gRPC port speaks TLS only |
 | S2ST_GRPC_TLS_KEY | (empty) | PEM private key of that certificate |
@@ -34,6 +37,9 @@ class WorkerConfig:
     max_session_seconds: float = 3600.0
     shutdown_grace_seconds: float = 20.0
     input_queue_chunks: int = 200
+    config_timeout_seconds: float = 10.0
+    idle_session_seconds: float = 60.0
+    client_stall_seconds: float = 15.0
     grpc_tokens: tuple[str, ...] = ()
     tls_cert_path: str = ""
     tls_key_path: str = ""
@@ -57,6 +63,11 @@ class WorkerConfig:
                 environ.get("S2ST_SHUTDOWN_GRACE_SECONDS", defaults.shutdown_grace_seconds)
             ),
             input_queue_chunks=int(environ.get("S2ST_INPUT_QUEUE_CHUNKS", defaults.input_queue_chunks)),
+            config_timeout_seconds=float(
+                environ.get("S2ST_CONFIG_TIMEOUT_SECONDS", defaults.config_timeout_seconds)
+            ),
+            idle_session_seconds=float(environ.get("S2ST_IDLE_SESSION_SECONDS", defaults.idle_session_seconds)),
+            client_stall_seconds=float(environ.get("S2ST_CLIENT_STALL_SECONDS", defaults.client_stall_seconds)),
             grpc_tokens=tuple(t.strip() for t in environ.get("S2ST_GRPC_TOKENS", "").split(",") if t.strip()),
             tls_cert_path=environ.get("S2ST_GRPC_TLS_CERT", ""),
             tls_key_path=environ.get("S2ST_GRPC_TLS_KEY", ""),

@@ -18,6 +18,7 @@ class WorkerMetrics:
     """Every metric the worker exports."""
 
     active_sessions: Gauge
+    pending_streams: Gauge
     sessions_total: Counter
     errors_total: Counter
     audio_in_seconds: Counter
@@ -32,6 +33,8 @@ class WorkerMetrics:
     def create(cls, registry: CollectorRegistry = REGISTRY) -> WorkerMetrics:
         return cls(
             active_sessions=Gauge("s2st_worker_active_sessions", "Streams being served", registry=registry),
+            pending_streams=Gauge("s2st_worker_pending_streams", "Streams open that have not sent their config yet",
+                                  registry=registry),
             sessions_total=Counter(
                 "s2st_worker_sessions", "Streams ended, by engine and outcome (ok or a status code)",
                 ["engine", "outcome"], registry=registry,

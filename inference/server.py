@@ -21,6 +21,7 @@ from inference.metrics import WorkerMetrics
 from inference.security import BearerTokenInterceptor, server_credentials
 from inference.servicer import TranslatorServicer
 from inference.sessions import SessionRegistry, WorkerState
+from inference.stream import StreamLimits
 from s2st.v1 import translation_pb2, translation_pb2_grpc
 
 log = logging.getLogger("inference.server")
@@ -48,8 +49,13 @@ class Worker:
             ("grpc.so_reuseport", 0),
         ])
         translation_pb2_grpc.add_TranslatorServicer_to_server(
-            TranslatorServicer(engine, self.registry, self.metrics, config.max_session_seconds,
-                               config.input_queue_chunks),
+            TranslatorServicer(engine, self.registry, self.metrics, StreamLimits(
+                max_session_seconds=config.max_session_seconds,
+                input_queue_chunks=config.input_queue_chunks,
+                config_timeout_seconds=config.config_timeout_seconds,
+                idle_session_seconds=config.idle_session_seconds,
+                client_stall_seconds=config.client_stall_seconds,
+            )),
             self.server,
         )
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)

@@ -1,4 +1,10 @@
-"""The Translator gRPC servicer: translates between the wire and the stream domain, nothing more."""
+"""The Translator gRPC servicer: the wire on one side, admission and the stream domain on the other.
+
+Translate writes each response itself (``context.write``) instead of yielding
+it, so that every limit holds whatever the client does: a client that stops
+reading is cut off after S2ST_CLIENT_STALL_SECONDS, and the session length
+limit fires while a write waits, not only once the client reads again.
+"""
 
 from __future__ import annotations
 
@@ -37,12 +43,15 @@ from inference.stream import (
     AudioIn,
     AudioOut,
     EndIn,
+    InputIdle,
     InvalidRequest,
     Output,
     ResetDone,
     ResetIn,
+    SessionExpired,
     StreamEnded,
     StreamInput,
+    StreamLimits,
     StreamPump,
     run_stream,
 )
@@ -52,22 +61,19 @@ from s2st.v1 import translation_pb2_grpc as pb_grpc
 log = logging.getLogger("inference.servicer")
 
 
+class ClientStalled(Exception):
+    """The client took none of its responses for the stall limit."""
+
+
 class TranslatorServicer(pb_grpc.TranslatorServicer):
     """Serves Translate streams and ListLanguages on one engine."""
 
-    def __init__(
-        self,
-        engine: Engine,
-        registry: SessionRegistry,
-        metrics: WorkerMetrics,
-        max_session_seconds: float,
-        input_queue_chunks: int,
-    ) -> None:
+    def __init__(self, engine: Engine, registry: SessionRegistry, metrics: WorkerMetrics,
+                 limits: StreamLimits) -> None:
         self._engine = engine
         self._registry = registry
         self._metrics = metrics
-        self._max_session_seconds = max_session_seconds
-        self._input_queue_chunks = input_queue_chunks
+        self._limits = limits
 
     async def ListLanguages(
         self, request: pb.ListLanguagesRequest, context: grpc.aio.ServicerContext
@@ -85,20 +91,20 @@ class TranslatorServicer(pb_grpc.TranslatorServicer):
 
     async def Translate(
         self, request_iterator: AsyncIterator[pb.TranslateRequest], context: grpc.aio.ServicerContext
-    ) -> AsyncIterator[pb.TranslateResponse]:
-        outcome = "ok"
+    ) -> None:
+        outcome = "CANCELLED"  # until the stream ends in one of the ways below
         try:
-            first = await anext(request_iterator, None)
+            first = await self._first_request(request_iterator)
             if first is None or first.WhichOneof("request") != "config":
                 raise InvalidRequest("the first request of a Translate stream must be a config")
             settings, input_rate, label = parse_config(first.config)
             with self._registry.admit(label) as session_id:
                 self._metrics.active_sessions.inc()
                 try:
-                    async for response in self._serve(session_id, settings, input_rate, label, request_iterator):
-                        yield response
+                    await self._serve(session_id, settings, input_rate, label, request_iterator, context)
                 finally:
                     self._metrics.active_sessions.dec()
+            outcome = "ok"
         except (InvalidRequest, UnsupportedConfig) as error:
             outcome = "INVALID_ARGUMENT"
             await context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(error))
@@ -108,14 +114,22 @@ class TranslatorServicer(pb_grpc.TranslatorServicer):
         except NotServing as error:
             outcome = "UNAVAILABLE"
             await context.abort(grpc.StatusCode.UNAVAILABLE, str(error))
-        except TimeoutError:
+        except SessionExpired:
             outcome = "DEADLINE_EXCEEDED"
             await context.abort(
                 grpc.StatusCode.DEADLINE_EXCEEDED,
-                f"session reached the maximum length of {self._max_session_seconds:g} s",
+                f"session reached the maximum length of {self._limits.max_session_seconds:g} s",
             )
+        except InputIdle:
+            outcome = "ABORTED"
+            await context.abort(grpc.StatusCode.ABORTED, f"no audio for {self._limits.idle_session_seconds:g} s: "
+                                "the session was ended to free its slot")
+        except ClientStalled:
+            outcome = "ABORTED"
+            log.warning("client stopped reading; stream ended")
+            await context.abort(grpc.StatusCode.ABORTED, f"the client read nothing for "
+                                f"{self._limits.client_stall_seconds:g} s")
         except asyncio.CancelledError:
-            outcome = "CANCELLED"
             raise
         except Exception as error:  # an engine fault must end this stream, not the worker
             outcome = "INTERNAL"
@@ -126,6 +140,17 @@ class TranslatorServicer(pb_grpc.TranslatorServicer):
             if outcome not in ("ok", "CANCELLED"):
                 self._metrics.errors_total.labels(outcome).inc()
 
+    async def _first_request(self, requests: AsyncIterator[pb.TranslateRequest]) -> pb.TranslateRequest | None:
+        """The config, within the config timeout; such streams hold no slot but are counted meanwhile."""
+        self._metrics.pending_streams.inc()
+        try:
+            async with asyncio.timeout(self._limits.config_timeout_seconds):
+                return await anext(requests, None)
+        except TimeoutError:
+            raise InvalidRequest(f"no config within {self._limits.config_timeout_seconds:g} s") from None
+        finally:
+            self._metrics.pending_streams.dec()
+
     async def _serve(
         self,
         session_id: str,
@@ -133,28 +158,40 @@ class TranslatorServicer(pb_grpc.TranslatorServicer):
         input_rate: int,
         label: str,
         request_iterator: AsyncIterator[pb.TranslateRequest],
-    ) -> AsyncIterator[pb.TranslateResponse]:
+        context: grpc.aio.ServicerContext,
+    ) -> None:
         engine_session = self._engine.open_session(settings)
         log.info("session started", extra={"session_id": session_id, "client": label,
                                            "target": settings.target_language, "source": settings.source_language})
+        deadline = asyncio.get_running_loop().time() + self._limits.max_session_seconds
         try:
-            yield pb.TranslateResponse(accepted=pb.SessionAccepted(
+            await self._write(context, deadline, pb.TranslateResponse(accepted=pb.SessionAccepted(
                 session_id=session_id,
                 engine=self._engine.name,
                 model=self._engine.model_id,
                 output_sample_rate_hz=self._engine.output_sample_rate,
                 target_language=settings.target_language,
                 source_language=settings.source_language or "",
-            ))
+            )))
             pump = StreamPump(engine_session, InputConverter(input_rate), self._engine.output_sample_rate,
                               settings.speech_output, self._metrics)
-            deadline = asyncio.get_running_loop().time() + self._max_session_seconds
             inputs = _stream_inputs(request_iterator)
-            async for output in run_stream(inputs, pump, self._input_queue_chunks, deadline):
-                yield to_response(output)
+            async for output in run_stream(inputs, pump, self._limits.input_queue_chunks, deadline,
+                                           self._limits.idle_session_seconds):
+                await self._write(context, deadline, to_response(output))
         finally:
             await engine_session.close()
             log.info("session ended", extra={"session_id": session_id})
+
+    async def _write(self, context: grpc.aio.ServicerContext, deadline: float, response: pb.TranslateResponse) -> None:
+        """One response, or SessionExpired / ClientStalled while the client does not take it."""
+        loop = asyncio.get_running_loop()
+        stalled_at = loop.time() + self._limits.client_stall_seconds
+        try:
+            async with asyncio.timeout_at(min(deadline, stalled_at)):
+                await context.write(response)
+        except TimeoutError:
+            raise (SessionExpired if loop.time() >= deadline else ClientStalled)() from None
 
 
 def parse_config(config: pb.SessionConfig) -> tuple[SessionSettings, int, str]:

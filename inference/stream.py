@@ -36,6 +36,25 @@ class InvalidRequest(ValueError):
     """A request that breaks the contract; the message is shown to the client."""
 
 
+class SessionExpired(Exception):
+    """The session reached its maximum length."""
+
+
+class InputIdle(Exception):
+    """No audio arrived for the idle limit: the client holds a slot it does not use."""
+
+
+@dataclass(frozen=True)
+class StreamLimits:
+    """How long and how big one stream may get (the worker's S2ST_* settings)."""
+
+    max_session_seconds: float
+    input_queue_chunks: int
+    config_timeout_seconds: float
+    idle_session_seconds: float  # 0: no idle limit
+    client_stall_seconds: float
+
+
 @dataclass(frozen=True)
 class AudioIn:
     pcm: bytes
@@ -218,14 +237,18 @@ async def run_stream(
     pump: StreamPump,
     queue_size: int,
     deadline: float,
+    idle_seconds: float,
 ) -> AsyncIterator[Output]:
     """Feed requests to the pump and yield its outputs until EndIn or the end of requests.
 
-    Raises TimeoutError once the event loop's clock passes ``deadline``; the
-    timeout wraps only the waits and engine calls, never a yield, so it cannot
-    fire inside the consumer's code.
+    Raises SessionExpired once the event loop's clock passes ``deadline``, and
+    InputIdle when no audio has arrived for ``idle_seconds`` (0: never). The
+    limits wrap only the waits and engine calls, never a yield, so they cannot
+    fire inside the consumer's code; the idle limit wraps only the wait for input.
     """
     queue: asyncio.Queue[object] = asyncio.Queue(maxsize=queue_size)
+    loop = asyncio.get_running_loop()
+    last_audio = loop.time()
 
     async def read_requests() -> None:
         try:
@@ -239,17 +262,29 @@ async def run_stream(
     pending: object | None = None
     try:
         while True:
-            async with asyncio.timeout_at(deadline):
-                item, pending = (pending if pending is not None else await queue.get()), None
-                if isinstance(item, InvalidRequest):
-                    raise item
-                if isinstance(item, AudioIn):
-                    chunks, pending = _take_queued_audio(item, queue, pump.max_coalesced_bytes)
-                    outputs = await pump.on_audio(chunks)
-                elif isinstance(item, ResetIn):
-                    outputs = await pump.on_reset()
-                else:  # EndIn or the client closed its side: both mean no more audio.
-                    outputs = await pump.on_end()
+            if pending is None:
+                idle_at = last_audio + idle_seconds if idle_seconds > 0 else deadline
+                try:
+                    async with asyncio.timeout_at(min(deadline, idle_at)):
+                        item = await queue.get()
+                except TimeoutError:
+                    raise (SessionExpired if loop.time() >= deadline else InputIdle)() from None
+            else:
+                item, pending = pending, None
+            if isinstance(item, InvalidRequest):
+                raise item
+            try:
+                async with asyncio.timeout_at(deadline):
+                    if isinstance(item, AudioIn):
+                        last_audio = loop.time()
+                        chunks, pending = _take_queued_audio(item, queue, pump.max_coalesced_bytes)
+                        outputs = await pump.on_audio(chunks)
+                    elif isinstance(item, ResetIn):
+                        outputs = await pump.on_reset()
+                    else:  # EndIn or the client closed its side: both mean no more audio.
+                        outputs = await pump.on_end()
+            except TimeoutError:
+                raise SessionExpired() from None
             for output in outputs:
                 yield output
             if isinstance(item, EndIn) or item is _END_OF_REQUESTS:

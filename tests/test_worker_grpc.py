@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import signal
 import time
 
@@ -158,3 +159,92 @@ async def test_sigterm_turns_health_off_lets_live_streams_finish_and_refuses_new
         assert rest[-1].HasField("end")
         assert refused.value.code() == grpc.StatusCode.UNAVAILABLE
         assert worker.process.wait(15) == 0
+
+
+def outcome_count(worker, outcome: str) -> float:
+    prefix = f's2st_worker_sessions_total{{engine="echo",outcome="{outcome}"}} '
+    return next((float(line.split()[-1]) for line in worker.metrics_text().splitlines() if line.startswith(prefix)),
+                0.0)
+
+
+async def test_clients_that_stop_reading_lose_their_slots_and_the_worker_stays_bounded(server_logs):
+    from servers import rss_mb
+
+    env = {"S2ST_MAX_SESSIONS": "4", "S2ST_MAX_SESSION_SECONDS": "30", "S2ST_CLIENT_STALL_SECONDS": "2"}
+    with running(start_worker("echo", env, log_dir=server_logs)) as worker:
+        before = rss_mb(worker.process.pid)
+        async with grpc.aio.insecure_channel(worker.address) as channel:
+            stub = pb_grpc.TranslatorStub(channel)
+            hogs = []
+            for _ in range(4):
+                call = stub.Translate()
+                await call.write(config())
+                hogs.append(call)
+
+            async def flood(call) -> None:  # 64 KiB chunks, all echoed back, none read
+                with contextlib.suppress(grpc.aio.AioRpcError, asyncio.InvalidStateError):
+                    for _ in range(400):
+                        await call.write(audio(b"\x01\x00" * 32768))
+
+            flooding = [asyncio.create_task(flood(call)) for call in hogs]
+            await asyncio.sleep(1)
+            assert active_sessions(worker) == 4
+            deadline = time.monotonic() + 10
+            while active_sessions(worker) and time.monotonic() < deadline:
+                await asyncio.sleep(0.1)
+            assert active_sessions(worker) == 0, "a client that reads nothing still holds its slot"
+            grown = rss_mb(worker.process.pid) - before
+            responses = await translate(worker.address, [config(), audio(b"\x02\x00" * 320), END])
+            assert responses[-1].HasField("end")  # a well-behaved client gets a slot at once
+            for task in flooding:
+                task.cancel()
+            for call in hogs:
+                call.cancel()
+    assert grown < 80, f"worker RSS grew {grown:.0f} MB"
+    assert "client stopped reading" in worker.log()
+
+
+async def test_a_stream_that_never_sends_its_config_is_counted_then_ended(server_logs):
+    with running(start_worker("echo", {"S2ST_CONFIG_TIMEOUT_SECONDS": "1"}, log_dir=server_logs)) as worker:
+        async with grpc.aio.insecure_channel(worker.address) as channel:
+            call = pb_grpc.TranslatorStub(channel).Translate()
+            await asyncio.sleep(0.5)
+            assert worker.metric("s2st_worker_pending_streams") == 1
+            with pytest.raises(grpc.aio.AioRpcError) as failure:
+                await call.read()
+        assert worker.metric("s2st_worker_pending_streams") == 0
+    assert failure.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "no config within 1 s" in failure.value.details()
+
+
+async def test_a_session_without_audio_ends_as_idle_and_frees_its_slot(server_logs):
+    with running(start_worker("echo", {"S2ST_IDLE_SESSION_SECONDS": "1"}, log_dir=server_logs)) as worker:
+        async with grpc.aio.insecure_channel(worker.address) as channel:
+            call = pb_grpc.TranslatorStub(channel).Translate()
+            await call.write(config())
+            await call.write(audio(b"\x00" * 640))
+            began = time.monotonic()
+            with pytest.raises(grpc.aio.AioRpcError) as failure:
+                while await call.read() is not grpc.aio.EOF:
+                    pass
+            waited = time.monotonic() - began
+        assert active_sessions(worker) == 0
+    assert failure.value.code() == grpc.StatusCode.ABORTED and "no audio for 1 s" in failure.value.details()
+    assert 0.8 < waited < 3
+
+
+async def test_streams_the_client_cancels_are_counted_as_cancelled_not_ok(server_logs):
+    with running(start_worker("echo", log_dir=server_logs)) as worker:
+        async with grpc.aio.insecure_channel(worker.address) as channel:
+            stub = pb_grpc.TranslatorStub(channel)
+            for index in range(20):
+                call = stub.Translate()
+                await call.write(config())
+                await call.read()
+                if index % 2:
+                    await call.write(audio(b"\x00" * 640))
+                call.cancel()
+        deadline = time.monotonic() + 5
+        while outcome_count(worker, "CANCELLED") < 20 and time.monotonic() < deadline:
+            await asyncio.sleep(0.1)
+        assert (outcome_count(worker, "CANCELLED"), outcome_count(worker, "ok")) == (20, 0)

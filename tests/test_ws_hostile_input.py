@@ -167,3 +167,37 @@ async def test_audio_sent_before_ready_reaches_the_worker_first_and_in_order(ech
         await client.send({"type": "stop"})
         await client.until("ended")
     assert client.received_pcm() == b"".join(early) + FRAME
+
+
+async def test_one_address_cannot_take_every_worker_slot(server_logs):
+    from servers import start_worker
+
+    with (running(start_worker("echo", {"S2ST_MAX_SESSIONS": "4"}, log_dir=server_logs)) as worker,
+          running(start_gateway(worker.address, {"S2ST_MAX_SESSIONS_PER_IP": "3", "S2ST_TRUSTED_PROXIES": "*"},
+                                log_dir=server_logs)) as gateway):
+        hog = {"X-Forwarded-For": "203.0.113.7"}
+        sockets = [connect(gateway.ws_url, additional_headers=hog) for _ in range(4)]
+        opened = [await socket_.__aenter__() for socket_ in sockets]
+        try:
+            answers = [await ProtocolClient(ws).start() for ws in opened]
+            assert [a["type"] for a in answers[:3]] == ["ready"] * 3
+            assert (answers[3]["code"], answers[3]["fatal"]) == ("too_many_sessions", True)
+            async with connect(gateway.ws_url, additional_headers={"X-Forwarded-For": "198.51.100.9"}) as ws:
+                assert (await ProtocolClient(ws).start())["type"] == "ready"  # someone else still gets in
+        finally:
+            for socket_ in sockets:
+                await socket_.__aexit__(None, None, None)
+
+
+async def test_an_idle_session_ends_as_idle_timeout_and_the_socket_stays(server_logs):
+    from servers import start_worker
+
+    with (running(start_worker("echo", {"S2ST_IDLE_SESSION_SECONDS": "1"}, log_dir=server_logs)) as worker,
+          running(start_gateway(worker.address, log_dir=server_logs)) as gateway):
+        async with connect(gateway.ws_url) as ws:
+            client = ProtocolClient(ws)
+            assert (await client.start())["type"] == "ready"
+            error = await client.until("error", timeout=5)
+            assert (error["code"], error["fatal"]) == ("idle_timeout", True)
+            await client.until("ended")
+            await still_relays_audio(client)

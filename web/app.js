@@ -31,6 +31,8 @@ const ERROR_WORDS = {
   session_too_long: "The session reached its maximum length. Press Start to go on.",
   internal: "The translator failed. Press Start to try again.",
   shutting_down: "The server is restarting. Press Start again in a moment.",
+  idle_timeout: "No sound reached the server for a while, so the session ended. Press Start to go on.",
+  too_many_sessions: "This network already has the most sessions allowed. Stop one, then press Start.",
   rate_limited: "Audio arrived faster than the server allows, so some of it was dropped.",
   not_started: "The page and the server lost step. Press Stop, then Start.",
   already_started: "The page and the server lost step. Press Stop, then Start.",
