@@ -14,6 +14,7 @@ import time
 from collections.abc import AsyncIterator
 
 import grpc
+from google.protobuf.message import DecodeError
 
 from inference.audio import InputConverter
 from inference.engines.base import (
@@ -93,6 +94,7 @@ class TranslatorServicer(pb_grpc.TranslatorServicer):
         self, request_iterator: AsyncIterator[pb.TranslateRequest], context: grpc.aio.ServicerContext
     ) -> None:
         outcome = "CANCELLED"  # until the stream ends in one of the ways below
+        request_iterator = _decoded(request_iterator)
         try:
             first = await self._first_request(request_iterator)
             if first is None or first.WhichOneof("request") != "config":
@@ -222,6 +224,15 @@ def parse_config(config: pb.SessionConfig) -> tuple[SessionSettings, int, str]:
         options=dict(config.engine_options),
     )
     return settings, rate, config.client_label
+
+
+async def _decoded(requests: AsyncIterator[pb.TranslateRequest]) -> AsyncIterator[pb.TranslateRequest]:
+    """The requests; bytes that do not parse as one (bad UTF-8 in a string, garbage) breach the contract."""
+    try:
+        async for request in requests:
+            yield request
+    except DecodeError as error:
+        raise InvalidRequest(f"a request could not be decoded: {error}") from None
 
 
 async def _stream_inputs(requests: AsyncIterator[pb.TranslateRequest]) -> AsyncIterator[StreamInput]:
