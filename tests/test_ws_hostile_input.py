@@ -201,3 +201,17 @@ async def test_an_idle_session_ends_as_idle_timeout_and_the_socket_stays(server_
             assert (error["code"], error["fatal"]) == ("idle_timeout", True)
             await client.until("ended")
             await still_relays_audio(client)
+
+
+def test_a_text_frame_that_is_not_utf8_closes_the_socket_with_1007(echo_gateway):
+    import struct
+
+    from test_faults import NonReadingClient
+
+    client = NonReadingClient(echo_gateway.port)
+    client.send(b'{"type": "\xff"}', opcode=0x1)
+    header = client.sock.recv(2)
+    assert header[0] & 0x0F == 0x8, header  # a close frame
+    payload = client.sock.recv(header[1] & 0x7F)
+    client.sock.close()
+    assert struct.unpack(">H", payload[:2])[0] == 1007
