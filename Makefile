@@ -74,12 +74,16 @@ test-seamless:
 	$(SEAMLESS_VENV)/bin/pip install --quiet --no-deps -e .; \
 	$(SEAMLESS_VENV)/bin/python -m pytest -p no:flake8 tests/seamless
 
-# Re-resolve locks/seamless.txt from locks/seamless.in in one resolver call (needs the vendored source).
+# Re-resolve every image's lock (locks/NAME.txt from locks/NAME.in), each in one resolver call
+# (seamless needs the vendored source).
 lock: $(BIN)/python
 	$(BIN)/pip install --quiet uv==0.13.9
-	$(BIN)/uv pip compile locks/seamless.in -o locks/seamless.txt --generate-hashes \
-		--python-version 3.11 --python-platform x86_64-manylinux_2_28 --exclude-newer $(LOCK_DATE) \
-		--no-emit-package s2st --no-emit-package seamless-communication --custom-compile-command "make lock"
+	for name in seamless gateway lite; do \
+		$(BIN)/uv pip compile locks/$$name.in -o locks/$$name.txt --generate-hashes \
+			--python-version 3.11 --python-platform x86_64-manylinux_2_28 --exclude-newer $(LOCK_DATE) \
+			--no-emit-package s2st --no-emit-package seamless-communication --custom-compile-command "make lock" \
+			|| exit 1; \
+	done
 
 # Regenerate the gRPC stubs from proto/ (tests check the committed ones match).
 proto: $(BIN)/python
