@@ -1,8 +1,59 @@
 locals {
   network_tag = "${var.name}-web"
-  domain      = var.domain != "" ? var.domain : "${google_compute_address.web.address}.sslip.io"
-  # A2 and G2 machine types come with their GPUs; N1 machines get them attached.
+  # A2 and G2 machines come with their GPUs; N1 machines get them attached.
   attach_gpus = startswith(var.machine_type, "n1-")
+  # The GPU each machine family carries (n1 takes a T4 attached); a mismatch fails at the API otherwise.
+  family_gpu = {
+    "g2" = "nvidia-l4"
+    "a2" = "nvidia-tesla-a100"
+    "n1" = "nvidia-tesla-t4"
+  }
+  secrets = merge(
+    { grafana-admin-password = var.grafana_admin_password },
+    var.session_token_secret != "" ? { session-token-secret = var.session_token_secret } : {},
+  )
+}
+
+# Secrets live in Secret Manager, readable by the VM's identity only: instance metadata would expose
+# them to anyone with compute.instances.get and to every container through the metadata server.
+resource "google_project_service" "secretmanager" {
+  service            = "secretmanager.googleapis.com"
+  disable_on_destroy = false
+}
+
+resource "google_secret_manager_secret" "stack" {
+  for_each  = nonsensitive(toset(keys(local.secrets)))
+  secret_id = "${var.name}-${each.key}"
+  replication {
+    auto {}
+  }
+  depends_on = [google_project_service.secretmanager]
+}
+
+resource "google_secret_manager_secret_version" "stack" {
+  for_each    = nonsensitive(toset(keys(local.secrets)))
+  secret      = google_secret_manager_secret.stack[each.key].id
+  secret_data = local.secrets[each.key]
+}
+
+resource "google_secret_manager_secret_iam_member" "vm" {
+  for_each  = nonsensitive(toset(keys(local.secrets)))
+  secret_id = google_secret_manager_secret.stack[each.key].id
+  role      = "roles/secretmanager.secretAccessor"
+  member    = "serviceAccount:${google_service_account.vm.email}"
+}
+
+# A network of its own: the default VPC's rules open SSH and RDP to the world.
+resource "google_compute_network" "vpc" {
+  name                    = "${var.name}-vpc"
+  auto_create_subnetworks = false
+}
+
+resource "google_compute_subnetwork" "vm" {
+  name          = "${var.name}-subnet"
+  network       = google_compute_network.vpc.id
+  region        = var.region
+  ip_cidr_range = "10.10.0.0/24"
 }
 
 # A dedicated identity with only what the VM needs: write logs and metrics, pull images.
@@ -30,7 +81,7 @@ resource "google_compute_address" "web" {
 # Only HTTP (redirect + ACME) and HTTPS reach the VM; gRPC, Prometheus and Grafana stay inside.
 resource "google_compute_firewall" "web" {
   name          = "${var.name}-allow-web"
-  network       = "default"
+  network       = google_compute_network.vpc.name
   direction     = "INGRESS"
   source_ranges = ["0.0.0.0/0"]
   target_tags   = [local.network_tag]
@@ -47,9 +98,23 @@ resource "google_compute_firewall" "web" {
 resource "google_compute_firewall" "ssh" {
   count         = length(var.ssh_source_ranges) > 0 ? 1 : 0
   name          = "${var.name}-allow-ssh"
-  network       = "default"
+  network       = google_compute_network.vpc.name
   direction     = "INGRESS"
   source_ranges = var.ssh_source_ranges
+  target_tags   = [local.network_tag]
+  allow {
+    protocol = "tcp"
+    ports    = ["22"]
+  }
+}
+
+# SSH through Identity-Aware Proxy: Google's forwarding range only, no public SSH.
+resource "google_compute_firewall" "iap_ssh" {
+  count         = var.ssh_via_iap ? 1 : 0
+  name          = "${var.name}-allow-iap-ssh"
+  network       = google_compute_network.vpc.name
+  direction     = "INGRESS"
+  source_ranges = ["35.235.240.0/20"]
   target_tags   = [local.network_tag]
   allow {
     protocol = "tcp"
@@ -62,11 +127,13 @@ resource "google_compute_instance" "vm" {
   machine_type = var.machine_type
   zone         = var.zone
   tags         = [local.network_tag]
+  # Changing the machine type stops the VM instead of refusing the apply.
+  allow_stopping_for_update = true
 
   boot_disk {
     initialize_params {
-      # Deep Learning VM: NVIDIA driver (installed on first boot), Docker and the NVIDIA container toolkit.
-      image = "projects/deeplearning-platform-release/global/images/family/common-cu123-debian-11-py310"
+      # Deep Learning VM: NVIDIA driver, Docker and the NVIDIA container toolkit.
+      image = var.boot_image
       size  = var.boot_disk_gb
       type  = "pd-balanced"
     }
@@ -87,7 +154,7 @@ resource "google_compute_instance" "vm" {
   }
 
   network_interface {
-    network = "default"
+    subnetwork = google_compute_subnetwork.vm.id
     access_config {
       nat_ip = google_compute_address.web.address
     }
@@ -105,17 +172,36 @@ resource "google_compute_instance" "vm" {
   metadata = {
     install-nvidia-driver = "True"
     enable-oslogin        = "TRUE"
+    # No secrets here: the startup script reads them from Secret Manager.
     startup-script = templatefile("${path.module}/startup.sh.tftpl", {
-      repo_url               = var.repo_url
-      repo_ref               = var.repo_ref
-      domain                 = local.domain
-      acme_email             = var.acme_email
-      workers                = var.workers
-      image_prefix           = var.image_prefix
-      grafana_admin_password = var.grafana_admin_password
-      session_token_secret   = var.session_token_secret
+      project_id      = var.project_id
+      repo_url        = var.repo_url
+      repo_ref        = var.repo_ref
+      domain          = var.domain
+      acme_email      = var.acme_email
+      workers_per_gpu = var.workers_per_gpu
+      image_prefix    = var.image_prefix
+      image_tag       = var.image_tag
+      secret_ids      = { for key, secret in google_secret_manager_secret.stack : key => secret.secret_id }
     })
   }
 
-  depends_on = [google_project_iam_member.vm]
+  lifecycle {
+    # An image family resolves to its newest image: without this, every later apply would replace the VM.
+    ignore_changes = [boot_disk[0].initialize_params[0].image]
+    precondition {
+      condition     = local.family_gpu[split("-", var.machine_type)[0]] == var.gpu_type
+      error_message = "gpu_type does not fit machine_type: g2 machines carry nvidia-l4, a2 nvidia-tesla-a100, n1 takes nvidia-tesla-t4."
+    }
+    precondition {
+      condition     = local.attach_gpus || var.gpu_count == 1
+      error_message = "gpu_count applies to n1 machines only: g2 and a2 machine types come with their GPUs (2 L4: g2-standard-24)."
+    }
+    precondition {
+      condition     = var.image_prefix == "" || var.image_tag != ""
+      error_message = "image_tag is required with image_prefix: deploy a release, never latest."
+    }
+  }
+
+  depends_on = [google_project_iam_member.vm, google_secret_manager_secret_iam_member.vm]
 }

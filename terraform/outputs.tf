@@ -1,6 +1,6 @@
 output "url" {
   description = "Public HTTPS address of the service (point the domain's A record at ip first, if you set one)."
-  value       = "https://${local.domain}"
+  value       = "https://${var.domain}"
 }
 
 output "ip" {
@@ -10,10 +10,10 @@ output "ip" {
 
 output "grafana_url" {
   description = "Grafana dashboards (user admin)."
-  value       = "https://${local.domain}/grafana/"
+  value       = "https://${var.domain}/grafana/"
 }
 
 output "ssh" {
-  description = "How to reach the VM (needs ssh_source_ranges, or use IAP)."
-  value       = "gcloud compute ssh ${google_compute_instance.vm.name} --zone ${var.zone} --project ${var.project_id}"
+  description = "How to reach the VM: through IAP (ssh_via_iap), or drop --tunnel-through-iap from an address in ssh_source_ranges."
+  value       = "gcloud compute ssh ${google_compute_instance.vm.name} --zone ${var.zone} --project ${var.project_id} --tunnel-through-iap"
 }

@@ -20,8 +20,9 @@ variable "name" {
   type        = string
   default     = "s2st"
   validation {
-    condition     = can(regex("^[a-z][a-z0-9-]{1,20}$", var.name))
-    error_message = "name: lower-case letters, digits and dashes, 2-21 characters, starting with a letter."
+    # 3 characters at least: the service account id "<name>-vm" needs 6.
+    condition     = can(regex("^[a-z][a-z0-9-]{2,19}$", var.name))
+    error_message = "name: lower-case letters, digits and dashes, 3-20 characters, starting with a letter."
   }
 }
 
@@ -46,7 +47,7 @@ variable "machine_type" {
 }
 
 variable "gpu_count" {
-  description = "GPUs attached to the VM (one inference worker each)."
+  description = "GPUs attached to an n1 machine. g2 and a2 machine types come with theirs (2 L4: g2-standard-24; 4: g2-standard-48). The VM runs workers_per_gpu workers on every GPU it has."
   type        = number
   default     = 1
   validation {
@@ -55,13 +56,13 @@ variable "gpu_count" {
   }
 }
 
-variable "workers" {
-  description = "Inference worker containers on the VM; at most one per GPU is sensible."
+variable "workers_per_gpu" {
+  description = "Inference workers on each GPU, each pinned to it by device id. Above 1 they share the GPU through CUDA MPS: for GPUs that hold several copies of the model (an A100 80 GB or H100 holds several fp16 copies; an L4 holds one)."
   type        = number
   default     = 1
   validation {
-    condition     = var.workers >= 1 && var.workers <= 8
-    error_message = "workers must be between 1 and 8."
+    condition     = var.workers_per_gpu >= 1 && var.workers_per_gpu <= 8
+    error_message = "workers_per_gpu must be between 1 and 8."
   }
 }
 
@@ -76,15 +77,33 @@ variable "boot_disk_gb" {
 }
 
 variable "domain" {
-  description = "DNS name that will point at the static IP; Caddy gets its certificate for it. Leave empty to use <ip>.sslip.io."
+  description = "DNS name you control, pointed at the static IP (output ip); Caddy gets its certificate for it. Shared names such as <ip>.sslip.io often hit Let's Encrypt's rate limits."
   type        = string
-  default     = ""
+  validation {
+    condition     = can(regex("^([a-z0-9]([a-z0-9-]*[a-z0-9])?\\.)+[a-z]{2,}$", var.domain))
+    error_message = "domain must be a DNS name such as translate.example.com."
+  }
 }
 
 variable "acme_email" {
-  description = "E-mail for Let's Encrypt notices."
+  description = "E-mail for Let's Encrypt notices (required: Caddy does not start with an empty one)."
   type        = string
-  default     = ""
+  validation {
+    condition     = can(regex("^[^@\\s']+@[^@\\s']+\\.[^@\\s']+$", var.acme_email))
+    error_message = "acme_email must be an e-mail address."
+  }
+}
+
+variable "boot_image" {
+  description = "Boot image: a Deep Learning VM with CUDA 12, the NVIDIA driver, Docker and the container toolkit. A family picks its newest image at creation; later applies ignore newer images (no VM replacement). List them: gcloud compute images list --project deeplearning-platform-release --no-standard-images --filter='family~common-cu12'."
+  type        = string
+  default     = "projects/deeplearning-platform-release/global/images/family/common-cu128-ubuntu-2204-nvidia-570"
+}
+
+variable "ssh_via_iap" {
+  description = "Allow SSH from Google's IAP range only (gcloud compute ssh --tunnel-through-iap)."
+  type        = bool
+  default     = true
 }
 
 variable "ssh_source_ranges" {
@@ -103,9 +122,22 @@ variable "repo_url" {
 }
 
 variable "repo_ref" {
-  description = "Branch, tag or commit of repo_url to deploy."
+  description = "Release tag (v1.2.3) or full commit of repo_url to deploy: never a branch, so that a reboot cannot ship unreviewed code. Change it and apply to update; set the previous one to roll back."
   type        = string
-  default     = "main"
+  validation {
+    condition     = can(regex("^(v[0-9][0-9A-Za-z.+-]*|[0-9a-f]{40})$", var.repo_ref))
+    error_message = "repo_ref must be a release tag such as v1.2.0 or a full 40-character commit hash."
+  }
+}
+
+variable "image_tag" {
+  description = "Tag of the prebuilt images under image_prefix (e.g. v1.2.0); never latest. Ignored when images are built on the VM."
+  type        = string
+  default     = ""
+  validation {
+    condition     = var.image_tag != "latest"
+    error_message = "image_tag must name a release, not latest."
+  }
 }
 
 variable "image_prefix" {
@@ -115,14 +147,22 @@ variable "image_prefix" {
 }
 
 variable "grafana_admin_password" {
-  description = "Password of Grafana's admin user (https://DOMAIN/grafana/)."
+  description = "Password of Grafana's admin user (https://DOMAIN/grafana/), 16 characters or more. Stored in Secret Manager; it stays in the Terraform state too, so keep the state private."
   type        = string
   sensitive   = true
+  validation {
+    condition     = length(var.grafana_admin_password) >= 16 && !strcontains(lower(var.grafana_admin_password), "change-me") && !strcontains(var.grafana_admin_password, "'")
+    error_message = "grafana_admin_password: 16 characters or more, no single quote, not the example's."
+  }
 }
 
 variable "session_token_secret" {
-  description = "Optional HMAC secret for short-lived /ws session tokens; empty leaves /ws open."
+  description = "Optional HMAC secret for short-lived /ws session tokens; empty leaves /ws open. Stored in Secret Manager."
   type        = string
   default     = ""
   sensitive   = true
+  validation {
+    condition     = !strcontains(var.session_token_secret, "'")
+    error_message = "session_token_secret must not contain a single quote."
+  }
 }

