@@ -123,17 +123,24 @@ async def test_a_cancelled_stream_frees_its_session(echo_worker):
     assert active_sessions(echo_worker) == 0
 
 
+async def quiet_stream_failure(worker) -> tuple[grpc.aio.AioRpcError, float]:
+    """Open a stream, send one chunk, then go quiet without ending: how the worker ends it, and after how long."""
+    async with grpc.aio.insecure_channel(worker.address) as channel:
+        call = pb_grpc.TranslatorStub(channel).Translate()
+        await call.write(config())
+        await call.write(audio(b"\x00" * 640))
+        began = time.monotonic()
+        with pytest.raises(grpc.aio.AioRpcError) as failure:
+            while await call.read() is not grpc.aio.EOF:
+                pass
+    return failure.value, time.monotonic() - began
+
+
 async def test_sessions_past_the_maximum_length_end_with_deadline_exceeded(server_logs):
     with running(start_worker("echo", {"S2ST_MAX_SESSION_SECONDS": "0.5"}, log_dir=server_logs)) as worker:
-        async with grpc.aio.insecure_channel(worker.address) as channel:
-            call = pb_grpc.TranslatorStub(channel).Translate()
-            await call.write(config())
-            await call.write(audio(b"\x00" * 640))
-            with pytest.raises(grpc.aio.AioRpcError) as failure:  # the client goes quiet but never ends
-                while await call.read() is not grpc.aio.EOF:
-                    pass
-    assert failure.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED
-    assert "maximum length" in failure.value.details()
+        failure, _ = await quiet_stream_failure(worker)
+    assert failure.code() == grpc.StatusCode.DEADLINE_EXCEEDED
+    assert "maximum length" in failure.details()
 
 
 async def test_sigterm_turns_health_off_lets_live_streams_finish_and_refuses_new_ones(server_logs):
@@ -219,17 +226,9 @@ async def test_a_stream_that_never_sends_its_config_is_counted_then_ended(server
 
 async def test_a_session_without_audio_ends_as_idle_and_frees_its_slot(server_logs):
     with running(start_worker("echo", {"S2ST_IDLE_SESSION_SECONDS": "1"}, log_dir=server_logs)) as worker:
-        async with grpc.aio.insecure_channel(worker.address) as channel:
-            call = pb_grpc.TranslatorStub(channel).Translate()
-            await call.write(config())
-            await call.write(audio(b"\x00" * 640))
-            began = time.monotonic()
-            with pytest.raises(grpc.aio.AioRpcError) as failure:
-                while await call.read() is not grpc.aio.EOF:
-                    pass
-            waited = time.monotonic() - began
+        failure, waited = await quiet_stream_failure(worker)
         assert active_sessions(worker) == 0
-    assert failure.value.code() == grpc.StatusCode.ABORTED and "no audio for 1 s" in failure.value.details()
+    assert failure.code() == grpc.StatusCode.ABORTED and "no audio for 1 s" in failure.details()
     assert 0.8 < waited < 3
 
 
