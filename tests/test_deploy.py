@@ -374,3 +374,17 @@ def test_alerts_cover_a_down_worker_slow_endings_and_gpu_memory_on_metrics_that_
     assert set(re.findall(r"\bDCGM_[A-Z_]+", expressions)) <= DCGM_METRICS
     dashboard = (COMPOSE / "grafana" / "dashboards" / "s2st.json").read_text()
     assert "DCGM_FI_DEV_FB_USED" in dashboard and "DCGM_FI_DEV_GPU_UTIL" in dashboard
+
+
+def test_the_gateway_gets_time_to_drain_before_docker_kills_it():
+    gateway = compose_config()["services"]["gateway"]
+    grace = float(gateway["environment"]["S2ST_SHUTDOWN_GRACE_SECONDS"])
+    assert gateway["stop_grace_period"] and int(gateway["stop_grace_period"].rstrip("s")) >= grace + 10
+
+
+def test_the_deploy_guide_walks_a_blank_project_to_https():
+    guide = (ROOT / "docs" / "deploy.md").read_text()
+    for step in ("gcloud auth application-default login", "GPUS_ALL_REGIONS", "ZONE_RESOURCE_POOL_EXHAUSTED",
+                 "gcloud artifacts repositories create", "gcloud auth configure-docker", "roll back",
+                 "Terraform state", "A record"):
+        assert step in guide, step
