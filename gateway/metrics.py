@@ -4,21 +4,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram
-
-LATENCY_BUCKETS_S = (0.1, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 4.0, 6.0, 10.0)
+from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge
 
 
 @dataclass(frozen=True)
 class GatewayMetrics:
-    """Every metric the gateway exports."""
+    """Every metric the gateway exports. Latency figures are the worker's (s2st_worker_*): the gateway
+    relays its `stats` events without recording them a second time."""
 
     connections_total: Counter
     active_connections: Gauge
     active_sessions: Gauge
     errors_total: Counter
-    first_output_latency_seconds: Histogram
-    ending_offset_seconds: Histogram
 
     @classmethod
     def create(cls, registry: CollectorRegistry = REGISTRY) -> GatewayMetrics:
@@ -31,21 +28,5 @@ class GatewayMetrics:
                                   registry=registry),
             errors_total=Counter("s2st_gateway_errors", "Error events sent to clients, by code", ["code"],
                                  registry=registry),
-            first_output_latency_seconds=Histogram(
-                "s2st_gateway_first_output_latency_seconds",
-                "Speech onset to first translated audio per segment, as the worker reported it",
-                buckets=LATENCY_BUCKETS_S, registry=registry,
-            ),
-            ending_offset_seconds=Histogram(
-                "s2st_gateway_ending_offset_seconds",
-                "End of input speech to end of translated speech per segment, as the worker reported it",
-                buckets=LATENCY_BUCKETS_S, registry=registry,
-            ),
         )
 
-    def observe_stats(self, event: dict) -> None:
-        """Record a `stats` event on its way to the client."""
-        for histogram, key in ((self.first_output_latency_seconds, "first_output_latency_ms"),
-                               (self.ending_offset_seconds, "ending_offset_ms")):
-            if event.get(key) is not None:
-                histogram.observe(event[key] / 1000)

@@ -163,14 +163,11 @@ class ServerFrame:
 
     frame: dict[str, Any] | bytes | None  # None: nothing to send
     ends_session: bool = False  # the worker's end of stream: the socket may start again
-    stats: dict[str, Any] | None = None  # a finished segment's latency figures
 
 
 def server_frame(response: pb.TranslateResponse) -> ServerFrame:
     """Convert one worker response for the client."""
-    frame = response_to_frame(response)
-    kind = response.WhichOneof("event")
-    return ServerFrame(frame, ends_session=kind == "end", stats=frame if kind == "stats" else None)
+    return ServerFrame(response_to_frame(response), ends_session=response.WhichOneof("event") == "end")
 
 
 def response_to_frame(response: pb.TranslateResponse) -> dict[str, Any] | bytes | None:

@@ -250,8 +250,6 @@ class SocketRelay:
         try:
             while (response := await call.read()) is not grpc.aio.EOF:
                 converted = server_frame(response)
-                if converted.stats is not None:
-                    self._metrics.observe_stats(converted.stats)
                 if converted.ends_session:
                     break
                 self._send(converted.frame)

@@ -35,10 +35,6 @@ class InputClock:
         index = bisect.bisect_left(self._ends_ms, offset_ms)
         return self._arrivals[min(index, len(self._arrivals) - 1)]
 
-    def clear(self) -> None:
-        self._ends_ms.clear()
-        self._arrivals.clear()
-
 
 @dataclass(frozen=True)
 class SegmentReport:

@@ -11,9 +11,3 @@ MAX_ENGINE_OPTIONS = 16
 MAX_OPTION_BYTES = 256
 MAX_CLIENT_LABEL_BYTES = 64
 MAX_LANGUAGE_CODE_BYTES = 16
-
-OUTPUT_CHUNK_MS = 250
-"""Translated speech is sent in chunks of at most this length."""
-
-MAX_COALESCED_INPUT_MS = 2_000
-"""When a stream falls behind, queued audio is handed to the engine in one call of at most this length."""

@@ -29,25 +29,25 @@ class SessionRegistry:
     def __init__(self, max_sessions: int) -> None:
         self.max_sessions = max_sessions
         self.state = WorkerState.LOADING
-        self._active: dict[str, str] = {}  # session id -> client label
+        self._active: set[str] = set()  # session ids
 
     @property
     def active_count(self) -> int:
         return len(self._active)
 
     @contextmanager
-    def admit(self, client_label: str) -> Iterator[str]:
+    def admit(self) -> Iterator[str]:
         """Reserve a slot for one stream for the duration of the block; yields its session id."""
         if self.state is not WorkerState.SERVING:
             raise NotServing(_NOT_SERVING_REASONS[self.state])
         if len(self._active) >= self.max_sessions:
             raise Busy(f"worker is serving its maximum of {self.max_sessions} sessions; try again later")
         session_id = uuid.uuid4().hex
-        self._active[session_id] = client_label
+        self._active.add(session_id)
         try:
             yield session_id
         finally:
-            del self._active[session_id]
+            self._active.discard(session_id)
 
 
 _NOT_SERVING_REASONS = {

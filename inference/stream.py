@@ -28,8 +28,13 @@ from inference.engines.base import (
     TranscriptUpdate,
 )
 from inference.latency import InputClock, SegmentReport, SegmentTracker
-from inference.limits import MAX_COALESCED_INPUT_MS, OUTPUT_CHUNK_MS
 from inference.metrics import WorkerMetrics
+
+OUTPUT_CHUNK_MS = 250
+"""Translated speech is sent in chunks of at most this length."""
+
+MAX_COALESCED_INPUT_MS = 2_000
+"""When a stream falls behind, queued audio is handed to the engine in one call of at most this length."""
 
 
 class InvalidRequest(ValueError):

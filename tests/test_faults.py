@@ -80,7 +80,7 @@ async def test_two_workers_share_sessions_and_one_dying_spares_the_others(server
                 assert (await client.start())["type"] == "ready"
             assert a.metric("s2st_worker_active_sessions") == 2 and b.metric("s2st_worker_active_sessions") == 2
             a.process.kill()
-            outcomes = await asyncio.gather(*(c.until_any(("error",), timeout=3) for c in clients),
+            outcomes = await asyncio.gather(*(c.until("error", timeout=3) for c in clients),
                                             return_exceptions=True)
             survivors = [c for c, o in zip(clients, outcomes) if isinstance(o, TimeoutError)]
             assert len(survivors) == 2

@@ -43,26 +43,18 @@ class ProtocolClient:
         self.events.append(event)
         return event
 
-    async def until(self, event_type: str, timeout: float = RECEIVE_TIMEOUT_S) -> dict[str, Any]:
-        """Receive until an event of event_type arrives; return it."""
+    async def until(self, *event_types: str, timeout: float = RECEIVE_TIMEOUT_S) -> dict[str, Any]:
+        """Receive until an event of one of event_types arrives; return it."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         while True:
             item = await self.receive(max(0.01, deadline - loop.time()))
-            if isinstance(item, dict) and item["type"] == event_type:
+            if isinstance(item, dict) and item["type"] in event_types:
                 return item
 
     async def start(self, **fields: Any) -> dict[str, Any]:
         await self.send({"type": "start", "target_language": "eng", **fields})
-        return await self.until_any(("ready", "error"))
-
-    async def until_any(self, types: tuple[str, ...], timeout: float = RECEIVE_TIMEOUT_S) -> dict[str, Any]:
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        while True:
-            item = await self.receive(max(0.01, deadline - loop.time()))
-            if isinstance(item, dict) and item["type"] in types:
-                return item
+        return await self.until("ready", "error")
 
     def received_pcm(self) -> bytes:
         return b"".join(frame.pcm for frame in self.audio)

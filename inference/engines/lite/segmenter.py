@@ -70,10 +70,6 @@ class Segmenter:
         self._silent_run = 0
         self._open: Segment | None = None
 
-    @property
-    def open_segment(self) -> Segment | None:
-        return self._open
-
     def push(self, frames: np.ndarray, probabilities: np.ndarray) -> list[SegmenterEvent]:
         """Frames: audio of whole VAD windows; one probability per window."""
         events: list[SegmenterEvent] = []
