@@ -10,7 +10,7 @@
 | S2ST_SHUTDOWN_GRACE_SECONDS | 20 | on SIGTERM, how long live sessions may finish before they get `shutting_down` and close 1001 |
 | S2ST_WORKER_TARGET | 127.0.0.1:50051 | gRPC target of the worker(s): host:port, a comma list of host:port, or dns:///name:port |
 | S2ST_ALLOWED_ORIGINS | (empty) | comma list of extra Origins allowed to open /ws; the page's own origin always is |
-| S2ST_WS_MAX_FRAME_BYTES | 65536 | largest audio frame accepted (the worker's chunk limit) |
+| S2ST_WS_MAX_FRAME_BYTES | 65536 | largest audio frame accepted: the contract's chunk limit (s2st.v1.limits.MAX_CHUNK_BYTES); it may be lower, not higher |
 | S2ST_OUTBOUND_QUEUE_FRAMES | 256 | frames waiting for a slow client before the socket is closed (1008); also the most frames a client may send before its session is ready |
 | S2ST_START_ATTEMPTS | 3 | workers tried when one is full (RESOURCE_EXHAUSTED) before answering busy |
 | S2ST_WORKER_TIMEOUT_SECONDS | 5 | deadline of unary calls to the worker (languages, health) and of a session's start |
@@ -34,6 +34,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from s2st.v1.limits import MAX_CHUNK_BYTES
+
 DEFAULT_WEB_DIR = Path(__file__).resolve().parent.parent / "web"
 
 
@@ -49,7 +51,7 @@ class GatewayConfig:
     shutdown_grace_seconds: float = 20.0
     worker_target: str = "127.0.0.1:50051"
     allowed_origins: tuple[str, ...] = ()
-    ws_max_frame_bytes: int = 65_536
+    ws_max_frame_bytes: int = MAX_CHUNK_BYTES
     outbound_queue_frames: int = 256
     start_attempts: int = 3
     worker_timeout_seconds: float = 5.0
@@ -68,6 +70,10 @@ class GatewayConfig:
 
     def __repr__(self) -> str:  # never print secrets into logs
         return f"GatewayConfig(host={self.host!r}, port={self.port}, worker_target={self.worker_target!r})"
+
+    def __post_init__(self) -> None:
+        if not 2 <= self.ws_max_frame_bytes <= MAX_CHUNK_BYTES:
+            raise ValueError(f"S2ST_WS_MAX_FRAME_BYTES must be 2 to {MAX_CHUNK_BYTES} (the workers' chunk limit)")
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> GatewayConfig:

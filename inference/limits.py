@@ -1,7 +1,7 @@
-"""Limits of the gRPC contract (documented in proto/s2st/v1/translation.proto)."""
+"""The worker's checks of a SessionConfig (documented in proto/s2st/v1/translation.proto).
 
-MAX_CHUNK_BYTES = 65_536
-"""Largest AudioChunk.pcm accepted."""
+The sizes both services share (audio chunk, request message) are the contract's own: s2st.v1.limits.
+"""
 
 MIN_INPUT_SAMPLE_RATE = 8_000
 MAX_INPUT_SAMPLE_RATE = 48_000

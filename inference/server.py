@@ -16,19 +16,18 @@ from prometheus_client import start_http_server
 from inference.config import WorkerConfig
 from inference.engines import create_engine
 from inference.engines.base import Engine
-from inference.limits import MAX_CHUNK_BYTES
 from inference.metrics import WorkerMetrics
 from inference.security import BearerTokenInterceptor, server_credentials
 from inference.servicer import TranslatorServicer
 from inference.sessions import SessionRegistry, WorkerState
 from inference.stream import StreamLimits
 from s2st.v1 import translation_pb2, translation_pb2_grpc
+from s2st.v1.limits import MAX_REQUEST_MESSAGE_BYTES
 
 log = logging.getLogger("inference.server")
 
 SERVICE_NAME = translation_pb2.DESCRIPTOR.services_by_name["Translator"].full_name
 # A request holds at most one audio chunk plus framing; refuse anything much larger at the transport.
-MAX_MESSAGE_BYTES = MAX_CHUNK_BYTES + 4096
 DRAIN_POLL_SECONDS = 0.1
 # Once every stream ended (or the grace period ran out): time for the last responses to flush.
 DRAIN_FINAL_GRACE_SECONDS = 1.0
@@ -45,7 +44,7 @@ class Worker:
         self.health = health_aio.HealthServicer()
         interceptors = [BearerTokenInterceptor(config.grpc_tokens)] if config.grpc_tokens else []
         self.server = grpc.aio.server(interceptors=interceptors, options=[
-            ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
+            ("grpc.max_receive_message_length", MAX_REQUEST_MESSAGE_BYTES),
             ("grpc.so_reuseport", 0),
         ])
         translation_pb2_grpc.add_TranslatorServicer_to_server(

@@ -18,9 +18,9 @@ from hypothesis import event as label
 from hypothesis import strategies as st
 from servers import worker_serving
 
-from inference.limits import MAX_CHUNK_BYTES
 from s2st.v1 import translation_pb2 as pb
 from s2st.v1 import translation_pb2_grpc as pb_grpc
+from s2st.v1.limits import MAX_CHUNK_BYTES
 
 CLIENT_ERRORS = (grpc.StatusCode.OK, grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.RESOURCE_EXHAUSTED)
 CALL_TIMEOUT_S = 10.0

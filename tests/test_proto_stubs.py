@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import re
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -23,3 +24,12 @@ def test_regenerating_the_stubs_changes_nothing(tmp_path):
     for relative in generated:
         committed = generator.PROTO_ROOT / relative
         assert committed.read_text() == (tmp_path / relative).read_text(), f"{relative} is stale: run `make proto`"
+
+
+def test_the_proto_states_the_sizes_the_services_enforce():
+    from s2st.v1.limits import MAX_CHUNK_BYTES, MAX_REQUEST_MESSAGE_BYTES
+
+    proto = (REPO_ROOT / "proto" / "s2st" / "v1" / "translation.proto").read_text()
+    assert f"MAX_CHUNK_BYTES ({MAX_CHUNK_BYTES})" in proto
+    stated_message_limits = set(re.findall(r"exceeded (\d+) bytes|over (\d+) bytes", proto))
+    assert {int(a or b) for a, b in stated_message_limits} == {MAX_REQUEST_MESSAGE_BYTES}
