@@ -1,4 +1,4 @@
-"""Conversions between wire PCM and the float32 arrays engines use."""
+"""Audio facts in one place: wire PCM <-> float32, samples <-> milliseconds, whole windows of samples."""
 
 from __future__ import annotations
 
@@ -8,6 +8,42 @@ import soxr
 from inference.engines.base import ENGINE_SAMPLE_RATE
 
 _INT16_SCALE = 32768.0
+
+SILERO_WINDOW_SAMPLES = 512
+"""Silero VAD's frame: 32 ms at ENGINE_SAMPLE_RATE (both engines' VADs)."""
+
+
+def samples_to_ms(samples: int, rate: int = ENGINE_SAMPLE_RATE) -> int:
+    """Whole milliseconds that `samples` last at `rate` (rounded down)."""
+    return samples * 1000 // rate
+
+
+def ms_to_samples(ms: float, rate: int = ENGINE_SAMPLE_RATE) -> int:
+    """Samples that `ms` milliseconds hold at `rate` (rounded down)."""
+    return int(ms * rate // 1000)
+
+
+class WindowBuffer:
+    """Samples in, whole windows out: what does not fill a window waits for the next push."""
+
+    def __init__(self, window: int) -> None:
+        self.window = window
+        self._rest = np.zeros(0, dtype=np.float32)
+
+    def push(self, samples: np.ndarray) -> np.ndarray:
+        """Every whole window the buffered samples now fill, as one array (possibly empty)."""
+        buffered = np.concatenate([self._rest, samples.astype(np.float32, copy=False)])
+        whole = len(buffered) // self.window * self.window
+        self._rest = buffered[whole:]
+        return buffered[:whole]
+
+    def drain(self) -> np.ndarray:
+        """The samples short of a window, taken out."""
+        rest, self._rest = self._rest, np.zeros(0, dtype=np.float32)
+        return rest
+
+    def clear(self) -> None:
+        self._rest = np.zeros(0, dtype=np.float32)
 
 
 def pcm16_to_float(pcm: bytes) -> np.ndarray:

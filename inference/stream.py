@@ -16,9 +16,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from inference.audio import InputConverter, float_to_pcm16, split_samples
+from inference.audio import InputConverter, float_to_pcm16, ms_to_samples, samples_to_ms, split_samples
 from inference.engines.base import (
-    ENGINE_SAMPLE_RATE,
     EngineEvent,
     EngineSession,
     Side,
@@ -135,11 +134,11 @@ class StreamPump:
     @property
     def max_coalesced_bytes(self) -> int:
         """Most queued input handed to the engine in one call."""
-        return MAX_COALESCED_INPUT_MS * self._converter.input_sample_rate * 2 // 1000
+        return ms_to_samples(MAX_COALESCED_INPUT_MS, self._converter.input_sample_rate) * 2
 
     @property
     def input_offset_ms(self) -> int:
-        return self._input_samples * 1000 // self._converter.input_sample_rate
+        return samples_to_ms(self._input_samples, self._converter.input_sample_rate)
 
     async def on_audio(self, chunks: list[AudioIn]) -> list[Output]:
         for chunk in chunks:
@@ -200,7 +199,7 @@ class StreamPump:
             if tracker:
                 tracker.audio_done = tracker.audio_done or event.is_last
             return []
-        pieces = split_samples(event.samples, self._output_rate * OUTPUT_CHUNK_MS // 1000)
+        pieces = split_samples(event.samples, ms_to_samples(OUTPUT_CHUNK_MS, self._output_rate))
         outputs = []
         for index, piece in enumerate(pieces):
             is_last = event.is_last and index == len(pieces) - 1
@@ -228,7 +227,7 @@ class StreamPump:
         return report
 
     def _engine_offset_ms(self) -> int:
-        return self._engine_samples * 1000 // ENGINE_SAMPLE_RATE
+        return samples_to_ms(self._engine_samples)
 
     def _output(self, item: OutputItem) -> Output:
         return Output(self.input_offset_ms, item)

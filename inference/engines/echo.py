@@ -10,6 +10,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
+from inference.audio import samples_to_ms
 from inference.engines.base import (
     ENGINE_SAMPLE_RATE,
     Engine,
@@ -58,7 +59,7 @@ class EchoSession(EngineSession):
         self._speaking = False
 
     def _offset_ms(self) -> int:
-        return self._consumed_samples * 1000 // ENGINE_SAMPLE_RATE
+        return samples_to_ms(self._consumed_samples)
 
 
 class EchoEngine(Engine):

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from inference.engines.base import ENGINE_SAMPLE_RATE
+from inference.audio import ms_to_samples, samples_to_ms
 from inference.engines.lite.vad import WINDOW_SAMPLES
 
 NEGATIVE_MARGIN = 0.15  # hysteresis: speech ends below threshold - margin
@@ -32,7 +32,7 @@ class Segment:
 
     @property
     def duration_ms(self) -> int:
-        return len(self.audio) * 1000 // ENGINE_SAMPLE_RATE
+        return samples_to_ms(len(self.audio))
 
 
 @dataclass(frozen=True)
@@ -58,7 +58,7 @@ class Segmenter:
 
     def __init__(self, policy: SegmentPolicy) -> None:
         self._policy = policy
-        self._pad = policy.pad_ms * ENGINE_SAMPLE_RATE // 1000
+        self._pad = ms_to_samples(policy.pad_ms)
         self._next_id = 1
         self.reset(0)
 
@@ -91,9 +91,9 @@ class Segmenter:
         policy = self._policy
         self._samples += len(window)
         if self._open is None:
-            self._history = np.concatenate([self._history, window])[-(self._pad + policy.min_speech_ms * ENGINE_SAMPLE_RATE // 1000 + WINDOW_SAMPLES):]
+            self._history = np.concatenate([self._history, window])[-(self._pad + ms_to_samples(policy.min_speech_ms) + WINDOW_SAMPLES):]
             self._voiced_run = self._voiced_run + len(window) if probability >= policy.threshold else 0
-            if self._voiced_run < policy.min_speech_ms * ENGINE_SAMPLE_RATE // 1000:
+            if self._voiced_run < ms_to_samples(policy.min_speech_ms):
                 return []
             audio = self._history[-(self._voiced_run + self._pad):]
             self._open = Segment(self._next_id, self._samples - len(audio), audio.copy())
@@ -105,7 +105,7 @@ class Segmenter:
         segment.audio = np.concatenate([segment.audio, window])
         voiced = probability >= policy.threshold - NEGATIVE_MARGIN
         self._silent_run = 0 if voiced else self._silent_run + len(window)
-        if self._silent_run >= policy.min_silence_ms * ENGINE_SAMPLE_RATE // 1000:
+        if self._silent_run >= ms_to_samples(policy.min_silence_ms):
             speech_end = self._samples - self._silent_run
             keep = self._silent_run - min(self._pad, self._silent_run)
             segment.audio = segment.audio[: len(segment.audio) - keep]
@@ -113,7 +113,7 @@ class Segmenter:
         if segment.duration_ms >= policy.max_segment_ms:
             # A monologue without pauses: cut here; if speech goes on, the next frames open a new segment.
             closed = self._close(self._samples)
-            self._voiced_run = self._policy.min_speech_ms * ENGINE_SAMPLE_RATE // 1000 if voiced else 0
+            self._voiced_run = ms_to_samples(self._policy.min_speech_ms) if voiced else 0
             return [closed]
         return []
 

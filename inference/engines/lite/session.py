@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from inference.audio import WindowBuffer, samples_to_ms
 from inference.engines.base import (
-    ENGINE_SAMPLE_RATE,
     EngineEvent,
     EngineSession,
     Side,
@@ -37,10 +37,6 @@ def stable_phrase(previous: list[str], current: list[str], committed: int) -> li
     return current[committed : ends[-1] + 1] if ends else []
 
 
-def _ms(samples: int) -> int:
-    return samples * 1000 // ENGINE_SAMPLE_RATE
-
-
 class LiteSession(EngineSession):
     """Per-stream state: VAD recurrent state, the open segment, partial-decode bookkeeping."""
 
@@ -51,18 +47,16 @@ class LiteSession(EngineSession):
         self._speech_output = speech_output
         self._vad = StreamingVad(runtime.vad_model)
         self._segmenter = Segmenter(runtime.segment_policy)
-        self._unframed = np.zeros(0, dtype=np.float32)
+        self._frames = WindowBuffer(WINDOW_SAMPLES)
         self._consumed = 0
         self._last_partial_ms = 0
         self._previous_words: list[str] = []  # target words of the segment's previous partial
         self._spoken: list[str] = []  # target words of the segment already synthesized
 
     async def push(self, audio: np.ndarray) -> list[EngineEvent]:
-        buffered = np.concatenate([self._unframed, audio])
-        whole = len(buffered) // WINDOW_SAMPLES * WINDOW_SAMPLES
-        frames, self._unframed = buffered[:whole], buffered[whole:]
+        frames = self._frames.push(audio)
         self._consumed += len(audio)
-        if not whole:
+        if not len(frames):
             return []
         events: list[EngineEvent] = []
         for change in self._segmenter.push(frames, self._vad.probabilities(frames)):
@@ -78,7 +72,7 @@ class LiteSession(EngineSession):
     async def reset(self) -> None:
         self._vad.reset()
         self._segmenter.reset(self._consumed)
-        self._unframed = np.zeros(0, dtype=np.float32)
+        self._frames.clear()
         self._start_segment()
 
     async def close(self) -> None:
@@ -88,11 +82,11 @@ class LiteSession(EngineSession):
         segment = change.segment
         if isinstance(change, SegmentStarted):
             self._start_segment()
-            return [SpeechStarted(segment.segment_id, _ms(segment.start_sample))]
+            return [SpeechStarted(segment.segment_id, samples_to_ms(segment.start_sample))]
         if isinstance(change, SegmentGrew):
             return await self._partial(segment)
         assert segment.speech_end_sample is not None
-        return [SpeechEnded(segment.segment_id, _ms(segment.speech_end_sample)), *await self._final(segment)]
+        return [SpeechEnded(segment.segment_id, samples_to_ms(segment.speech_end_sample)), *await self._final(segment)]
 
     def _start_segment(self) -> None:
         self._last_partial_ms = 0

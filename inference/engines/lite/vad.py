@@ -7,7 +7,8 @@ from pathlib import Path
 import numpy as np
 import onnxruntime
 
-WINDOW_SAMPLES = 512  # 32 ms at 16 kHz: the model's frame
+from inference.audio import SILERO_WINDOW_SAMPLES as WINDOW_SAMPLES
+
 CONTEXT_SAMPLES = 64  # the model sees the end of the previous frame too
 STATE_SHAPE = (1, 1, 128)
 
@@ -29,7 +30,7 @@ def load_vad_model(path: Path | None = None) -> onnxruntime.InferenceSession:
 
 
 class StreamingVad:
-    """Speech probability of each 32 ms frame of a stream, fed in chunks of any size."""
+    """Speech probability of each 32 ms frame of a stream, fed whole frames (the session's WindowBuffer)."""
 
     def __init__(self, model: onnxruntime.InferenceSession) -> None:
         self._model = model
@@ -39,16 +40,15 @@ class StreamingVad:
         self._h = np.zeros(STATE_SHAPE, dtype=np.float32)
         self._c = np.zeros(STATE_SHAPE, dtype=np.float32)
         self._context = np.zeros(CONTEXT_SAMPLES, dtype=np.float32)
-        self._pending = np.zeros(0, dtype=np.float32)
 
-    def probabilities(self, audio: np.ndarray) -> np.ndarray:
-        """Probabilities of every frame completed by this audio (leftover samples wait for the next call)."""
-        buffered = np.concatenate([self._pending, audio.astype(np.float32, copy=False)])
-        frames = len(buffered) // WINDOW_SAMPLES
-        self._pending = buffered[frames * WINDOW_SAMPLES :]
+    def probabilities(self, frames_audio: np.ndarray) -> np.ndarray:
+        """The probability of each frame of audio made of whole frames."""
+        frames = len(frames_audio) // WINDOW_SAMPLES
+        if frames * WINDOW_SAMPLES != len(frames_audio):
+            raise ValueError(f"the VAD takes whole {WINDOW_SAMPLES}-sample frames")
         if frames == 0:
             return np.zeros(0, dtype=np.float32)
-        windows = buffered[: frames * WINDOW_SAMPLES].reshape(frames, WINDOW_SAMPLES)
+        windows = frames_audio.astype(np.float32, copy=False).reshape(frames, WINDOW_SAMPLES)
         contexts = np.concatenate([self._context[None], windows[:-1, -CONTEXT_SAMPLES:]])
         self._context = windows[-1, -CONTEXT_SAMPLES:].copy()
         batch = np.ascontiguousarray(np.concatenate([contexts, windows], axis=1))

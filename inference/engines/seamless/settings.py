@@ -30,8 +30,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from inference.audio import SILERO_WINDOW_SAMPLES
+
 SAMPLE_RATE = 16_000  # the w2v-BERT encoder's input and vocoder_v2's output rate
-VAD_WINDOW_SAMPLES = 512  # --window-size-samples: Silero's 32 ms frame
 
 
 @dataclass(frozen=True)
@@ -100,7 +101,7 @@ class SeamlessSettings:
             "--speech-soft-limit-ms", str(self.speech_soft_limit_ms),
             "--init-speech-prob", str(self.init_speech_prob),
             "--chunk-size-samples", str(self.chunk_size_samples),
-            "--window-size-samples", str(VAD_WINDOW_SAMPLES),
+            "--window-size-samples", str(SILERO_WINDOW_SAMPLES),
             "--no-early-stop",
             "--block-ngrams",
             "--detokenize-only",

@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from inference.audio import WindowBuffer, ms_to_samples, samples_to_ms
 from inference.engines.base import (
     ENGINE_SAMPLE_RATE,
     EngineEvent,
@@ -68,7 +69,7 @@ class SeamlessStream:
         self._settings = settings
         self._inference_mode = torch.inference_mode
         self._states: dict[Any, Any] | None = None  # built on the inference thread: each has its own VAD model
-        self._buffer = np.zeros(0, dtype=np.float32)
+        self._chunks = WindowBuffer(settings.chunk_samples)
         self._consumed = 0  # samples handed to the agent
         self._segment_id = 1
         self._speaking = False
@@ -80,24 +81,22 @@ class SeamlessStream:
 
     def push(self, audio: np.ndarray) -> list[EngineEvent]:
         """Hand every whole chunk to the agent; keep the rest for the next push."""
-        self._buffer = np.concatenate([self._buffer, audio.astype(np.float32, copy=False)])
+        whole, chunk = self._chunks.push(audio), self._settings.chunk_samples
         events: list[EngineEvent] = []
-        chunk = self._settings.chunk_samples
-        while len(self._buffer) >= chunk:
-            piece, self._buffer = self._buffer[:chunk], self._buffer[chunk:]
-            events += self._step(piece)
+        for start in range(0, len(whole), chunk):
+            events += self._step(whole[start : start + chunk])
         return events
 
     def flush(self) -> list[EngineEvent]:
         """End of input: the VAD only ends a segment on silence, so pad with silence until the segment closes."""
         events: list[EngineEvent] = []
-        if len(self._buffer):
+        rest = self._chunks.drain()
+        if len(rest):
             padded = np.zeros(self._settings.chunk_samples, dtype=np.float32)
-            padded[: len(self._buffer)] = self._buffer
-            self._buffer = np.zeros(0, dtype=np.float32)
+            padded[: len(rest)] = rest
             events += self._step(padded)
         silence = np.zeros(self._settings.chunk_samples, dtype=np.float32)
-        chunks_to_end = -(-self._settings.silence_limit_ms * ENGINE_SAMPLE_RATE // 1000 // len(silence)) + 1
+        chunks_to_end = -(-ms_to_samples(self._settings.silence_limit_ms) // len(silence)) + 1
         for _ in range(chunks_to_end):
             if not self._speaking:
                 break
@@ -114,7 +113,7 @@ class SeamlessStream:
                     states.drop_everything()
                 else:
                     states.reset()
-        self._buffer = np.zeros(0, dtype=np.float32)
+        self._chunks.clear()
         self._speaking = self._speech_ended = False
         self._text = ""
         self._segment_samples = 0
@@ -151,12 +150,12 @@ class SeamlessStream:
         if not self._speaking and not vad.is_fresh_state:
             self._speaking = True
             self._segment_samples = 0
-            events.append(SpeechStarted(self._segment_id, self._ms(self._consumed - chunk_samples)))
+            events.append(SpeechStarted(self._segment_id, samples_to_ms(self._consumed - chunk_samples)))
         if self._speaking:
             self._segment_samples += chunk_samples
         if self._speaking and not self._speech_ended and vad.source_finished:
             self._speech_ended = True
-            end_ms = max(0, self._ms(self._consumed) - self._settings.silence_limit_ms)
+            end_ms = max(0, samples_to_ms(self._consumed) - self._settings.silence_limit_ms)
             events.append(SpeechEnded(self._segment_id, end_ms))
         return events
 
@@ -203,7 +202,7 @@ class SeamlessStream:
         vad.source_finished = True
         vad.silence_acc_ms = vad.speech_acc_ms = 0
         self._speech_ended = True
-        return [SpeechEnded(self._segment_id, self._ms(self._consumed)), *self._drain_and_close()]
+        return [SpeechEnded(self._segment_id, samples_to_ms(self._consumed)), *self._drain_and_close()]
 
     def _close_segment(self) -> list[EngineEvent]:
         events: list[EngineEvent] = [
@@ -220,7 +219,3 @@ class SeamlessStream:
         self._text = ""
         self._segment_samples = 0
         return events
-
-    @staticmethod
-    def _ms(samples: int) -> int:
-        return samples * 1000 // ENGINE_SAMPLE_RATE
