@@ -2,6 +2,7 @@ locals {
   network_tag = "${var.name}-web"
   # A2 and G2 machines come with their GPUs; N1 machines get them attached.
   attach_gpus = startswith(var.machine_type, "n1-")
+  ssh_ranges  = concat(var.ssh_via_iap ? ["35.235.240.0/20"] : [], var.ssh_source_ranges)
   # The GPU each machine family carries (n1 takes a T4 attached); a mismatch fails at the API otherwise.
   family_gpu = {
     "g2" = "nvidia-l4"
@@ -95,26 +96,13 @@ resource "google_compute_firewall" "web" {
   }
 }
 
+# SSH from Google's IAP forwarding range (ssh_via_iap) and from the listed ranges only.
 resource "google_compute_firewall" "ssh" {
-  count         = length(var.ssh_source_ranges) > 0 ? 1 : 0
+  count         = length(local.ssh_ranges) > 0 ? 1 : 0
   name          = "${var.name}-allow-ssh"
   network       = google_compute_network.vpc.name
   direction     = "INGRESS"
-  source_ranges = var.ssh_source_ranges
-  target_tags   = [local.network_tag]
-  allow {
-    protocol = "tcp"
-    ports    = ["22"]
-  }
-}
-
-# SSH through Identity-Aware Proxy: Google's forwarding range only, no public SSH.
-resource "google_compute_firewall" "iap_ssh" {
-  count         = var.ssh_via_iap ? 1 : 0
-  name          = "${var.name}-allow-iap-ssh"
-  network       = google_compute_network.vpc.name
-  direction     = "INGRESS"
-  source_ranges = ["35.235.240.0/20"]
+  source_ranges = local.ssh_ranges
   target_tags   = [local.network_tag]
   allow {
     protocol = "tcp"
