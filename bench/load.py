@@ -28,6 +28,7 @@ sys.path[:0] = [str(HERE), str(HERE.parent / "tests")]
 from relay import FRAME_BYTES, FRAME_MS, gateway_session  # noqa: E402
 from servers import rss_mb, running, start_gateway, start_worker  # noqa: E402
 from speech import read_pcm, speak  # noqa: E402
+from wsclient import open_session  # noqa: E402
 
 SEARCH_SECONDS = 8.0
 AUDIO_HEADER_BYTES = 12
@@ -38,9 +39,7 @@ async def speech_session(ws_url: str, pcm: bytes) -> tuple[float | None, int]:
     errors = 0
     first_output = None
     async with websockets.connect(ws_url, max_size=2**21) as ws:
-        await ws.send(json.dumps({"type": "start", "target_language": "eng", "source_language": "spa"}))
-        while json.loads(await ws.recv())["type"] != "ready":
-            pass
+        await open_session(ws, source_language="spa")
         start = time.perf_counter()
 
         async def receive() -> None:
@@ -166,7 +165,8 @@ def main() -> None:
     logs = Path(tempfile.mkdtemp(prefix="bench-load-"))
     quiet = {"S2ST_LOG_LEVEL": "WARNING"}
     with (running(start_worker(args.engine, {**quiet, "S2ST_MAX_SESSIONS": "2000"}, log_dir=logs)) as worker,
-          running(start_gateway(worker.address, {**quiet, "S2ST_MAX_CONNECTIONS_PER_IP": "0"}, log_dir=logs))
+          running(start_gateway(worker.address, {**quiet, "S2ST_MAX_CONNECTIONS_PER_IP": "0",
+                                                 "S2ST_MAX_SESSIONS_PER_IP": "0"}, log_dir=logs))
           as gateway):
         pids = {"gateway": gateway.process.pid, "worker": worker.process.pid}
         before = {name: rss_mb(pid) for name, pid in pids.items()}

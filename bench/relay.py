@@ -27,6 +27,7 @@ import websockets
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 from servers import cpu_seconds, rss_mb, running, start_gateway, start_worker  # noqa: E402
+from wsclient import open_session  # noqa: E402
 
 from s2st.v1 import translation_pb2 as pb  # noqa: E402
 from s2st.v1 import translation_pb2_grpc as pb_grpc  # noqa: E402
@@ -90,9 +91,7 @@ async def direct_session(address: str, seconds: float) -> FrameTimer:
 async def gateway_session(ws_url: str, seconds: float) -> FrameTimer:
     timer = FrameTimer()
     async with websockets.connect(ws_url, max_size=2**21) as ws:
-        await ws.send(json.dumps({"type": "start", "target_language": "eng"}))
-        while json.loads(await ws.recv())["type"] != "ready":
-            pass
+        await open_session(ws)
 
         async def receive() -> None:
             async for message in ws:
@@ -132,7 +131,8 @@ def main() -> None:
     args = parser.parse_args()
     env = {"S2ST_MAX_SESSIONS": str(max(args.levels) + 10), "S2ST_LOG_LEVEL": "WARNING"}
     with (running(start_worker("echo", env)) as worker,
-          running(start_gateway(worker.address, {"S2ST_LOG_LEVEL": "WARNING", "S2ST_MAX_CONNECTIONS_PER_IP": "0"})) as gateway):
+          running(start_gateway(worker.address, {"S2ST_LOG_LEVEL": "WARNING", "S2ST_MAX_CONNECTIONS_PER_IP": "0",
+                                                 "S2ST_MAX_SESSIONS_PER_IP": "0"})) as gateway):
         idle_rss = rss_mb(gateway.process.pid)
         print(f"cores: {os.cpu_count()}  session length: {args.seconds:g} s  frame: {FRAME_MS} ms")
         print(f"gateway idle RSS: {idle_rss:.1f} MB")

@@ -60,6 +60,18 @@ class ProtocolClient:
         return b"".join(frame.pcm for frame in self.audio)
 
 
+async def open_session(ws: websockets.ClientConnection, **fields: Any) -> dict[str, Any]:
+    """Send `start` on a raw socket and return `ready`; raise on the error that refuses it (busy, ...)."""
+    await ws.send(json.dumps({"type": "start", "target_language": "eng", **fields}))
+    while True:
+        raw = await ws.recv()
+        event = json.loads(raw) if isinstance(raw, str) else {}
+        if event.get("type") == "ready":
+            return event
+        if event.get("type") == "error":
+            raise RuntimeError(f"the gateway refused the session: {event['code']}: {event['message']}")
+
+
 def connect(url: str, **kwargs: Any) -> websockets.connect:
     """Open a protocol connection: `async with connect(url) as ws: client = ProtocolClient(ws)`."""
     return websockets.connect(url, max_size=2**21, **kwargs)
