@@ -8,9 +8,9 @@ output "ip" {
   value       = google_compute_address.web.address
 }
 
-output "grafana_url" {
-  description = "Grafana dashboards (user admin)."
-  value       = "https://${var.domain}/grafana/"
+output "grafana" {
+  description = "Grafana is not public: tunnel to the VM's loopback, then open http://localhost:3000 (user admin)."
+  value       = "gcloud compute ssh ${google_compute_instance.vm.name} --zone ${var.zone} --project ${var.project_id} --tunnel-through-iap -- -L 3000:localhost:3000"
 }
 
 output "ssh" {

@@ -147,7 +147,7 @@ variable "image_prefix" {
 }
 
 variable "grafana_admin_password" {
-  description = "Password of Grafana's admin user (https://DOMAIN/grafana/), 16 characters or more. Stored in Secret Manager; it stays in the Terraform state too, so keep the state private."
+  description = "Password of Grafana's admin user (reached through the tunnel in output grafana), 16 characters or more. Stored in Secret Manager; it stays in the Terraform state too, so keep the state private."
   type        = string
   sensitive   = true
   validation {

@@ -96,9 +96,12 @@ def settings_read_by(*modules: str) -> set[str]:
     return names
 
 
-def test_only_caddy_publishes_ports():
+def test_only_caddy_publishes_public_ports_and_grafana_stays_on_loopback():
     services = compose_config()["services"]
-    assert [name for name, service in services.items() if service.get("ports")] == ["caddy"]
+    published = {name: [p.get("host_ip", "") for p in service["ports"]]
+                 for name, service in services.items() if service.get("ports")}
+    assert set(published) == {"caddy", "grafana"} and published["grafana"] == ["127.0.0.1"]
+    assert "grafana" not in (COMPOSE / "caddy" / "Caddyfile").read_text()  # not proxied to the internet
 
 
 def test_service_settings_are_ones_the_code_reads():
