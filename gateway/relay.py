@@ -108,11 +108,10 @@ class SocketRelay:
             self._closing.set_result((code, reason))
 
     async def _flush(self) -> None:
-        """Let the events queued so far (the error that explains the close) reach the client."""
+        """Let the events queued so far (the error that explains the close) reach the client: sent, not just taken."""
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(FLUSH_SECONDS):
-                while not self._outbound.empty():
-                    await asyncio.sleep(0.01)
+                await self._outbound.join()
 
     @property
     def has_session(self) -> bool:
@@ -276,6 +275,7 @@ class SocketRelay:
                     await self._ws.send_bytes(frame)
                 else:
                     await self._ws.send_text(json.dumps(frame))
+                self._outbound.task_done()
 
     def _send(self, frame: Frame | None) -> None:
         if frame is None or (self._closing.done() and self._closing.result()[0] == CLOSE_SLOW_CLIENT):
