@@ -131,9 +131,7 @@ class TranslatorServicer(pb_grpc.TranslatorServicer):
             log.warning("client stopped reading; stream ended")
             await context.abort(grpc.StatusCode.ABORTED, f"the client read nothing for "
                                 f"{self._limits.client_stall_seconds:g} s")
-        except asyncio.CancelledError:
-            raise
-        except Exception as error:  # an engine fault must end this stream, not the worker
+        except Exception as error:  # an engine fault must end this stream, not the worker (cancellation passes)
             outcome = "INTERNAL"
             log.exception("stream failed")
             await context.abort(grpc.StatusCode.INTERNAL, f"engine error: {type(error).__name__}: {error}")
