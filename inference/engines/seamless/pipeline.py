@@ -29,7 +29,6 @@ class SeamlessAgents:
 def build_agents(settings: SeamlessSettings) -> SeamlessAgents:
     """The joint-VAD speech-to-speech tree pipeline, loaded once (models on settings.device)."""
     import torch
-    from seamless_communication.streaming.agents.detokenizer import UnitYDetokenizerAgent
     from seamless_communication.streaming.agents.seamless_streaming_s2st import SeamlessStreamingS2STJointVADAgent
     from seamless_communication.streaming.agents.silero_vad import SileroVADAgent
     from simuleval.agents import TreeAgentPipeline
@@ -57,8 +56,6 @@ def build_agents(settings: SeamlessSettings) -> SeamlessAgents:
 
     text_tree = {module: [child for child in children if _on_text_path(child)]
                  for module, children in speech.module_dict.items() if _on_text_path(module)}
-    detokenizer = next(m for m in text_tree if isinstance(m, UnitYDetokenizerAgent))
-    text_tree[detokenizer] = []
     # The same class (its pop() handles early stops), set up over the loaded modules: its own
     # __init__ would load every model again.
     text = object.__new__(type(speech))
