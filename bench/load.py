@@ -30,8 +30,9 @@ from servers import rss_mb, running, start_gateway, start_worker  # noqa: E402
 from speech import read_pcm, speak  # noqa: E402
 from wsclient import open_session  # noqa: E402
 
+from gateway.protocol import AUDIO_HEADER  # noqa: E402
+
 SEARCH_SECONDS = 8.0
-AUDIO_HEADER_BYTES = 12
 
 
 async def speech_session(ws_url: str, pcm: bytes) -> tuple[float | None, int]:
@@ -46,7 +47,7 @@ async def speech_session(ws_url: str, pcm: bytes) -> tuple[float | None, int]:
             nonlocal first_output, errors
             async for message in ws:
                 if isinstance(message, bytes):
-                    if first_output is None and len(message) > AUDIO_HEADER_BYTES:
+                    if first_output is None and len(message) > AUDIO_HEADER.size:
                         first_output = time.perf_counter() - start
                 elif (event := json.loads(message))["type"] == "error":
                     errors += 1

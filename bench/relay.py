@@ -29,12 +29,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 from servers import cpu_seconds, rss_mb, running, start_gateway, start_worker  # noqa: E402
 from wsclient import open_session  # noqa: E402
 
+from gateway.protocol import AUDIO_HEADER  # noqa: E402
 from s2st.v1 import translation_pb2 as pb  # noqa: E402
 from s2st.v1 import translation_pb2_grpc as pb_grpc  # noqa: E402
 
 FRAME_MS = 20
 FRAME_BYTES = 16_000 * 2 * FRAME_MS // 1000
-AUDIO_HEADER_BYTES = 12
 
 
 class FrameTimer:
@@ -96,7 +96,7 @@ async def gateway_session(ws_url: str, seconds: float) -> FrameTimer:
         async def receive() -> None:
             async for message in ws:
                 if isinstance(message, bytes):
-                    timer.received(len(message) - AUDIO_HEADER_BYTES)
+                    timer.received(len(message) - AUDIO_HEADER.size)
                 elif json.loads(message)["type"] == "ended":
                     return
 

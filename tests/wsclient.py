@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import json
-import struct
 from dataclasses import dataclass, field
 from typing import Any
 
 import websockets
 
-AUDIO_HEADER = struct.Struct("<III")
+from gateway.protocol import AUDIO_HEADER  # the wire format's one definition
+
 RECEIVE_TIMEOUT_S = 10.0
 
 
