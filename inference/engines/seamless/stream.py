@@ -61,11 +61,11 @@ class StreamSettings:
 class SeamlessStream:
     """Per-stream agent states plus the bookkeeping that turns agent outputs into engine events."""
 
-    def __init__(self, agent: Any, segments: SegmentClasses, settings: StreamSettings) -> None:
+    def __init__(self, agent: Any, segment_types: SegmentClasses, settings: StreamSettings) -> None:
         import torch
 
         self._agent = agent
-        self._segments = segments
+        self._segment_types = segment_types
         self._settings = settings
         self._inference_mode = torch.inference_mode
         self._states: dict[Any, Any] | None = None  # built on the inference thread: each has its own VAD model
@@ -133,7 +133,7 @@ class SeamlessStream:
     def _pushpop(self, samples: np.ndarray) -> list[Any]:
         if self._states is None:
             self._states = self._agent.build_states()
-        segment = self._segments.speech(
+        segment = self._segment_types.speech(
             content=samples, sample_rate=ENGINE_SAMPLE_RATE, finished=False, tgt_lang=self._settings.tgt_lang,
             config={"expressive": False},
         )
@@ -162,11 +162,11 @@ class SeamlessStream:
     def _outputs(self, outputs: list[Any]) -> list[EngineEvent]:
         events: list[EngineEvent] = []
         for output in outputs:
-            if isinstance(output, self._segments.text) and output.content:
+            if isinstance(output, self._segment_types.text) and output.content:
                 self._text = f"{self._text} {output.content}".strip()
                 events.append(TranscriptUpdate(Side.TARGET, self._segment_id, self._text, is_final=False,
                                                language=self._settings.tgt_lang))
-            elif isinstance(output, self._segments.speech) and len(output.content):
+            elif isinstance(output, self._segment_types.speech) and len(output.content):
                 events.append(SpeechAudio(self._segment_id, np.asarray(output.content, dtype=np.float32)))
         return events
 
@@ -195,10 +195,10 @@ class SeamlessStream:
         """
         vad = self._vad()
         if len(vad.input_chunk):
-            vad.input_queue.put_nowait(self._segments.speech(
+            vad.input_queue.put_nowait(self._segment_types.speech(
                 content=vad.input_chunk, finished=True, tgt_lang=self._settings.tgt_lang))
             vad.input_chunk = np.empty(0, dtype=np.int16)
-        vad.input_queue.put_nowait(self._segments.empty(finished=True))
+        vad.input_queue.put_nowait(self._segment_types.empty(finished=True))
         vad.source_finished = True
         vad.silence_acc_ms = vad.speech_acc_ms = 0
         self._speech_ended = True
