@@ -44,7 +44,6 @@ from inference.stream import (
     AudioOut,
     EndIn,
     InputIdle,
-    InvalidRequest,
     Output,
     ResetDone,
     ResetIn,
@@ -60,6 +59,10 @@ from s2st.v1 import translation_pb2_grpc as pb_grpc
 from s2st.v1.limits import MAX_CHUNK_BYTES
 
 log = logging.getLogger("inference.servicer")
+
+
+class InvalidRequest(ValueError):
+    """A request that breaks the contract; the message is shown to the client."""
 
 
 class ClientStalled(Exception):

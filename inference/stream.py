@@ -36,10 +36,6 @@ MAX_COALESCED_INPUT_MS = 2_000
 """When a stream falls behind, queued audio is handed to the engine in one call of at most this length."""
 
 
-class InvalidRequest(ValueError):
-    """A request that breaks the contract; the message is shown to the client."""
-
-
 class SessionExpired(Exception):
     """The session reached its maximum length."""
 
@@ -245,8 +241,9 @@ async def run_stream(
 ) -> AsyncIterator[Output]:
     """Feed requests to the pump and yield its outputs until EndIn or the end of requests.
 
-    Raises SessionExpired once the event loop's clock passes ``deadline``, and
-    InputIdle when no audio has arrived for ``idle_seconds`` (0: never). The
+    Raises SessionExpired once the event loop's clock passes ``deadline``,
+    InputIdle when no audio has arrived for ``idle_seconds`` (0: never), and
+    whatever reading the requests raised (a contract breach), in order with them. The
     limits wrap only the waits and engine calls, never a yield, so they cannot
     fire inside the consumer's code; the idle limit wraps only the wait for input.
     """
@@ -259,7 +256,7 @@ async def run_stream(
             async for request in requests:
                 await queue.put(request)
             await queue.put(_END_OF_REQUESTS)
-        except InvalidRequest as error:
+        except Exception as error:  # a request that breaks the contract, say: raised where outputs are read
             await queue.put(error)
 
     reader = asyncio.create_task(read_requests(), name="stream-reader")
@@ -275,7 +272,7 @@ async def run_stream(
                     raise (SessionExpired if loop.time() >= deadline else InputIdle)() from None
             else:
                 item, pending = pending, None
-            if isinstance(item, InvalidRequest):
+            if isinstance(item, Exception):
                 raise item
             try:
                 async with asyncio.timeout_at(deadline):
