@@ -53,6 +53,7 @@ from inference.stream import (
     StreamLimits,
     StreamPump,
     run_stream,
+    within,
 )
 from s2st.v1 import translation_pb2 as pb
 from s2st.v1 import translation_pb2_grpc as pb_grpc
@@ -188,13 +189,9 @@ class TranslatorServicer(pb_grpc.TranslatorServicer):
 
     async def _write(self, context: grpc.aio.ServicerContext, deadline: float, response: pb.TranslateResponse) -> None:
         """One response, or SessionExpired / ClientStalled while the client does not take it."""
-        loop = asyncio.get_running_loop()
-        stalled_at = loop.time() + self._limits.client_stall_seconds
-        try:
-            async with asyncio.timeout_at(min(deadline, stalled_at)):
-                await context.write(response)
-        except TimeoutError:
-            raise (SessionExpired if loop.time() >= deadline else ClientStalled)() from None
+        stalled_at = asyncio.get_running_loop().time() + self._limits.client_stall_seconds
+        async with within(deadline, stalled_at, ClientStalled):
+            await context.write(response)
 
 
 def parse_config(config: pb.SessionConfig) -> tuple[SessionSettings, int, str]:

@@ -10,6 +10,7 @@ engine in one call.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -42,6 +43,17 @@ class SessionExpired(Exception):
 
 class InputIdle(Exception):
     """No audio arrived for the idle limit: the client holds a slot it does not use."""
+
+
+@contextlib.asynccontextmanager
+async def within(deadline: float, sooner_at: float, sooner: type[Exception]) -> AsyncIterator[None]:
+    """Run the block until the session's deadline (SessionExpired) or sooner_at (sooner), whichever comes first."""
+    loop = asyncio.get_running_loop()
+    try:
+        async with asyncio.timeout_at(min(deadline, sooner_at)):
+            yield
+    except TimeoutError:
+        raise (SessionExpired if loop.time() >= deadline else sooner)() from None
 
 
 @dataclass(frozen=True)
@@ -265,27 +277,21 @@ async def run_stream(
         while True:
             if pending is None:
                 idle_at = last_audio + idle_seconds if idle_seconds > 0 else deadline
-                try:
-                    async with asyncio.timeout_at(min(deadline, idle_at)):
-                        item = await queue.get()
-                except TimeoutError:
-                    raise (SessionExpired if loop.time() >= deadline else InputIdle)() from None
+                async with within(deadline, idle_at, InputIdle):
+                    item = await queue.get()
             else:
                 item, pending = pending, None
             if isinstance(item, Exception):
                 raise item
-            try:
-                async with asyncio.timeout_at(deadline):
-                    if isinstance(item, AudioIn):
-                        last_audio = loop.time()
-                        chunks, pending = _take_queued_audio(item, queue, pump.max_coalesced_bytes)
-                        outputs = await pump.on_audio(chunks)
-                    elif isinstance(item, ResetIn):
-                        outputs = await pump.on_reset()
-                    else:  # EndIn or the client closed its side: both mean no more audio.
-                        outputs = await pump.on_end()
-            except TimeoutError:
-                raise SessionExpired() from None
+            async with within(deadline, deadline, SessionExpired):
+                if isinstance(item, AudioIn):
+                    last_audio = loop.time()
+                    chunks, pending = _take_queued_audio(item, queue, pump.max_coalesced_bytes)
+                    outputs = await pump.on_audio(chunks)
+                elif isinstance(item, ResetIn):
+                    outputs = await pump.on_reset()
+                else:  # EndIn or the client closed its side: both mean no more audio.
+                    outputs = await pump.on_end()
             for output in outputs:
                 yield output
             if isinstance(item, EndIn) or item is _END_OF_REQUESTS:
