@@ -79,8 +79,10 @@ def make_tiny_models(directory: Path) -> TinyModels:
     # The text vocabulary as the models see it (NllbTokenizer adds language symbols and <pad>) is
     # known only once the tokenizer card exists: write the cards, read it, write them again.
     _write_cards(directory, text_spm, char_spm, char_size, text_vocab=None)
+    asset_store = _register_cards(cards)
     text_vocab = _read_text_vocab()
     _write_cards(directory, text_spm, char_spm, char_size, text_vocab=text_vocab)
+    asset_store.clear_cache()  # the provider reads the rewritten cards
     _build_checkpoints(directory)
     return TinyModels(directory)
 
@@ -174,20 +176,15 @@ def _write_cards(directory: Path, text_spm: Path, char_spm: Path, char_size: int
     }
     for name, fields in cards.items():
         (directory / "cards" / f"{name}.yaml").write_text(yaml.safe_dump({"name": name, **fields}, sort_keys=False))
-    _register_cards(directory / "cards")
 
 
-def _register_cards(cards: Path) -> None:
+def _register_cards(cards: Path) -> Any:
     """Make this process's asset store read the cards (a worker process reads FAIRSEQ2_ASSET_DIR at import)."""
     import seamless_communication  # noqa: F401  (registers upstream's cards first, as in the worker)
     from fairseq2.assets import FileAssetMetadataProvider, asset_store
 
-    asset_store.metadata_providers[:] = [p for p in asset_store.metadata_providers
-                                         if getattr(p, "_base_dir", None) != cards]
-    provider = FileAssetMetadataProvider(cards)
-    provider._base_dir = cards  # to find it again on the second write
-    asset_store.metadata_providers.append(provider)
-    asset_store.clear_cache()
+    asset_store.metadata_providers.append(FileAssetMetadataProvider(cards))
+    return asset_store
 
 
 def _read_text_vocab() -> dict[str, int]:
