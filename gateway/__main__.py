@@ -17,7 +17,10 @@ TRANSPORT_MAX_FRAME_BYTES = 1 << 20
 
 
 def main() -> None:
-    config = GatewayConfig.from_environ(os.environ)
+    try:
+        config = GatewayConfig.from_environ(os.environ)
+    except ValueError as error:
+        raise SystemExit(f"gateway configuration: {error}") from None
     configure_logging(config.log_level)
     if config.metrics_port:
         start_http_server(config.metrics_port, addr=config.host)

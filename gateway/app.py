@@ -63,7 +63,7 @@ def create_app(config: GatewayConfig, metrics: GatewayMetrics | None = None,
     metrics = metrics or GatewayMetrics.create()
     sockets = sockets or OpenSockets()
     state: dict[str, WorkerClient] = {}
-    authenticator = Authenticator(config.api_tokens, config.session_token_secret)
+    authenticator = Authenticator(config.api_tokens, config.jwt)
     connections = PerClientLimiter(config.max_connections_per_ip)
     sessions_per_ip = PerClientLimiter(config.max_sessions_per_ip)
 
@@ -72,6 +72,7 @@ def create_app(config: GatewayConfig, metrics: GatewayMetrics | None = None,
         channel = open_channel(config.worker_target, config.worker_tls_ca, config.worker_tls_server_name,
                                config.worker_token)
         state["workers"] = WorkerClient(channel, config.worker_timeout_seconds, config.start_attempts)
+        await authenticator.warm_up()
         log.info("gateway ready", extra={"url": f"http://{config.host}:{config.port}", "worker_target": config.worker_target})
         try:
             yield
@@ -82,8 +83,9 @@ def create_app(config: GatewayConfig, metrics: GatewayMetrics | None = None,
         if not origin_allowed(websocket, config.allowed_origins):
             await deny(websocket, 403, "origin not allowed")
             return
-        if not authenticator.allows(bearer_token(websocket.headers.get("authorization"),
-                                                 websocket.query_params.get("token"))):
+        grant = await authenticator.grant(bearer_token(websocket.headers.get("authorization"),
+                                                       websocket.query_params.get("token")))
+        if grant is None:
             await deny(websocket, 401, "a valid token is required")
             return
         client_ip = websocket.client.host if websocket.client else "unknown"
@@ -95,7 +97,7 @@ def create_app(config: GatewayConfig, metrics: GatewayMetrics | None = None,
             metrics.connections_total.inc()
             metrics.active_connections.inc()
             relay = SocketRelay(websocket, state["workers"], config, metrics, sockets,
-                                functools.partial(sessions_per_ip.hold, client_ip))
+                                functools.partial(sessions_per_ip.hold, client_ip), grant)
             try:
                 with sockets.hold(relay):
                     await relay.run()
@@ -103,8 +105,8 @@ def create_app(config: GatewayConfig, metrics: GatewayMetrics | None = None,
                 metrics.active_connections.dec()
 
     async def languages(request: Request) -> Response:
-        if not authenticator.allows(bearer_token(request.headers.get("authorization"),
-                                                 request.query_params.get("token"))):
+        if await authenticator.grant(bearer_token(request.headers.get("authorization"),
+                                                  request.query_params.get("token"))) is None:
             return JSONResponse({"error": "unauthorized", "message": "a valid token is required"}, status_code=401)
         try:
             return JSONResponse(await state["workers"].languages())

@@ -14,8 +14,15 @@
 | S2ST_OUTBOUND_QUEUE_FRAMES | 256 | frames waiting for a slow client before the socket is closed (1008); also the most frames a client may send before its session is ready |
 | S2ST_START_ATTEMPTS | 3 | workers tried when one is full (RESOURCE_EXHAUSTED) before answering busy |
 | S2ST_WORKER_TIMEOUT_SECONDS | 5 | deadline of unary calls to the worker (languages, health) and of a session's start |
-| S2ST_API_TOKENS | (empty) | comma list of static bearer tokens; when this or the secret is set, /ws and /api need a token |
-| S2ST_SESSION_TOKEN_SECRET | (empty) | HMAC secret of short-lived session tokens (`python -m gateway.auth --ttl 300` mints one) |
+| S2ST_API_TOKENS | (empty) | comma list of static bearer tokens for trusted server-side clients (no scopes); when this or a JWT key is set, /ws and /api need a token |
+| S2ST_JWT_SECRET | (empty) | HS256 secret (at least 32 bytes) of JWT session tokens your backend mints (`python -m gateway.auth` mints one for testing) |
+| S2ST_JWT_PUBLIC_KEY_FILE | (empty) | PEM public key (RSA: RS256, EC P-256: ES256) that JWT session tokens are checked against |
+| S2ST_JWT_JWKS_URL | (empty) | JWKS URL of an identity provider (https, or http on loopback); keys are chosen by the token's `kid` |
+| S2ST_JWT_JWKS_CACHE_SECONDS | 300 | how long a fetched JWKS is used before it is fetched again (an unknown `kid` fetches sooner) |
+| S2ST_JWT_AUDIENCE | s2st | the `aud` every JWT must name |
+| S2ST_JWT_ISSUER | (empty) | when set, the `iss` every JWT must name |
+| S2ST_JWT_LEEWAY_SECONDS | 30 | clock skew tolerated on `exp` and `nbf` |
+| S2ST_SESSION_TOKEN_SECRET | (removed) | the old `v1.` session tokens are gone: setting it stops the gateway with a pointer to S2ST_JWT_SECRET |
 | S2ST_MAX_CONNECTIONS_PER_IP | 20 | open sockets per client IP; more get HTTP 429 (0: no limit) |
 | S2ST_MAX_SESSIONS_PER_IP | 4 | sessions one client IP may hold at once, across its sockets; one more `start` gets `too_many_sessions` (0: no limit). Keep it below a worker's S2ST_MAX_SESSIONS so no one client can take every slot |
 | S2ST_WS_MAX_FRAMES_PER_SECOND | 200 | audio frames a socket may send per second on average; more are dropped with `rate_limited` (control frames never are) |
@@ -33,7 +40,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
+from gateway.auth import JwtSettings
 from s2st.v1.limits import MAX_CHUNK_BYTES
 
 DEFAULT_WEB_DIR = Path(__file__).resolve().parent.parent / "web"
@@ -56,7 +65,7 @@ class GatewayConfig:
     start_attempts: int = 3
     worker_timeout_seconds: float = 5.0
     api_tokens: tuple[str, ...] = ()
-    session_token_secret: str = ""
+    jwt: JwtSettings = JwtSettings()
     max_connections_per_ip: int = 20
     max_sessions_per_ip: int = 4
     ws_max_frames_per_second: float = 200.0
@@ -72,6 +81,8 @@ class GatewayConfig:
         return f"GatewayConfig(host={self.host!r}, port={self.port}, worker_target={self.worker_target!r})"
 
     def __post_init__(self) -> None:
+        if self.jwt.jwks_url and not _safe_jwks_url(self.jwt.jwks_url):
+            raise ValueError("S2ST_JWT_JWKS_URL must be https:// (http:// only on a loopback address)")
         if not 2 <= self.ws_max_frame_bytes <= MAX_CHUNK_BYTES:
             raise ValueError(f"S2ST_WS_MAX_FRAME_BYTES must be 2 to {MAX_CHUNK_BYTES} (the workers' chunk limit)")
 
@@ -79,6 +90,9 @@ class GatewayConfig:
     def from_environ(cls, environ: Mapping[str, str]) -> GatewayConfig:
         """Read the S2ST_* variables; unset ones keep the defaults above."""
         defaults = cls()
+        if "S2ST_SESSION_TOKEN_SECRET" in environ:
+            raise ValueError("S2ST_SESSION_TOKEN_SECRET is gone: session tokens are JWTs now. Set S2ST_JWT_SECRET "
+                             "and mint HS256 JWTs (docs/deploy.md, 'Session tokens')")
         return cls(
             host=environ.get("S2ST_GATEWAY_HOST", defaults.host),
             port=int(environ.get("S2ST_GATEWAY_PORT", defaults.port)),
@@ -97,7 +111,15 @@ class GatewayConfig:
                 environ.get("S2ST_WORKER_TIMEOUT_SECONDS", defaults.worker_timeout_seconds)
             ),
             api_tokens=_comma_list(environ.get("S2ST_API_TOKENS", "")),
-            session_token_secret=environ.get("S2ST_SESSION_TOKEN_SECRET", ""),
+            jwt=JwtSettings(
+                secret=environ.get("S2ST_JWT_SECRET", ""),
+                public_key_file=environ.get("S2ST_JWT_PUBLIC_KEY_FILE", ""),
+                jwks_url=environ.get("S2ST_JWT_JWKS_URL", ""),
+                jwks_cache_seconds=float(environ.get("S2ST_JWT_JWKS_CACHE_SECONDS", defaults.jwt.jwks_cache_seconds)),
+                audience=environ.get("S2ST_JWT_AUDIENCE", defaults.jwt.audience),
+                issuer=environ.get("S2ST_JWT_ISSUER", ""),
+                leeway_seconds=float(environ.get("S2ST_JWT_LEEWAY_SECONDS", defaults.jwt.leeway_seconds)),
+            ),
             max_connections_per_ip=int(environ.get("S2ST_MAX_CONNECTIONS_PER_IP", defaults.max_connections_per_ip)),
             max_sessions_per_ip=int(environ.get("S2ST_MAX_SESSIONS_PER_IP", defaults.max_sessions_per_ip)),
             ws_max_frames_per_second=float(
@@ -111,6 +133,11 @@ class GatewayConfig:
             web_dir=Path(environ.get("S2ST_WEB_DIR", defaults.web_dir)),
             log_level=environ.get("S2ST_LOG_LEVEL", defaults.log_level),
         )
+
+
+def _safe_jwks_url(url: str) -> bool:
+    parts = urlsplit(url)
+    return parts.scheme == "https" or (parts.scheme == "http" and parts.hostname in ("127.0.0.1", "localhost", "::1"))
 
 
 def _comma_list(value: str) -> tuple[str, ...]:

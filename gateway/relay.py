@@ -24,6 +24,7 @@ from typing import Any
 import grpc
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
+from gateway.auth import UNRESTRICTED, Grant
 from gateway.config import GatewayConfig
 from gateway.limits import AudioRateLimiter
 from gateway.metrics import GatewayMetrics
@@ -65,13 +66,14 @@ class SocketRelay:
 
     def __init__(self, websocket: WebSocket, workers: WorkerClient, config: GatewayConfig,
                  metrics: GatewayMetrics, sockets: OpenSockets,
-                 session_slot: Callable[[], AbstractContextManager[bool]]) -> None:
+                 session_slot: Callable[[], AbstractContextManager[bool]], grant: Grant = UNRESTRICTED) -> None:
         self._ws = websocket
         self._workers = workers
         self._config = config
         self._metrics = metrics
         self._sockets = sockets
         self._session_slot = session_slot  # one of the client IP's S2ST_MAX_SESSIONS_PER_IP, for a session's life
+        self._grant = grant  # what the socket's token allows
         self._outbound: asyncio.Queue[Frame] = asyncio.Queue(maxsize=config.outbound_queue_frames)
         self._closing: asyncio.Future[tuple[int, str]] = asyncio.get_running_loop().create_future()
         self._state = SessionState.IDLE
@@ -153,8 +155,9 @@ class SocketRelay:
             if self._sockets.draining:
                 self._send(_shutting_down())
                 return
+            start = self._grant.admit(message)
             self._state = SessionState.STARTING
-            self._session_task = asyncio.create_task(self._run_session(message), name="session")
+            self._session_task = asyncio.create_task(self._run_session(start), name="session")
             return
         if self._state in (SessionState.IDLE, SessionState.STOPPING):
             raise ProtocolError("not_started", "no active session: send start first")
@@ -222,12 +225,18 @@ class SocketRelay:
 
     async def _open_and_relay(self, start: Start) -> None:
         try:
-            call, accepted = await self._workers.open_session(start)
+            call, accepted = await self._workers.open_session(start, self._grant.max_session_seconds)
         except grpc.aio.AioRpcError as error:
             self._send(status_error_event(error.code(), error.details()))
             return
         except TimeoutError:
             self._send(error_event("worker_unavailable", "the translation worker did not answer in time", True))
+            return
+        try:
+            self._grant.check_engine(accepted.accepted.engine)
+        except ProtocolError as refusal:
+            call.cancel()
+            self._send(error_event(refusal.code, str(refusal), fatal=True))
             return
         self._call = call
         self._metrics.active_sessions.inc()

@@ -2,7 +2,9 @@
 
 - ``head_limited_protocol``: uvicorn's httptools protocol, answering 431 once a
   request's line and headers pass a byte limit, before they are buffered (the
-  parser keeps a header whole in memory until it ends).
+  parser keeps a header whole in memory until it ends), or once one line or the
+  number of headers passes what the WebSocket layer parses again on an upgrade
+  (it leaves a handshake beyond those unanswered: the client would hang).
 - ``DenialAnsweredProtocol``: uvicorn's WebSocket protocol, counting an HTTP
   refusal (401, 403, 429) as an answered handshake: uvicorn logs every refusal
   as an error ("returned without completing handshake") otherwise.
@@ -16,9 +18,11 @@ from __future__ import annotations
 import logging
 import socket
 from typing import Any
+
 import uvicorn
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
+from websockets.http11 import MAX_LINE_LENGTH, MAX_NUM_HEADERS
 
 from gateway.sockets import OpenSockets
 
@@ -30,15 +34,26 @@ def head_limited_protocol(max_head_bytes: int) -> type[HttpToolsProtocol]:
 
     class HeadLimitedProtocol(HttpToolsProtocol):
         _head_bytes = 0
+        _head_lines = 0
+        _line_bytes = 0  # of the line not yet ended
         _in_head = True
 
         def data_received(self, data: bytes) -> None:
             if self._in_head:
                 self._head_bytes += len(data)
-                if self._head_bytes > max_head_bytes:
+                if self._head_bytes > max_head_bytes or not self._lines_fit(data):
                     self._refuse_large_head()
                     return
             super().data_received(data)
+
+        def _lines_fit(self, data: bytes) -> bool:
+            """Whether every line so far, and their number, stay within the WebSocket layer's limits."""
+            lines = data.split(b"\n")
+            self._head_lines += len(lines) - 1
+            longest = max(self._line_bytes + len(lines[0]), *(len(line) for line in lines[1:]), 0)
+            self._line_bytes = len(lines[-1]) if len(lines) > 1 else self._line_bytes + len(lines[0])
+            # + 1: the request line; + 1: the empty line that ends the head
+            return longest <= MAX_LINE_LENGTH and self._head_lines <= MAX_NUM_HEADERS + 2
 
         def on_headers_complete(self) -> None:
             self._in_head = False
@@ -46,10 +61,11 @@ def head_limited_protocol(max_head_bytes: int) -> type[HttpToolsProtocol]:
 
         def on_message_complete(self) -> None:
             super().on_message_complete()
-            self._in_head, self._head_bytes = True, 0
+            self._in_head, self._head_bytes, self._head_lines, self._line_bytes = True, 0, 0, 0
 
         def _refuse_large_head(self) -> None:
-            body = f"the request line and headers are limited to {max_head_bytes} bytes".encode()
+            body = (f"the request line and headers are limited to {max_head_bytes} bytes, "
+                    f"{MAX_LINE_LENGTH} bytes a line and {MAX_NUM_HEADERS} headers").encode()
             self.transport.write(b"HTTP/1.1 431 Request Header Fields Too Large\r\n"
                                  b"content-type: text/plain; charset=utf-8\r\n"
                                  b"content-length: " + str(len(body)).encode() + b"\r\n"

@@ -58,8 +58,9 @@ class WorkerClient:
         self._translator = pb_grpc.TranslatorStub(self._channel)
         self._health = health_pb2_grpc.HealthStub(self._channel)
 
-    async def open_session(self, start: Start) -> tuple[grpc.aio.StreamStreamCall, pb.TranslateResponse]:
-        """Start a Translate stream and wait for its acceptance.
+    async def open_session(self, start: Start, max_seconds: float | None = None,
+                           ) -> tuple[grpc.aio.StreamStreamCall, pb.TranslateResponse]:
+        """Start a Translate stream (ending with DEADLINE_EXCEEDED after max_seconds) and wait for its acceptance.
 
         A full worker (RESOURCE_EXHAUSTED) is skipped: round-robin sends the next
         attempt to the next worker. The whole start, every attempt and the
@@ -69,7 +70,7 @@ class WorkerClient:
         """
         async with asyncio.timeout(self._timeout):
             for attempt in range(1, self._start_attempts + 1):
-                call = self._translator.Translate()
+                call = self._translator.Translate(timeout=max_seconds)
                 try:
                     await call.write(start.to_request())
                     first = await call.read()

@@ -30,10 +30,8 @@ from inference.languages import display_name
 from inference.latency import SegmentReport
 from inference.limits import (
     DEFAULT_INPUT_SAMPLE_RATE,
-    MAX_CLIENT_LABEL_BYTES,
     MAX_ENGINE_OPTIONS,
     MAX_INPUT_SAMPLE_RATE,
-    MAX_LANGUAGE_CODE_BYTES,
     MAX_OPTION_BYTES,
     MIN_INPUT_SAMPLE_RATE,
 )
@@ -57,7 +55,7 @@ from inference.stream import (
 )
 from s2st.v1 import translation_pb2 as pb
 from s2st.v1 import translation_pb2_grpc as pb_grpc
-from s2st.v1.limits import MAX_CHUNK_BYTES
+from s2st.v1.limits import MAX_CHUNK_BYTES, MAX_CLIENT_LABEL_BYTES, MAX_LANGUAGE_CODE_BYTES
 
 log = logging.getLogger("inference.servicer")
 

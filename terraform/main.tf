@@ -11,7 +11,7 @@ locals {
   }
   secrets = merge(
     { grafana-admin-password = var.grafana_admin_password },
-    var.session_token_secret != "" ? { session-token-secret = var.session_token_secret } : {},
+    var.jwt_secret != "" ? { jwt-secret = var.jwt_secret } : {},
   )
 }
 
@@ -170,6 +170,8 @@ resource "google_compute_instance" "vm" {
       workers_per_gpu = var.workers_per_gpu
       image_prefix    = var.image_prefix
       image_tag       = var.image_tag
+      jwt_jwks_url    = var.jwt_jwks_url
+      jwt_issuer      = var.jwt_issuer
       secret_ids      = { for key, secret in google_secret_manager_secret.stack : key => secret.secret_id }
     })
   }

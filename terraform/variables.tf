@@ -156,13 +156,33 @@ variable "grafana_admin_password" {
   }
 }
 
-variable "session_token_secret" {
-  description = "Optional HMAC secret for short-lived /ws session tokens; empty leaves /ws open. Stored in Secret Manager."
+variable "jwt_secret" {
+  description = "Optional HS256 secret of the JWT session tokens your backend mints for /ws (32 bytes or more); empty and no jwt_jwks_url leaves /ws open. Stored in Secret Manager."
   type        = string
   default     = ""
   sensitive   = true
   validation {
-    condition     = !strcontains(var.session_token_secret, "'")
-    error_message = "session_token_secret must not contain a single quote."
+    condition     = var.jwt_secret == "" || (length(var.jwt_secret) >= 32 && !strcontains(var.jwt_secret, "'"))
+    error_message = "jwt_secret: empty, or 32 characters or more without a single quote."
+  }
+}
+
+variable "jwt_jwks_url" {
+  description = "Optional JWKS URL of your identity provider (https): /ws then takes its RS256/ES256 tokens."
+  type        = string
+  default     = ""
+  validation {
+    condition     = var.jwt_jwks_url == "" || can(regex("^https://[^'\\s]+$", var.jwt_jwks_url))
+    error_message = "jwt_jwks_url must be an https:// URL without quotes or spaces."
+  }
+}
+
+variable "jwt_issuer" {
+  description = "Optional `iss` every session token must carry (your identity provider's issuer)."
+  type        = string
+  default     = ""
+  validation {
+    condition     = !strcontains(var.jwt_issuer, "'")
+    error_message = "jwt_issuer must not contain a single quote."
   }
 }

@@ -277,7 +277,7 @@ def test_a_later_apply_keeps_the_vm_and_its_image_is_current():
 def test_secrets_never_travel_in_instance_metadata():
     main, startup = hcl("main.tf"), hcl("startup.sh.tftpl")
     template_arguments = main.split("templatefile(")[1].split("})")[0]
-    assert "password" not in template_arguments and "var.session_token_secret" not in template_arguments
+    assert "password" not in template_arguments and "var.jwt_secret" not in template_arguments
     assert 'resource "google_secret_manager_secret" "stack"' in main
     assert "roles/secretmanager.secretAccessor" in main
     assert "gcloud secrets versions access" in startup

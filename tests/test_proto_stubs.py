@@ -27,9 +27,10 @@ def test_regenerating_the_stubs_changes_nothing(tmp_path):
 
 
 def test_the_proto_states_the_sizes_the_services_enforce():
-    from s2st.v1.limits import MAX_CHUNK_BYTES, MAX_REQUEST_MESSAGE_BYTES
+    from s2st.v1 import limits
 
     proto = (REPO_ROOT / "proto" / "s2st" / "v1" / "translation.proto").read_text()
-    assert f"MAX_CHUNK_BYTES ({MAX_CHUNK_BYTES})" in proto
+    for name in ("MAX_CHUNK_BYTES", "MAX_CLIENT_LABEL_BYTES", "MAX_LANGUAGE_CODE_BYTES"):
+        assert f"{name} ({getattr(limits, name)})" in proto
     stated_message_limits = set(re.findall(r"exceeded (\d+) bytes|over (\d+) bytes", proto))
-    assert {int(a or b) for a, b in stated_message_limits} == {MAX_REQUEST_MESSAGE_BYTES}
+    assert {int(a or b) for a, b in stated_message_limits} == {limits.MAX_REQUEST_MESSAGE_BYTES}

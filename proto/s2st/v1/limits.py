@@ -5,3 +5,9 @@ MAX_CHUNK_BYTES = 65_536
 
 MAX_REQUEST_MESSAGE_BYTES = MAX_CHUNK_BYTES + 4_096
 """Largest TranslateRequest message the worker's transport takes (a chunk plus room for its framing)."""
+
+MAX_CLIENT_LABEL_BYTES = 64
+"""Longest SessionConfig.client_label (UTF-8 bytes); a gateway's JWT subjects obey it too."""
+
+MAX_LANGUAGE_CODE_BYTES = 16
+"""Longest language code in a SessionConfig (UTF-8 bytes)."""
