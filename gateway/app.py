@@ -69,8 +69,7 @@ def create_app(config: GatewayConfig, metrics: GatewayMetrics | None = None,
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        channel = open_channel(config.worker_target, config.worker_tls_ca, config.worker_tls_server_name,
-                               config.worker_token)
+        channel = open_channel(config)
         state["workers"] = WorkerClient(channel, config.worker_timeout_seconds, config.start_attempts)
         await authenticator.warm_up()
         log.info("gateway ready", extra={"url": f"http://{config.host}:{config.port}", "worker_target": config.worker_target})

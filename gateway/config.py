@@ -29,6 +29,8 @@
 | S2ST_WS_BURST_SECONDS | 5 | burst allowance of that limit, in seconds of it: speech queued during a network stall gets through |
 | S2ST_TRUSTED_PROXIES | 127.0.0.1 | proxies whose X-Forwarded-For names the client IP (comma list or `*`) |
 | S2ST_WORKER_TLS_CA | (empty) | PEM file of the CA that signed the workers' certificates; set, the gateway speaks TLS to them |
+| S2ST_WORKER_TLS_CERT | (empty) | PEM client certificate the gateway presents to workers that require one (their S2ST_GRPC_TLS_CLIENT_CA: mutual TLS) |
+| S2ST_WORKER_TLS_KEY | (empty) | PEM private key of that certificate |
 | S2ST_WORKER_TLS_SERVER_NAME | (empty) | name to check the worker certificate against, when not the target's host |
 | S2ST_WORKER_TOKEN | (empty) | bearer token sent to the workers (their S2ST_GRPC_TOKENS) |
 | S2ST_WEB_DIR | web/ of this checkout | directory of the browser client |
@@ -73,6 +75,8 @@ class GatewayConfig:
     trusted_proxies: str = "127.0.0.1"
     worker_tls_ca: str = ""
     worker_tls_server_name: str = ""
+    worker_tls_cert: str = ""
+    worker_tls_key: str = ""
     worker_token: str = ""
     web_dir: Path = DEFAULT_WEB_DIR
     log_level: str = "INFO"
@@ -129,6 +133,8 @@ class GatewayConfig:
             trusted_proxies=environ.get("S2ST_TRUSTED_PROXIES", defaults.trusted_proxies),
             worker_tls_ca=environ.get("S2ST_WORKER_TLS_CA", ""),
             worker_tls_server_name=environ.get("S2ST_WORKER_TLS_SERVER_NAME", ""),
+            worker_tls_cert=environ.get("S2ST_WORKER_TLS_CERT", ""),
+            worker_tls_key=environ.get("S2ST_WORKER_TLS_KEY", ""),
             worker_token=environ.get("S2ST_WORKER_TOKEN", ""),
             web_dir=Path(environ.get("S2ST_WEB_DIR", defaults.web_dir)),
             log_level=environ.get("S2ST_LOG_LEVEL", defaults.log_level),

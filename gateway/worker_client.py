@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 from typing import Any
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from gateway.config import GatewayConfig
 from gateway.protocol import Start
 from s2st.v1 import translation_pb2 as pb
 from s2st.v1 import translation_pb2_grpc as pb_grpc
@@ -31,21 +33,26 @@ _CHANNEL_OPTIONS = [
 ]
 
 
-def open_channel(target: str, tls_ca_path: str, tls_server_name: str, token: str) -> grpc.aio.Channel:
-    """A channel to the workers: plaintext, or TLS (with an optional bearer token) when a CA is given."""
-    if not tls_ca_path:
-        if token:
-            raise ValueError("S2ST_WORKER_TOKEN needs TLS (S2ST_WORKER_TLS_CA): tokens never travel in clear")
-        return grpc.aio.insecure_channel(channel_target(target), options=_CHANNEL_OPTIONS)
-    with open(tls_ca_path, "rb") as ca_file:
-        credentials = grpc.ssl_channel_credentials(root_certificates=ca_file.read())
-    if token:
+def open_channel(config: GatewayConfig) -> grpc.aio.Channel:
+    """A channel to the workers: plaintext, or TLS when a CA is given, with an optional bearer token
+    and an optional client certificate (mutual TLS)."""
+    target = channel_target(config.worker_target)
+    if not config.worker_tls_ca:
+        if config.worker_token or config.worker_tls_cert:
+            raise ValueError("S2ST_WORKER_TOKEN and S2ST_WORKER_TLS_CERT need TLS (S2ST_WORKER_TLS_CA)")
+        return grpc.aio.insecure_channel(target, options=_CHANNEL_OPTIONS)
+    if bool(config.worker_tls_cert) != bool(config.worker_tls_key):
+        raise ValueError("S2ST_WORKER_TLS_CERT and S2ST_WORKER_TLS_KEY must be set together")
+    client_key = Path(config.worker_tls_key).read_bytes() if config.worker_tls_key else None
+    client_cert = Path(config.worker_tls_cert).read_bytes() if config.worker_tls_cert else None
+    credentials = grpc.ssl_channel_credentials(Path(config.worker_tls_ca).read_bytes(), client_key, client_cert)
+    if config.worker_token:
         credentials = grpc.composite_channel_credentials(
-            credentials, grpc.access_token_call_credentials(token))
+            credentials, grpc.access_token_call_credentials(config.worker_token))
     options = list(_CHANNEL_OPTIONS)
-    if tls_server_name:
-        options.append(("grpc.ssl_target_name_override", tls_server_name))
-    return grpc.aio.secure_channel(channel_target(target), credentials, options=options)
+    if config.worker_tls_server_name:
+        options.append(("grpc.ssl_target_name_override", config.worker_tls_server_name))
+    return grpc.aio.secure_channel(target, credentials, options=options)
 
 
 class WorkerClient:

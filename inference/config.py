@@ -16,6 +16,7 @@
 | S2ST_GRPC_TOKENS | (empty) | comma list of bearer tokens; set, every Translator call needs `authorization: Bearer <token>` (health stays open) |
 | S2ST_GRPC_TLS_CERT | (empty) | PEM certificate chain; with the key, the gRPC port speaks TLS only |
 | S2ST_GRPC_TLS_KEY | (empty) | PEM private key of that certificate |
+| S2ST_GRPC_TLS_CLIENT_CA | (empty) | PEM CA of client certificates: set (with TLS on), every client must present a certificate it signed (mutual TLS); the healthcheck presents the worker's own |
 | S2ST_GRPC_TLS_CA | (the certificate itself) | PEM CA the container healthcheck trusts (`python -m inference.healthcheck`) |
 | S2ST_GRPC_TLS_SERVER_NAME | localhost | name the healthcheck checks the worker certificate against |
 | S2ST_LOG_LEVEL | INFO | log level |
@@ -45,6 +46,7 @@ class WorkerConfig:
     grpc_tokens: tuple[str, ...] = ()
     tls_cert_path: str = ""
     tls_key_path: str = ""
+    tls_client_ca_path: str = ""
     healthcheck_tls_ca_path: str = ""
     healthcheck_tls_server_name: str = "localhost"
     log_level: str = "INFO"
@@ -75,6 +77,7 @@ class WorkerConfig:
             grpc_tokens=tuple(t.strip() for t in environ.get("S2ST_GRPC_TOKENS", "").split(",") if t.strip()),
             tls_cert_path=environ.get("S2ST_GRPC_TLS_CERT", ""),
             tls_key_path=environ.get("S2ST_GRPC_TLS_KEY", ""),
+            tls_client_ca_path=environ.get("S2ST_GRPC_TLS_CLIENT_CA", ""),
             healthcheck_tls_ca_path=environ.get("S2ST_GRPC_TLS_CA", ""),
             healthcheck_tls_server_name=environ.get("S2ST_GRPC_TLS_SERVER_NAME", defaults.healthcheck_tls_server_name),
             log_level=environ.get("S2ST_LOG_LEVEL", defaults.log_level),

@@ -2,7 +2,9 @@
 
 It reads the worker's own settings (inference/config.py): the port, and with TLS
 on, S2ST_GRPC_TLS_CA (default: the worker's own certificate, right for a
-self-signed one) and S2ST_GRPC_TLS_SERVER_NAME (default localhost).
+self-signed one) and S2ST_GRPC_TLS_SERVER_NAME (default localhost). When the
+worker requires client certificates (S2ST_GRPC_TLS_CLIENT_CA), it presents the
+worker's own certificate and key: sign that certificate with the client CA too.
 """
 
 import os
@@ -22,7 +24,12 @@ def open_channel(config: WorkerConfig) -> grpc.Channel:
     if not config.tls_cert_path:
         return grpc.insecure_channel(address)
     with open(config.healthcheck_tls_ca_path or config.tls_cert_path, "rb") as ca:
-        credentials = grpc.ssl_channel_credentials(root_certificates=ca.read())
+        root = ca.read()
+    if config.tls_client_ca_path:
+        with open(config.tls_cert_path, "rb") as cert, open(config.tls_key_path, "rb") as key:
+            credentials = grpc.ssl_channel_credentials(root, private_key=key.read(), certificate_chain=cert.read())
+    else:
+        credentials = grpc.ssl_channel_credentials(root_certificates=root)
     return grpc.secure_channel(address, credentials,
                                options=[("grpc.ssl_target_name_override", config.healthcheck_tls_server_name)])
 

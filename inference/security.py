@@ -11,14 +11,20 @@ import grpc
 OPEN_METHODS_PREFIXES = ("/grpc.health.v1.Health/",)
 
 
-def server_credentials(cert_path: str, key_path: str) -> grpc.ServerCredentials | None:
-    """TLS credentials when both files are given, None for plaintext; one without the other is an error."""
-    if not cert_path and not key_path:
+def server_credentials(cert_path: str, key_path: str, client_ca_path: str = "") -> grpc.ServerCredentials | None:
+    """TLS credentials when certificate and key are given (None: plaintext), requiring client certificates
+    signed by client_ca_path when that is given (mutual TLS)."""
+    if not (cert_path or key_path or client_ca_path):
         return None
     if not (cert_path and key_path):
-        raise ValueError("S2ST_GRPC_TLS_CERT and S2ST_GRPC_TLS_KEY must be set together")
+        raise ValueError("S2ST_GRPC_TLS_CERT and S2ST_GRPC_TLS_KEY must be set together "
+                         "(and S2ST_GRPC_TLS_CLIENT_CA needs them)")
     with open(cert_path, "rb") as cert, open(key_path, "rb") as key:
-        return grpc.ssl_server_credentials([(key.read(), cert.read())])
+        pair = (key.read(), cert.read())
+    if not client_ca_path:
+        return grpc.ssl_server_credentials([pair])
+    with open(client_ca_path, "rb") as client_ca:
+        return grpc.ssl_server_credentials([pair], root_certificates=client_ca.read(), require_client_auth=True)
 
 
 class BearerTokenInterceptor(grpc.aio.ServerInterceptor):

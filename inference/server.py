@@ -63,7 +63,7 @@ class Worker:
             self.server,
         )
         self.address = f"{config.grpc_host}:{config.grpc_port}"
-        credentials = server_credentials(config.tls_cert_path, config.tls_key_path)
+        credentials = server_credentials(config.tls_cert_path, config.tls_key_path, config.tls_client_ca_path)
         if config.grpc_tokens and credentials is None:
             log.warning("S2ST_GRPC_TOKENS is set without TLS: tokens travel in clear text")
         bound = (self.server.add_insecure_port(self.address) if credentials is None

@@ -128,10 +128,12 @@ def _wait_until(ready, server: ServerProcess, what: str, timeout_s: float = STAR
     raise RuntimeError(f"{what} not ready after {timeout_s:.0f} s:\n{server.log()[-4000:]}")
 
 
-def worker_serving(address: str, tls_ca: Path | None = None) -> bool:
-    """True when the worker at address answers its health check with SERVING."""
+def worker_serving(address: str, tls_ca: Path | None = None, client_cert: tuple[Path, Path] | None = None) -> bool:
+    """True when the worker at address answers its health check with SERVING (over TLS when tls_ca is given,
+    presenting client_cert, a (certificate, key) pair, when given)."""
+    key, chain = (client_cert[1].read_bytes(), client_cert[0].read_bytes()) if client_cert else (None, None)
     channel = (grpc.insecure_channel(address) if tls_ca is None else grpc.secure_channel(
-        address, grpc.ssl_channel_credentials(root_certificates=tls_ca.read_bytes())))
+        address, grpc.ssl_channel_credentials(tls_ca.read_bytes(), key, chain)))
     with channel:
         try:
             reply = health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(), timeout=1)
@@ -142,7 +144,7 @@ def worker_serving(address: str, tls_ca: Path | None = None) -> bool:
 
 def start_worker(engine: str = "echo", env: Mapping[str, str] | None = None,
                  log_dir: Path | None = None, port: int | None = None, tls_ca: Path | None = None,
-                 wait: bool = True) -> Worker:
+                 client_cert: tuple[Path, Path] | None = None, wait: bool = True) -> Worker:
     """Start `python -m inference` and (unless wait is False) wait until it serves, over TLS if tls_ca is given."""
     port = port or free_port()
     metrics_port = free_port()
@@ -155,7 +157,7 @@ def start_worker(engine: str = "echo", env: Mapping[str, str] | None = None,
     }, log_dir or Path(tempfile.gettempdir()))
     worker = Worker(process, port, log_path, metrics_port)
     if wait:
-        _wait_until(lambda: worker_serving(worker.address, tls_ca), worker, f"worker ({engine})")
+        _wait_until(lambda: worker_serving(worker.address, tls_ca, client_cert), worker, f"worker ({engine})")
     return worker
 
 
