@@ -10,6 +10,7 @@ from gateway.config import GatewayConfig
 from gateway.serving import DenialAnsweredProtocol, DrainingServer, head_limited_protocol
 from gateway.sockets import OpenSockets
 from s2st.logs import configure_logging
+from s2st.tracing import configure_tracing
 
 # Frames beyond this are refused by the WebSocket layer itself (close 1009);
 # smaller over-limit audio frames get a `frame_too_large` error event instead.
@@ -19,6 +20,7 @@ TRANSPORT_MAX_FRAME_BYTES = 1 << 20
 def main() -> None:
     try:
         config = GatewayConfig.from_environ(os.environ)
+        configure_tracing("s2st-gateway")
     except ValueError as error:
         raise SystemExit(f"gateway configuration: {error}") from None
     configure_logging(config.log_level)

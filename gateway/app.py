@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator
 from urllib.parse import urlsplit
 
 import grpc
+from opentelemetry import trace
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.trustedhost import TrustedHostMiddleware
@@ -31,6 +32,7 @@ from gateway.sockets import OpenSockets
 from gateway.worker_client import WorkerClient, open_channel
 
 log = logging.getLogger("gateway.app")
+tracer = trace.get_tracer("gateway")
 
 CLOSE_POLICY_VIOLATION = 1008
 LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "::1")
@@ -98,7 +100,8 @@ def create_app(config: GatewayConfig, metrics: GatewayMetrics | None = None,
             relay = SocketRelay(websocket, state["workers"], config, metrics, sockets,
                                 functools.partial(sessions_per_ip.hold, client_ip), grant)
             try:
-                with sockets.hold(relay):
+                with sockets.hold(relay), tracer.start_as_current_span(
+                        "WebSocket /ws", kind=trace.SpanKind.SERVER, attributes={"s2st.client": grant.subject}):
                     await relay.run()
             finally:
                 metrics.active_connections.dec()

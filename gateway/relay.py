@@ -22,6 +22,7 @@ from contextlib import AbstractContextManager
 from typing import Any
 
 import grpc
+from opentelemetry import trace
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from gateway.auth import UNRESTRICTED, Grant
@@ -41,9 +42,11 @@ from gateway.protocol import (
 )
 from gateway.sockets import OpenSockets
 from gateway.worker_client import WorkerClient
+from s2st.tracing import TRANSLATE_SPAN
 from s2st.v1 import translation_pb2 as pb
 
 log = logging.getLogger("gateway.relay")
+tracer = trace.get_tracer("gateway")
 
 CLOSE_GOING_AWAY = 1001
 CLOSE_SLOW_CLIENT = 1008
@@ -212,7 +215,9 @@ class SocketRelay:
     async def _run_session(self, start: Start) -> None:
         """Hold one of the client's session slots, open a worker stream, relay until it ends."""
         try:
-            with self._session_slot() as admitted:
+            with self._session_slot() as admitted, tracer.start_as_current_span(
+                    TRANSLATE_SPAN, kind=trace.SpanKind.CLIENT,
+                    attributes={"s2st.target_language": start.target_language}):
                 if admitted:
                     await self._open_and_relay(start)
                 else:
@@ -240,6 +245,8 @@ class SocketRelay:
             return
         self._call = call
         self._metrics.active_sessions.inc()
+        trace.get_current_span().set_attributes({"s2st.session_id": accepted.accepted.session_id,
+                                                 "s2st.engine": accepted.accepted.engine})
         try:
             # What the client sent meanwhile goes first, in order. Only then `ready` and LIVE: from
             # there the receive loop writes, and a call takes one write at a time.
@@ -291,6 +298,10 @@ class SocketRelay:
             return
         if isinstance(frame, dict) and frame["type"] == "error":
             self._metrics.errors_total.labels(frame["code"]).inc()
+            span = trace.get_current_span()  # the session's, or the socket's outside a session
+            span.add_event("error", {"code": frame["code"], "fatal": frame["fatal"]})
+            if frame["fatal"]:
+                span.set_status(trace.StatusCode.ERROR, frame["code"])
         try:
             self._outbound.put_nowait(frame)
         except asyncio.QueueFull:

@@ -11,6 +11,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from gateway.config import GatewayConfig
 from gateway.protocol import Start
+from s2st.tracing import trace_metadata
 from s2st.v1 import translation_pb2 as pb
 from s2st.v1 import translation_pb2_grpc as pb_grpc
 
@@ -77,7 +78,7 @@ class WorkerClient:
         """
         async with asyncio.timeout(self._timeout):
             for attempt in range(1, self._start_attempts + 1):
-                call = self._translator.Translate(timeout=max_seconds)
+                call = self._translator.Translate(timeout=max_seconds, metadata=trace_metadata())
                 try:
                     await call.write(start.to_request())
                     first = await call.read()

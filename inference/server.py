@@ -8,6 +8,7 @@ import os
 import signal
 
 import grpc
+from opentelemetry import trace
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_health.v1.health import aio as health_aio
 from grpc_reflection.v1alpha import reflection
@@ -25,6 +26,7 @@ from s2st.v1 import translation_pb2, translation_pb2_grpc
 from s2st.v1.limits import MAX_REQUEST_MESSAGE_BYTES
 
 log = logging.getLogger("inference.server")
+tracer = trace.get_tracer("inference")
 
 SERVICE_NAME = translation_pb2.DESCRIPTOR.services_by_name["Translator"].full_name
 # A request holds at most one audio chunk plus framing; refuse anything much larger at the transport.
@@ -77,7 +79,8 @@ class Worker:
         await self.server.start()
         log.info("listening", extra={"address": self.address, "engine": self.engine.name})
         try:
-            await asyncio.to_thread(self.engine.load)
+            with tracer.start_as_current_span("model.load", attributes={"s2st.engine": self.engine.name}):
+                await asyncio.to_thread(self.engine.load)
         except Exception:
             self.registry.state = WorkerState.FAILED
             raise

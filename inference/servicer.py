@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator
 
 import grpc
 from google.protobuf.message import DecodeError
+from opentelemetry import trace
 
 from inference.audio import InputConverter
 from inference.engines.base import (
@@ -36,6 +37,7 @@ from inference.limits import (
     MIN_INPUT_SAMPLE_RATE,
 )
 from inference.metrics import WorkerMetrics
+from inference.tracing import SegmentSpans
 from inference.sessions import Busy, NotServing, SessionRegistry, WorkerState
 from inference.stream import (
     AudioIn,
@@ -55,9 +57,11 @@ from inference.stream import (
 )
 from s2st.v1 import translation_pb2 as pb
 from s2st.v1 import translation_pb2_grpc as pb_grpc
+from s2st.tracing import TRANSLATE_SPAN, context_from_metadata
 from s2st.v1.limits import MAX_CHUNK_BYTES, MAX_CLIENT_LABEL_BYTES, MAX_LANGUAGE_CODE_BYTES
 
 log = logging.getLogger("inference.servicer")
+tracer = trace.get_tracer("inference")
 
 
 class InvalidRequest(ValueError):
@@ -93,6 +97,14 @@ class TranslatorServicer(pb_grpc.TranslatorServicer):
         )
 
     async def Translate(
+        self, request_iterator: AsyncIterator[pb.TranslateRequest], context: grpc.aio.ServicerContext
+    ) -> None:
+        # A child of the caller's span when its metadata carries one (the gateway's session).
+        with tracer.start_as_current_span(TRANSLATE_SPAN, kind=trace.SpanKind.SERVER,
+                                          context=context_from_metadata(context.invocation_metadata())):
+            await self._translate(request_iterator, context)
+
+    async def _translate(
         self, request_iterator: AsyncIterator[pb.TranslateRequest], context: grpc.aio.ServicerContext
     ) -> None:
         outcome = "CANCELLED"  # until the stream ends in one of the ways below
@@ -138,6 +150,7 @@ class TranslatorServicer(pb_grpc.TranslatorServicer):
             log.exception("stream failed")
             await context.abort(grpc.StatusCode.INTERNAL, f"engine error: {type(error).__name__}: {error}")
         finally:
+            trace.get_current_span().set_attribute("s2st.outcome", outcome)
             self._metrics.sessions_total.labels(self._engine.name, outcome).inc()
             if outcome not in ("ok", "CANCELLED"):
                 self._metrics.errors_total.labels(outcome).inc()
@@ -163,6 +176,9 @@ class TranslatorServicer(pb_grpc.TranslatorServicer):
         context: grpc.aio.ServicerContext,
     ) -> None:
         engine_session = self._engine.open_session(settings)
+        trace.get_current_span().set_attributes({"s2st.session_id": session_id, "s2st.engine": self._engine.name,
+                                                 "s2st.target_language": settings.target_language})
+        segment_spans = SegmentSpans()
         log.info("session started", extra={"session_id": session_id, "client": label,
                                            "target": settings.target_language, "source": settings.source_language})
         deadline = asyncio.get_running_loop().time() + self._limits.max_session_seconds
@@ -180,8 +196,10 @@ class TranslatorServicer(pb_grpc.TranslatorServicer):
             inputs = _stream_inputs(request_iterator)
             async for output in run_stream(inputs, pump, self._limits.input_queue_chunks, deadline,
                                            self._limits.idle_session_seconds):
+                segment_spans.observe(output)
                 await self._write(context, deadline, to_response(output))
         finally:
+            segment_spans.close()
             await engine_session.close()
             log.info("session ended", extra={"session_id": session_id})
 

@@ -109,8 +109,18 @@ def test_service_settings_are_ones_the_code_reads():
     gateway_names = settings_read_by("gateway/config.py")
     worker_names = settings_read_by("inference/config.py", "inference/engines/seamless/settings.py",
                                     "inference/engines/lite/settings.py")
-    assert set(services["gateway"]["environment"]) <= gateway_names
-    assert set(services["inference"]["environment"]) <= worker_names
+    # The standard OpenTelemetry variables both services read through s2st/tracing.py (its docstring names them).
+    otel_names = set(re.findall(r"OTEL_[A-Z_]+", (ROOT / "proto" / "s2st" / "tracing.py").read_text()))
+    for service, names in (("gateway", gateway_names), ("inference", worker_names)):
+        environment = set(services[service]["environment"])
+        assert {n for n in environment if not n.startswith("OTEL_")} <= names
+        assert {n for n in environment if n.startswith("OTEL_")} <= otel_names
+
+
+def test_the_trace_backend_is_optional_and_stays_on_loopback():
+    assert "jaeger" not in compose_config()["services"]  # the default stack carries no trace backend
+    jaeger = yaml.safe_load((COMPOSE / "docker-compose.yml").read_text())["services"]["jaeger"]
+    assert jaeger["profiles"] == ["tracing"] and all(p.startswith("127.0.0.1:") for p in jaeger["ports"])
 
 
 def test_ports_and_targets_line_up():

@@ -2,45 +2,18 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import urllib.request
 
 import pytest
-from speech import SENTENCES, read_pcm, rms, speak
-from wsclient import ProtocolClient, connect
-
-FRAME_BYTES = 640
-PACE_S = 0.01  # twice real time: fast, yet the worker still sees a stream
-
-
-async def translate_file(gateway, path, **start) -> ProtocolClient:
-    pcm, rate = read_pcm(path)
-    async with connect(gateway.ws_url) as ws:
-        client = ProtocolClient(ws)
-        ready = await client.start(sample_rate=rate, **start)
-        assert ready["type"] == "ready", ready
-
-        async def send_audio() -> None:
-            for offset in range(0, len(pcm), FRAME_BYTES):
-                await client.send(pcm[offset : offset + FRAME_BYTES])
-                await asyncio.sleep(PACE_S)
-            await client.send({"type": "stop"})
-
-        sender = asyncio.create_task(send_audio())
-        await client.until("ended", timeout=60)
-        await sender
-    return client
-
-
-def finals(client: ProtocolClient, side: str) -> str:
-    return " ".join(e["text"] for e in client.events if e["type"] == "transcript" and e["side"] == side and e["final"])
+from speech import SENTENCES, rms, speak
+from wsclient import ProtocolClient, connect, finals, stream_file
 
 
 @pytest.mark.parametrize("language", ["spa", "fra"])
 async def test_speech_comes_back_as_english_speech_with_transcripts(lite_gateway, tmp_path, language):
     voice, text = SENTENCES[language]
-    client = await translate_file(lite_gateway, speak(text, voice, tmp_path / f"{language}.wav"),
+    client = await stream_file(lite_gateway.ws_url, speak(text, voice, tmp_path / f"{language}.wav"),
                                   source_language=language)
     translation = finals(client, "target").lower()
     assert any(word in translation for word in ("good morning", "thank", "hello", "help")), translation
@@ -54,7 +27,7 @@ async def test_speech_comes_back_as_english_speech_with_transcripts(lite_gateway
 
 async def test_partial_transcripts_arrive_before_the_final_one(lite_gateway, tmp_path):
     voice, text = SENTENCES["spa"]
-    client = await translate_file(lite_gateway, speak(f"{text} {text}", voice, tmp_path / "long.wav"),
+    client = await stream_file(lite_gateway.ws_url, speak(f"{text} {text}", voice, tmp_path / "long.wav"),
                                   source_language="spa")
     transcripts = [e for e in client.events if e["type"] == "transcript"]
     assert not transcripts[0]["final"]
@@ -63,7 +36,7 @@ async def test_partial_transcripts_arrive_before_the_final_one(lite_gateway, tmp
 
 async def test_48_khz_input_is_translated_like_16_khz(lite_gateway, tmp_path):
     voice, text = SENTENCES["spa"]
-    client = await translate_file(lite_gateway, speak(text, voice, tmp_path / "es48.wav", rate=48000),
+    client = await stream_file(lite_gateway.ws_url, speak(text, voice, tmp_path / "es48.wav", rate=48000),
                                   source_language="spa")
     assert "thank" in finals(client, "target").lower() or "morning" in finals(client, "target").lower()
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import wave
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import websockets
@@ -75,3 +77,33 @@ async def open_session(ws: websockets.ClientConnection, **fields: Any) -> dict[s
 def connect(url: str, **kwargs: Any) -> websockets.connect:
     """Open a protocol connection: `async with connect(url) as ws: client = ProtocolClient(ws)`."""
     return websockets.connect(url, max_size=2**21, **kwargs)
+
+
+FILE_FRAME_BYTES = 640  # 20 ms at 16 kHz
+FILE_PACE_S = 0.01  # twice real time: fast, yet the worker still sees a stream
+
+
+async def stream_file(ws_url: str, path: Path, timeout: float = 60, **start: Any) -> ProtocolClient:
+    """One session over a new socket: `start`, a WAV file's audio at twice real time, `stop`, until `ended`."""
+    with wave.open(str(path)) as reader:
+        pcm, rate = reader.readframes(reader.getnframes()), reader.getframerate()
+    async with connect(ws_url) as ws:
+        client = ProtocolClient(ws)
+        ready = await client.start(sample_rate=rate, **start)
+        assert ready["type"] == "ready", ready
+
+        async def send_audio() -> None:
+            for offset in range(0, len(pcm), FILE_FRAME_BYTES):
+                await client.send(pcm[offset : offset + FILE_FRAME_BYTES])
+                await asyncio.sleep(FILE_PACE_S)
+            await client.send({"type": "stop"})
+
+        sender = asyncio.create_task(send_audio())
+        await client.until("ended", timeout=timeout)
+        await sender
+    return client
+
+
+def finals(client: ProtocolClient, side: str) -> str:
+    """The final transcripts of one side (`source` or `target`), joined."""
+    return " ".join(e["text"] for e in client.events if e["type"] == "transcript" and e["side"] == side and e["final"])

@@ -1,4 +1,7 @@
-"""Structured logging shared by the gateway and the worker: one JSON object a line."""
+"""Structured logging shared by the gateway and the worker: one JSON object a line.
+
+Inside a traced session (see s2st.tracing) every line carries `trace_id` and `span_id`.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +9,8 @@ import json
 import logging
 import sys
 import time
+
+from opentelemetry import trace
 
 # Attributes every LogRecord has; anything else was passed through `extra=` and is logged as a field.
 _STANDARD_ATTRIBUTES = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}
@@ -21,6 +26,9 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "msg": record.getMessage(),
         }
+        span = trace.get_current_span().get_span_context()
+        if span.is_valid:
+            entry["trace_id"], entry["span_id"] = trace.format_trace_id(span.trace_id), trace.format_span_id(span.span_id)
         entry.update({k: v for k, v in vars(record).items() if k not in _STANDARD_ATTRIBUTES})
         if record.exc_info:
             entry["exc"] = self.formatException(record.exc_info)
