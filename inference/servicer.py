@@ -27,6 +27,7 @@ from inference.engines.base import (
     TranscriptUpdate,
     UnsupportedConfig,
 )
+from inference.engines.options import parse_engine_options
 from inference.languages import display_name
 from inference.latency import SegmentReport
 from inference.limits import (
@@ -113,7 +114,7 @@ class TranslatorServicer(pb_grpc.TranslatorServicer):
             first = await self._first_request(request_iterator)
             if first is None or first.WhichOneof("request") != "config":
                 raise InvalidRequest("the first request of a Translate stream must be a config")
-            settings, input_rate, label = parse_config(first.config)
+            settings, input_rate, label = parse_config(first.config, self._engine)
             with self._registry.admit() as session_id:
                 self._metrics.active_sessions.inc()
                 try:
@@ -210,8 +211,8 @@ class TranslatorServicer(pb_grpc.TranslatorServicer):
             await context.write(response)
 
 
-def parse_config(config: pb.SessionConfig) -> tuple[SessionSettings, int, str]:
-    """Check a SessionConfig's shape; the engine judges languages and options."""
+def parse_config(config: pb.SessionConfig, engine: Engine) -> tuple[SessionSettings, int, str]:
+    """Check a SessionConfig's shape and its engine options; the engine judges languages."""
     if not config.target_language:
         raise InvalidRequest("target_language is required")
     for name, code in (("target_language", config.target_language), ("source_language", config.source_language)):
@@ -235,7 +236,7 @@ def parse_config(config: pb.SessionConfig) -> tuple[SessionSettings, int, str]:
         target_language=config.target_language,
         source_language=config.source_language or None,
         speech_output=config.speech_output if config.HasField("speech_output") else True,
-        options=dict(config.engine_options),
+        options=parse_engine_options(config.engine_options, engine.name, engine.supported_options),
     )
     return settings, rate, config.client_label
 

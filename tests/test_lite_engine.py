@@ -97,7 +97,6 @@ async def test_silence_produces_nothing(lite_engine):
 @pytest.mark.parametrize(("settings", "words"), [
     ({"target_language": "fra"}, r"English \(eng\) only"),
     ({"target_language": "eng", "source_language": "xxx"}, "does not recognise"),
-    ({"target_language": "eng", "options": {"beam": "5"}}, "no options"),
 ])
 def test_unsupported_settings_are_refused_with_a_reason(lite_engine, settings, words):
     with pytest.raises(UnsupportedConfig, match=words):

@@ -28,13 +28,20 @@ class UnsupportedConfig(ValueError):
 
 
 @dataclass(frozen=True)
+class EngineOptions:
+    """A session's engine options, parsed and checked (inference/engines/options.py)."""
+
+    glossary: tuple[str, ...] = ()  # terms to keep or spell as given
+
+
+@dataclass(frozen=True)
 class SessionSettings:
     """What a client asked for, already checked for shape by the servicer."""
 
     target_language: str
     source_language: str | None = None
     speech_output: bool = True
-    options: Mapping[str, str] = field(default_factory=dict)
+    options: EngineOptions = field(default_factory=EngineOptions)
 
 
 @dataclass(frozen=True)
@@ -120,6 +127,7 @@ class Engine(abc.ABC):
     """One loaded model serving many sessions."""
 
     name: str
+    supported_options: frozenset[str] = frozenset()  # names from inference/engines/options.py
 
     @classmethod
     @abc.abstractmethod

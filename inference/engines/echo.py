@@ -21,7 +21,6 @@ from inference.engines.base import (
     SpeechAudio,
     SpeechEnded,
     SpeechStarted,
-    UnsupportedConfig,
 )
 
 ECHO_SEGMENT_ID = 1
@@ -87,6 +86,4 @@ class EchoEngine(Engine):
         return LanguageCatalog(sources=("eng",), targets=("eng",), speech_targets=("eng",), source_selectable=True)
 
     def open_session(self, settings: SessionSettings) -> EngineSession:
-        if settings.options:
-            raise UnsupportedConfig(f"the echo engine takes no options (got {', '.join(sorted(settings.options))})")
         return EchoSession()

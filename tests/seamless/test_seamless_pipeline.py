@@ -191,7 +191,6 @@ async def test_a_monologue_is_cut_at_the_segment_cap(tiny_models, spanish):
 @pytest.mark.parametrize(("settings", "words"), [
     (SessionSettings(target_language="xxx"), "cannot translate into"),
     (SessionSettings(target_language=UNVOICED), "no speech output"),
-    (SessionSettings(target_language="eng", options={"x": "1"}), "no options"),
     (SessionSettings(target_language="eng", source_language="qqq"), "unknown source language"),
 ])
 def test_unsupported_requests_are_refused_with_a_reason(tiny_engine, settings, words):

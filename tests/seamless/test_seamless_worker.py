@@ -87,6 +87,14 @@ async def test_speech_output_into_a_language_without_a_voice_is_refused(seamless
     assert "no speech output" in failure.value.details()
 
 
+async def test_a_glossary_is_refused_until_the_engine_supports_one(seamless_worker):
+    config = pb.SessionConfig(target_language=VOICED, engine_options={"glossary": "Siobhan"})
+    with pytest.raises(grpc.aio.AioRpcError) as failure:
+        await translate(seamless_worker.address, iter([pb.TranslateRequest(config=config)]))
+    assert failure.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "the seamless engine does not support the 'glossary' option" in failure.value.details()
+
+
 async def test_the_gpu_check_drives_concurrent_sessions_through_a_running_worker(seamless_worker, spanish):
     spec = importlib.util.spec_from_file_location("gpu_check", REPO_ROOT / "bench" / "gpu_check.py")
     gpu_check = sys.modules["gpu_check"] = importlib.util.module_from_spec(spec)

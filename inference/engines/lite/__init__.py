@@ -25,6 +25,7 @@ from inference.engines.lite.session import LiteSession
 from inference.engines.lite.settings import LiteSettings
 from inference.engines.lite.synth import Synthesizer
 from inference.engines.lite.vad import load_vad_model
+from inference.engines.options import GLOSSARY
 
 log = logging.getLogger("inference.engines.lite")
 
@@ -36,6 +37,7 @@ class LiteEngine(Engine):
     """Whisper + Silero VAD + eSpeak NG on the CPU."""
 
     name = "lite"
+    supported_options = frozenset({GLOSSARY})
 
     def __init__(self, settings: LiteSettings) -> None:
         self._settings = settings
@@ -81,8 +83,6 @@ class LiteEngine(Engine):
     def open_session(self, settings: SessionSettings) -> EngineSession:
         if self._runtime is None:
             raise RuntimeError("the lite engine is not loaded")
-        if settings.options:
-            raise UnsupportedConfig(f"the lite engine takes no options (got {', '.join(sorted(settings.options))})")
         if settings.target_language != ENGLISH:
             raise UnsupportedConfig(
                 f"the lite engine translates into English (eng) only, not {settings.target_language!r}: "
@@ -93,7 +93,8 @@ class LiteEngine(Engine):
             if source is None:
                 raise UnsupportedConfig(f"the lite engine does not recognise source language "
                                         f"{settings.source_language!r}; see ListLanguages")
-        return LiteSession(self._runtime, source, settings.target_language, settings.speech_output)
+        return LiteSession(self._runtime, source, settings.target_language, settings.speech_output,
+                           settings.options.glossary)
 
     async def aclose(self) -> None:
         if self._runtime is not None:

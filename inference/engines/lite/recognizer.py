@@ -6,6 +6,10 @@ Two measured choices (bench/engine.py, 2 cores, int8, Whisper base):
   or better text (whisper.cpp calls this a reduced audio context).
 - Source transcript and English translation are decoded as a batch of two
   prompts over one encoder output.
+
+A session's glossary goes before both prompts as Whisper's "previous text"
+(`<|startofprev|>`, what faster-whisper's `initial_prompt` and `hotwords` do):
+the decoder then spells those terms as given.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ MAX_FRAMES = 3000  # Whisper's 30 s window
 PADDING_SECONDS = 1.0
 WINDOW_STEP_FRAMES = 200  # round windows up to 2 s so similar lengths share shapes
 MAX_TEXT_TOKENS = 160
+MAX_PREVIOUS_TOKENS = 223  # Whisper's limit on the previous-text prompt (half its text context, less one)
 
 
 @dataclass(frozen=True)
@@ -41,16 +46,18 @@ class Recognizer:
         self.languages: tuple[str, ...] = tuple(self._model.supported_languages)
 
     def recognize(self, audio: np.ndarray, language: str | None, translate: bool,
-                  target_prefix: str = "") -> Recognition:
+                  target_prefix: str = "", glossary: tuple[str, ...] = ()) -> Recognition:
         """Transcript, and the English translation when asked; the target text is forced to start with
-        target_prefix (words already spoken), which goes into the prompt of the task that makes it."""
+        target_prefix (words already spoken), which goes into the prompt of the task that makes it.
+        Glossary terms are spelled as given."""
         tasks = ["transcribe", "translate"] if translate else ["transcribe"]
         features = np.repeat(self._encoder_input(audio), len(tasks), axis=0)
         encoded = self._model.model.encode(ctranslate2.StorageView.from_array(features))
         if language is None:
             language = self._detect_language(encoded)
         target_task = tasks[-1]
-        prompts = [self._prompt(language, task, target_prefix if task == target_task else "") for task in tasks]
+        prompts = [self._prompt(language, task, target_prefix if task == target_task else "", glossary)
+                   for task in tasks]
         results = self._model.model.generate(encoded, prompts, beam_size=1, max_length=MAX_TEXT_TOKENS,
                                              suppress_blank=True, repetition_penalty=1.1, no_repeat_ngram_size=4)
         texts = [self._decode(result.sequences_ids[0]) for result in results]
@@ -70,10 +77,12 @@ class Recognizer:
         token, _probability = self._model.model.detect_language(encoded)[0][0]
         return token.strip("<|>")
 
-    def _prompt(self, language: str, task: str, prefix: str = "") -> list[int]:
+    def _prompt(self, language: str, task: str, prefix: str = "", glossary: tuple[str, ...] = ()) -> list[int]:
         tokenizer = Tokenizer(self._model.hf_tokenizer, True, task=task, language=language)
         prefix_tokens = tokenizer.encode(" " + prefix.strip()) if prefix.strip() else []
-        return [*tokenizer.sot_sequence, tokenizer.no_timestamps, *prefix_tokens]
+        previous = [tokenizer.sot_prev, *tokenizer.encode(" " + ", ".join(glossary))[-MAX_PREVIOUS_TOKENS:]] \
+            if glossary else []
+        return [*previous, *tokenizer.sot_sequence, tokenizer.no_timestamps, *prefix_tokens]
 
     def _decode(self, tokens: list[int]) -> str:
         tokenizer = Tokenizer(self._model.hf_tokenizer, True, task="transcribe", language="en")

@@ -40,8 +40,10 @@ def stable_phrase(previous: list[str], current: list[str], committed: int) -> li
 class LiteSession(EngineSession):
     """Per-stream state: VAD recurrent state, the open segment, partial-decode bookkeeping."""
 
-    def __init__(self, runtime: LiteRuntime, source_whisper: str | None, target: str, speech_output: bool) -> None:
+    def __init__(self, runtime: LiteRuntime, source_whisper: str | None, target: str, speech_output: bool,
+                 glossary: tuple[str, ...] = ()) -> None:
         self._runtime = runtime
+        self._glossary = glossary
         self._source = source_whisper
         self._target = target
         self._speech_output = speech_output
@@ -123,7 +125,7 @@ class LiteSession(EngineSession):
 
     async def _recognize(self, segment: Segment, target_prefix: str = ""):
         return await self._runtime.recognize(segment.audio.copy(), self._source, self._needs_translation(),
-                                             target_prefix)
+                                             target_prefix, self._glossary)
 
     def _needs_translation(self) -> bool:
         return self._source != ENGLISH_WHISPER

@@ -92,8 +92,6 @@ class SeamlessEngine(Engine):
     def open_session(self, settings: SessionSettings) -> EngineSession:
         if self._agents is None or self._segment_classes is None:
             raise RuntimeError("the seamless engine is not loaded")
-        if settings.options:
-            raise UnsupportedConfig(f"the seamless engine takes no options (got {', '.join(sorted(settings.options))})")
         target = settings.target_language
         if target not in self._languages.text:
             raise UnsupportedConfig(f"SeamlessStreaming cannot translate into {target!r}; see ListLanguages")
