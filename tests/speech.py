@@ -26,6 +26,49 @@ def speak(text: str, voice: str, path: Path, rate: int = 16_000, lead_silence_s:
     return path
 
 
+NOISES = {
+    # What a microphone hears when nobody speaks: sox synthesis, 16 kHz mono.
+    "silence": ["trim", "0", "{seconds}"],
+    "hiss": ["synth", "{seconds}", "whitenoise", "vol", "0.01"],
+    "loud white noise": ["synth", "{seconds}", "whitenoise", "vol", "0.5"],
+    "loud pink noise": ["synth", "{seconds}", "pinknoise", "vol", "0.5"],
+    "brown noise": ["synth", "{seconds}", "brownnoise", "vol", "0.7"],
+    "music-like tones": ["synth", "{seconds}", "sine", "220-880", "sine", "330", "sine", "392", "tremolo", "2", "80",
+                         "vol", "0.4"],
+    "pulsing noise": ["synth", "{seconds}", "pinknoise", "vol", "0.6", "tremolo", "4", "90"],
+}
+
+
+def noise(kind: str, seconds: float, path: Path) -> Path:
+    """A mono 16-bit 16 kHz WAV of a NOISES kind, or of keyboard-like clicks (`clicks`); the same noise every
+    time (sox -R), so a failure can be replayed."""
+    if kind == "clicks":  # 8 ms bursts of noise every 150 ms, about a fast typist's rate
+        click = path.with_suffix(".click.wav")
+        subprocess.run(["sox", "-R", "-n", "-r", "16000", "-c", "1", "-b", "16", str(click), "synth", "0.008", "whitenoise",
+                        "vol", "0.8", "pad", "0", "0.142"], check=True, capture_output=True)
+        subprocess.run(["sox", str(click), str(path), "repeat", str(int(seconds / 0.15))], check=True,
+                       capture_output=True)
+        click.unlink()
+        return path
+    effects = [part.format(seconds=seconds) for part in NOISES[kind]]
+    subprocess.run(["sox", "-R", "-n", "-r", "16000", "-c", "1", "-b", "16", str(path), *effects], check=True,
+                   capture_output=True)
+    return path
+
+
+def babble(seconds: float, path: Path) -> Path:
+    """Speech-like sound in no language: espeak-ng voices saying a pangram, reversed, repeated."""
+    parts = []
+    for voice in ("en", "de", "fr"):
+        parts.append(speak("the quick brown fox jumps over the lazy dog while seven wizards quietly hex the jovial "
+                           "boxer near the old mill", voice, path.with_suffix(f".{voice}.wav"), 16_000, 0, 0))
+    subprocess.run(["sox", *map(str, parts), str(path), "reverse", "repeat", "9", "trim", "0", str(seconds)],
+                   check=True, capture_output=True)
+    for part in parts:
+        part.unlink()
+    return path
+
+
 def read_pcm(path: Path) -> tuple[bytes, int]:
     with wave.open(str(path)) as reader:
         return reader.readframes(reader.getnframes()), reader.getframerate()

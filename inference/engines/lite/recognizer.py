@@ -7,6 +7,12 @@ Two measured choices (bench/engine.py, 2 cores, int8, Whisper base):
 - Source transcript and English translation are decoded as a batch of two
   prompts over one encoder output.
 
+Decodes that look invented from non-speech (hallucination.is_no_speech) come
+back empty. Decoding is plain
+greedy; a decode that loops (hallucination.loop_start) is done again by beam
+search with a repetition penalty and a ban on repeated 3-grams, and cut where
+its loop starts if it still loops.
+
 A session's glossary goes before both prompts as Whisper's "previous text"
 (`<|startofprev|>`, what faster-whisper's `initial_prompt` and `hotwords` do):
 the decoder then spells those terms as given.
@@ -14,6 +20,7 @@ the decoder then spells those terms as given.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 import ctranslate2
@@ -22,12 +29,16 @@ from faster_whisper import WhisperModel
 from faster_whisper.tokenizer import Tokenizer
 
 from inference.engines.base import ENGINE_SAMPLE_RATE
+from inference.engines.lite.hallucination import cut_loop, is_no_speech, loop_start
+
+log = logging.getLogger("inference.engines.lite.recognizer")
 
 FRAMES_PER_SECOND = 100  # Whisper's mel hop is 10 ms
 MAX_FRAMES = 3000  # Whisper's 30 s window
 PADDING_SECONDS = 1.0
 WINDOW_STEP_FRAMES = 200  # round windows up to 2 s so similar lengths share shapes
 MAX_TEXT_TOKENS = 160
+FALLBACK_BEAM_SIZE = 5
 MAX_PREVIOUS_TOKENS = 223  # Whisper's limit on the previous-text prompt (half its text context, less one)
 
 
@@ -36,6 +47,7 @@ class Recognition:
     language: str  # Whisper's two-letter code
     transcript: str
     translation: str | None  # None when no translation was asked for
+    is_speech: bool = True  # False: the decode was judged invented from non-speech; both texts are empty
 
 
 class Recognizer:
@@ -58,12 +70,28 @@ class Recognizer:
         target_task = tasks[-1]
         prompts = [self._prompt(language, task, target_prefix if task == target_task else "", glossary)
                    for task in tasks]
+        # Plain greedy decoding: penalties against repeats would also shorten speech that does repeat itself.
         results = self._model.model.generate(encoded, prompts, beam_size=1, max_length=MAX_TEXT_TOKENS,
-                                             suppress_blank=True, repetition_penalty=1.1, no_repeat_ngram_size=4)
+                                             suppress_blank=True, return_scores=True, return_no_speech_prob=True)
+        # The no-speech probability comes from the first step, the same for both prompts.
+        if is_no_speech(results[0].no_speech_prob, [result.scores[0] for result in results]):
+            return Recognition(language, "", "" if translate else None, is_speech=False)
         texts = [self._decode(result.sequences_ids[0]) for result in results]
+        for index, text in enumerate(texts):
+            if loop_start(text) is not None:
+                texts[index] = self._decode_without_loop(encoded, index, prompts[index])
         if target_prefix and not texts[-1].startswith(target_prefix):
             texts[-1] = f"{target_prefix} {texts[-1]}".strip()
         return Recognition(language, texts[0], texts[1] if translate else None)
+
+    def _decode_without_loop(self, encoded: ctranslate2.StorageView, index: int, prompt: list[int]) -> str:
+        """The fallback of a decode that looped: beam search banning repeated 3-grams, cut if it still loops."""
+        log.info("a decode looped; decoding again", extra={"task": "transcribe" if index == 0 else "translate"})
+        single = ctranslate2.StorageView.from_array(np.asarray(encoded)[index : index + 1])
+        (result,) = self._model.model.generate(single, [prompt], beam_size=FALLBACK_BEAM_SIZE,
+                                               max_length=MAX_TEXT_TOKENS, suppress_blank=True,
+                                               repetition_penalty=1.3, no_repeat_ngram_size=3)
+        return cut_loop(self._decode(result.sequences_ids[0]))
 
     def _encoder_input(self, audio: np.ndarray) -> np.ndarray:
         padded = np.concatenate([audio, np.zeros(int(PADDING_SECONDS * ENGINE_SAMPLE_RATE), np.float32)])

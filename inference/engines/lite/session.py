@@ -15,6 +15,7 @@ from inference.engines.base import (
     TranscriptUpdate,
 )
 from inference.engines.lite.languages import ENGLISH, ENGLISH_WHISPER, to_iso3
+from inference.engines.lite.recognizer import Recognition
 from inference.engines.lite.runtime import LiteRuntime
 from inference.engines.lite.segmenter import Segment, SegmentClosed, Segmenter, SegmentGrew, SegmentStarted
 from inference.engines.lite.vad import WINDOW_SAMPLES, StreamingVad
@@ -54,6 +55,8 @@ class LiteSession(EngineSession):
         self._last_partial_ms = 0
         self._previous_words: list[str] = []  # target words of the segment's previous partial
         self._spoken: list[str] = []  # target words of the segment already synthesized
+        self._unconfirmed: SpeechStarted | None = None  # the segment's start, until a decode finds speech in it
+        self._last_partial: Recognition | None = None  # the segment's latest partial decode that found speech
 
     async def push(self, audio: np.ndarray) -> list[EngineEvent]:
         frames = self._frames.push(audio)
@@ -83,17 +86,29 @@ class LiteSession(EngineSession):
     async def _on_segment_change(self, change: SegmentStarted | SegmentGrew | SegmentClosed) -> list[EngineEvent]:
         segment = change.segment
         if isinstance(change, SegmentStarted):
+            # Announced once a decode finds speech in it: noise that passes the VAD makes no events at all.
             self._start_segment()
-            return [SpeechStarted(segment.segment_id, samples_to_ms(segment.start_sample))]
+            self._unconfirmed = SpeechStarted(segment.segment_id, samples_to_ms(segment.start_sample))
+            return []
         if isinstance(change, SegmentGrew):
             return await self._partial(segment)
         assert segment.speech_end_sample is not None
-        return [SpeechEnded(segment.segment_id, samples_to_ms(segment.speech_end_sample)), *await self._final(segment)]
+        final = await self._final(segment)
+        if final is None:
+            return []
+        return [*self._confirmed(), SpeechEnded(segment.segment_id, samples_to_ms(segment.speech_end_sample)), *final]
 
     def _start_segment(self) -> None:
         self._last_partial_ms = 0
         self._previous_words = []
         self._spoken = []
+        self._unconfirmed = None
+        self._last_partial = None
+
+    def _confirmed(self) -> list[EngineEvent]:
+        """The segment's SpeechStarted, the first time a decode finds speech in it."""
+        started, self._unconfirmed = self._unconfirmed, None
+        return [started] if started is not None else []
 
     async def _partial(self, segment: Segment) -> list[EngineEvent]:
         """A fresh hypothesis of both sides, at most once per interval and only when the model is idle;
@@ -103,7 +118,10 @@ class LiteSession(EngineSession):
             return []
         self._last_partial_ms = segment.duration_ms
         recognition = await self._recognize(segment)
-        events = self._transcripts(segment, recognition, is_final=False)
+        if not recognition.is_speech:
+            return []
+        self._last_partial = recognition
+        events = [*self._confirmed(), *self._transcripts(segment, recognition, is_final=False)]
         words = self._target_text(recognition).split()
         phrase = stable_phrase(self._previous_words, words, len(self._spoken))
         self._previous_words = words
@@ -113,9 +131,14 @@ class LiteSession(EngineSession):
             events.append(SpeechAudio(segment.segment_id, speech))
         return events
 
-    async def _final(self, segment: Segment) -> list[EngineEvent]:
+    async def _final(self, segment: Segment) -> list[EngineEvent] | None:
+        """The segment's last events; None when no decode found speech in it."""
         # The final translation continues what was already spoken, so the two never disagree.
         recognition = await self._recognize(segment, target_prefix=" ".join(self._spoken))
+        if not recognition.is_speech:
+            if self._last_partial is None:
+                return None  # noise the VAD let through: no text, no speech, no events
+            recognition = self._last_partial  # speech, then a tail the decoder took for noise: keep what was heard
         events = self._transcripts(segment, recognition, is_final=True)
         if self._speech_output:
             rest = self._target_text(recognition).split()[len(self._spoken):]
