@@ -43,6 +43,7 @@ const ERROR_WORDS = {
 const debug = (window.s2stDebug = {
   record: false, sentFrames: 0, receivedChunks: 0, sequenceErrors: 0, gatedFrames: 0,
   playedSamples: 0, audibleSamples: 0, echoCancellation: null, sent: [], received: [], played: [],
+  spokenSegments: [], // "session:segment" of every segment whose translated speech arrived
 });
 
 const token = new URLSearchParams(location.search).get("token");
@@ -163,6 +164,8 @@ function onAudio(header, pcm) {
   if (header.sequence !== expectedSequence) debug.sequenceErrors++;
   expectedSequence = header.sequence + 1;
   debug.receivedChunks++;
+  const spoken = `${session.session_id}:${header.segmentId}`;
+  if (!debug.spokenSegments.includes(spoken)) debug.spokenSegments.push(spoken);
   if (debug.record) debug.received.push(pcm);
   playback.enqueue(pcm);
 }

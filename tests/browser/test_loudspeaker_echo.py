@@ -1,0 +1,83 @@
+"""Loudspeakers: the page's own translated speech, heard again by the microphone, is never translated again.
+
+A browser's echo canceller removes what the page plays from the microphone; a browser without one reports
+`echoCancellation: false`, and then the page sends silence while its translation plays (docs/web-client.md).
+This test builds the loudspeaker-to-microphone path itself: the page's output is mixed into the fake
+microphone, which also carries the speaker's two phrases, in a browser that reports no echo canceller.
+With the page's gating, only the two phrases are translated; with it off (the user says "headphones"),
+the translation comes back as extra segments, which shows the loop is real.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import expect
+from speech import read_pcm, speak
+
+FIRST = "Buenos días. Muchas gracias por su ayuda, amigo."
+SECOND = "Mañana por la tarde vamos a visitar el museo de la ciudad con mis padres."
+
+# Everything the page sends to its speakers is also sent to `loudspeaker`, and getUserMedia returns the
+# microphone mixed with it, as a laptop's microphone hears its own speakers; the track reports no canceller.
+LOUDSPEAKER_LOOP = """
+let loudspeaker = null;
+const connect = AudioNode.prototype.connect;
+AudioNode.prototype.connect = function (target, ...rest) {
+  if (target instanceof AudioDestinationNode && !(this instanceof GainNode)) {  // the player's output
+    loudspeaker ??= this.context.createMediaStreamDestination();
+    connect.call(this, loudspeaker);
+  }
+  return connect.call(this, target, ...rest);
+};
+const getUserMedia = MediaDevices.prototype.getUserMedia;
+MediaDevices.prototype.getUserMedia = async function (constraints) {
+  const microphone = await getUserMedia.call(this, constraints);
+  while (loudspeaker === null) await new Promise((resolve) => setTimeout(resolve, 10));
+  const room = new AudioContext();
+  const heard = room.createMediaStreamDestination();
+  room.createMediaStreamSource(microphone).connect(heard);
+  room.createMediaStreamSource(loudspeaker.stream).connect(heard);
+  return heard.stream;
+};
+const getSettings = MediaStreamTrack.prototype.getSettings;
+MediaStreamTrack.prototype.getSettings = function () {
+  return { ...getSettings.call(this), echoCancellation: false };
+};
+"""
+
+
+def two_phrases(directory: Path) -> Path:
+    # A long pause: the first translation plays in it, where the microphone would hear it.
+    first = speak(FIRST, "es", directory / "first.wav", rate=48000, lead_silence_s=0.3, tail_silence_s=7.0)
+    second = speak(SECOND, "es", directory / "second.wav", rate=48000, lead_silence_s=0, tail_silence_s=7.0)
+    both = directory / "both.wav"
+    subprocess.run(["sox", str(first), str(second), str(both)], check=True, capture_output=True)
+    return both
+
+
+@pytest.mark.timeout(150)
+@pytest.mark.parametrize("headphones", [False, True], ids=["gated", "not gated (negative control)"])
+def test_the_pages_own_speech_is_not_translated_again(open_page, lite_gateway, tmp_path, headphones):
+    recording = two_phrases(tmp_path)
+    seconds = len(read_pcm(recording)[0]) / 2 / 48000
+    page = open_page(lite_gateway.base_url, recording, init_script=LOUDSPEAKER_LOOP)
+    expect(page.locator("#start")).to_be_enabled()
+    page.select_option("#source-language", "spa")
+    if headphones:
+        page.check("#headphones")
+    page.click("#start")
+    # The whole recording (about 22 s, 50 frames a second), the last translation played, then stop.
+    page.wait_for_function(f"window.s2stDebug.sentFrames > {int(seconds * 50)}", timeout=90_000)
+    page.wait_for_timeout(8_000)
+    page.click("#stop")
+    expect(page.locator("#session-status")).to_have_text("Stopped", timeout=60_000)
+
+    finals = page.locator("#target-transcript li:not(.partial)").all_inner_texts()
+    if headphones:
+        assert len(finals) > 2, finals  # the loop is real: the page's speech came back as more segments
+    else:
+        assert len(finals) <= 2 and sum("museum" in line.lower() for line in finals) == 1, finals
+        assert page.evaluate("window.s2stDebug.gatedFrames") > 0

@@ -1,0 +1,80 @@
+"""A phrase is translated and spoken once, whatever happens to the socket or the session meanwhile.
+
+The fake microphone says two Spanish phrases with a pause between them. The socket is dropped in the middle
+of the first one or after it, or the session is reset in the middle of it; the page reconnects (or goes on),
+and each phrase must come out at most once: nothing the page sent before is sent again, and nothing the
+worker translated is translated again.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page, expect
+from speech import speak
+
+FIRST = "Buenos días. Muchas gracias por su ayuda, amigo."  # -> "Good morning, thank you ..."
+SECOND = "Mañana por la tarde vamos a visitar el museo de la ciudad con mis padres."  # -> "... visit the museum ..."
+
+# Keeps every WebSocket the page opens, so the test can drop one as a network would.
+CAPTURE_SOCKETS = """
+window.testSockets = [];
+const NativeWebSocket = window.WebSocket;
+window.WebSocket = class extends NativeWebSocket {
+  constructor(...args) { super(...args); window.testSockets.push(this); }
+};
+"""
+
+
+def two_phrases(directory: Path) -> Path:
+    first = speak(FIRST, "es", directory / "first.wav", rate=48000, lead_silence_s=0.3, tail_silence_s=2.5)
+    second = speak(SECOND, "es", directory / "second.wav", rate=48000, lead_silence_s=0, tail_silence_s=2.0)
+    both = directory / "both.wav"
+    subprocess.run(["sox", str(first), str(second), str(both)], check=True, capture_output=True)
+    return both
+
+
+def lines(page: Page) -> list[str]:
+    return [text.lower() for text in page.locator("#target-transcript li").all_inner_texts()]
+
+
+def drop_socket(page: Page) -> None:
+    page.evaluate("window.testSockets.at(-1).close()")
+    expect(page.locator("#connection-state")).to_have_attribute("data-state", "connected", timeout=20_000)
+    expect(page.locator("body")).to_have_attribute("data-phase", "live", timeout=20_000)
+
+
+@pytest.mark.timeout(150)
+@pytest.mark.parametrize("when", ["socket dropped mid-phrase", "socket dropped after the phrase",
+                                  "reset mid-phrase"])
+def test_each_phrase_is_translated_and_spoken_once(open_page, lite_gateway, tmp_path, when):
+    page = open_page(lite_gateway.base_url, two_phrases(tmp_path), init_script=CAPTURE_SOCKETS)
+    expect(page.locator("#start")).to_be_enabled()
+    page.select_option("#source-language", "spa")
+    page.click("#start")
+    target = page.locator("#target-transcript li")
+    if when == "socket dropped after the phrase":
+        expect(page.locator("#target-transcript li:not(.partial)").first).to_be_visible(timeout=60_000)
+        drop_socket(page)
+    else:
+        expect(target.first).to_be_visible(timeout=60_000)  # a partial: the phrase is under way
+        if when == "reset mid-phrase":
+            page.click("#reset")  # clears the transcripts: count the speech from here on too
+            page.evaluate("window.s2stDebug.spokenSegments = []")
+        else:
+            drop_socket(page)
+    expect(page.locator("#target-transcript li:not(.partial)", has_text=re.compile("museum", re.I))).to_have_count(
+        1, timeout=90_000)
+    page.click("#stop")
+    expect(page.locator("#session-status")).to_have_text("Stopped", timeout=60_000)
+
+    heard = lines(page)
+    # The first phrase's opening words were sent before the drop (or the reset): said again, they were resent.
+    assert sum("morning" in line for line in heard) <= (0 if when == "reset mid-phrase" else 1), heard
+    assert sum("museum" in line for line in heard) == 1, heard
+    # Speech only for segments on the page (one line each): none for a discarded or repeated one.
+    spoken = page.evaluate("window.s2stDebug.spokenSegments")
+    assert len(spoken) <= len(heard), (spoken, heard)
