@@ -88,7 +88,7 @@ async def test_speech_output_into_a_language_without_a_voice_is_refused(seamless
 
 
 async def test_a_glossary_is_refused_until_the_engine_supports_one(seamless_worker):
-    config = pb.SessionConfig(target_language=VOICED, engine_options={"glossary": "Siobhan"})
+    config = pb.SessionConfig(target_language=VOICED[0], engine_options={"glossary": "Siobhan"})
     with pytest.raises(grpc.aio.AioRpcError) as failure:
         await translate(seamless_worker.address, iter([pb.TranslateRequest(config=config)]))
     assert failure.value.code() == grpc.StatusCode.INVALID_ARGUMENT
