@@ -3,7 +3,7 @@
 Starts a real worker (default: the lite engine), streams each utterance (espeak-ng
 speech, 3-8 s, several languages) in real time as 20 ms gRPC chunks, and prints
 the worker's own per-segment figures, their medians and the worker's peak RSS.
-Usage: `.venv/bin/python bench/engine.py [--engine lite]`.
+Usage: `.venv/bin/python -m bench.engine [--engine lite]`.
 """
 
 from __future__ import annotations
@@ -11,19 +11,17 @@ from __future__ import annotations
 import argparse
 import asyncio
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import grpc
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
-from servers import rss_mb, running, start_worker  # noqa: E402
-from speech import read_pcm, speak  # noqa: E402
+from tests.harness.servers import rss_mb, running, start_worker
+from tests.harness.speech import read_pcm, speak
 
-from s2st.v1 import translation_pb2 as pb  # noqa: E402
-from s2st.v1 import translation_pb2_grpc as pb_grpc  # noqa: E402
+from s2st.v1 import translation_pb2 as pb
+from s2st.v1 import translation_pb2_grpc as pb_grpc
 
 UTTERANCES = [
     ("spa", "es", "Buenos días. Muchas gracias por su ayuda, amigo."),

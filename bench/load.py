@@ -7,7 +7,7 @@ Modes:
                       end; RSS of both processes every 30 s and its trend after warm-up
 --engine echo (default) measures the transport; --engine lite streams espeak-ng Spanish speech and
 reports first-output latency (first frame sent to first translated audio received).
-Usage: `.venv/bin/python bench/load.py --find-max`.
+Usage: `.venv/bin/python -m bench.load --find-max`.
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -23,14 +22,12 @@ from pathlib import Path
 import numpy as np
 import websockets
 
-HERE = Path(__file__).resolve().parent
-sys.path[:0] = [str(HERE), str(HERE.parent / "tests")]
-from relay import FRAME_BYTES, FRAME_MS, gateway_session  # noqa: E402
-from servers import rss_mb, running, start_gateway, start_worker  # noqa: E402
-from speech import read_pcm, speak  # noqa: E402
-from wsclient import open_session  # noqa: E402
+from bench.relay import FRAME_BYTES, FRAME_MS, gateway_session
+from tests.harness.servers import rss_mb, running, start_gateway, start_worker
+from tests.harness.speech import read_pcm, speak
+from tests.harness.wsclient import open_session
 
-from gateway.protocol import AUDIO_HEADER  # noqa: E402
+from gateway.protocol import AUDIO_HEADER
 
 SEARCH_SECONDS = 8.0
 

@@ -6,7 +6,7 @@ and records each segment's first-output latency and ending offset (the worker's
 own figures) against session time, and the worker's RSS every 5 s. Prints the
 figures per 5-minute window and the least-squares slope of each series; writes
 the series as JSON and, with matplotlib (`pip install -e ".[bench]"`), a plot.
-Usage: `.venv/bin/python bench/long_session.py [--minutes 30] [--out bench-out/]`.
+Usage: `.venv/bin/python -m bench.long_session [--minutes 30] [--out bench-out/]`.
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ import asyncio
 import itertools
 import json
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -24,13 +23,12 @@ from pathlib import Path
 import grpc
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
-from engine import FRAME_BYTES, UTTERANCES  # noqa: E402
-from servers import rss_mb, running, start_worker  # noqa: E402
-from speech import read_pcm, speak  # noqa: E402
+from bench.engine import FRAME_BYTES, UTTERANCES
+from tests.harness.servers import rss_mb, running, start_worker
+from tests.harness.speech import read_pcm, speak
 
-from s2st.v1 import translation_pb2 as pb  # noqa: E402
-from s2st.v1 import translation_pb2_grpc as pb_grpc  # noqa: E402
+from s2st.v1 import translation_pb2 as pb
+from s2st.v1 import translation_pb2_grpc as pb_grpc
 
 PAUSES_S = (2, 5, 2, 20, 3, 60, 2, 8, 120, 4)  # cycled: short turns, and long silences between them
 RSS_EVERY_S = 5.0

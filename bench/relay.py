@@ -7,7 +7,7 @@ and prints per-frame round-trip p50 / p99 for both, the added latency and the
 ratio, the gateway's RSS, and the CPU time the gateway and the worker spent per
 relayed frame (client, gateway and worker share the machine's cores: once they
 saturate, queueing swamps the latency figures, and CPU per frame says what a
-machine of its own would sustain). Usage: `.venv/bin/python bench/relay.py [--seconds 10] [--levels 1 50 200]`.
+machine of its own would sustain). Usage: `.venv/bin/python -m bench.relay [--seconds 10] [--levels 1 50 200]`.
 """
 
 from __future__ import annotations
@@ -16,22 +16,19 @@ import argparse
 import asyncio
 import json
 import os
-import sys
 import time
 from collections.abc import Awaitable, Callable
-from pathlib import Path
 
 import grpc
 import numpy as np
 import websockets
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
-from servers import cpu_seconds, rss_mb, running, start_gateway, start_worker  # noqa: E402
-from wsclient import open_session  # noqa: E402
+from tests.harness.servers import cpu_seconds, rss_mb, running, start_gateway, start_worker
+from tests.harness.wsclient import open_session
 
-from gateway.protocol import AUDIO_HEADER  # noqa: E402
-from s2st.v1 import translation_pb2 as pb  # noqa: E402
-from s2st.v1 import translation_pb2_grpc as pb_grpc  # noqa: E402
+from gateway.protocol import AUDIO_HEADER
+from s2st.v1 import translation_pb2 as pb
+from s2st.v1 import translation_pb2_grpc as pb_grpc
 
 FRAME_MS = 20
 FRAME_BYTES = 16_000 * 2 * FRAME_MS // 1000

@@ -3,7 +3,7 @@
     .venv-seamless/bin/python bench/seamless_chunking.py      # after `make test-seamless`
 
 Feeds the same espeak-ng utterances through upstream's joint-VAD S2ST agent
-(built by the engine, over tests/seamless/tiny_models.py) twice: in 512-sample
+(built by the engine, over tests/harness/tiny_models.py) twice: in 512-sample
 pushes (one Silero window each: what the adapter did before) and in whole
 5120-sample chunks (320 ms: what upstream's streaming evaluation pushes, and
 the adapter now). Prints pushpop calls, encoder runs, encoder feature frames
@@ -13,7 +13,6 @@ any model size; CPU time is the tiny model's (on a GPU the encoder dominates).
 
 from __future__ import annotations
 
-import sys
 import tempfile
 import time
 import wave
@@ -21,13 +20,11 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT / "tests"), str(ROOT / "tests" / "seamless")]
-from speech import speak  # noqa: E402
-from tiny_models import make_tiny_models  # noqa: E402
+from tests.harness.speech import speak
+from tests.harness.tiny_models import make_tiny_models
 
-from inference.engines.seamless import SeamlessEngine  # noqa: E402
-from inference.engines.seamless.settings import SAMPLE_RATE, SeamlessSettings  # noqa: E402
+from inference.engines.seamless import SeamlessEngine
+from inference.engines.seamless.settings import SAMPLE_RATE, SeamlessSettings
 
 UTTERANCES = [("es", "Buenos días. Muchas gracias por su ayuda, amigo."),
               ("fr", "Le train pour Paris part à huit heures demain matin."),

@@ -9,8 +9,8 @@ from gateway.app import create_app
 from gateway.config import GatewayConfig
 from gateway.serving import DenialAnsweredProtocol, DrainingServer, head_limited_protocol
 from gateway.sockets import OpenSockets
-from s2st.logs import configure_logging
-from s2st.tracing import configure_tracing
+from s2st.runtime.logs import configure_logging
+from s2st.runtime.tracing import configure_tracing
 
 # Frames beyond this are refused by the WebSocket layer itself (close 1009);
 # smaller over-limit audio frames get a `frame_too_large` error event instead.

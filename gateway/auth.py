@@ -34,6 +34,7 @@ from cryptography.hazmat.primitives.serialization import load_pem_private_key, l
 
 from gateway.jwks import JwksKeys
 from gateway.protocol import ProtocolError, Start
+from s2st.runtime.settings import env
 from s2st.v1.limits import MAX_CLIENT_LABEL_BYTES, MAX_LANGUAGE_CODE_BYTES
 
 SCOPE_CLAIM = "s2st"
@@ -90,13 +91,13 @@ UNRESTRICTED = Grant()
 class JwtSettings:
     """How JWTs are checked (GatewayConfig's S2ST_JWT_* values)."""
 
-    secret: str = ""
-    public_key_file: str = ""
-    jwks_url: str = ""
-    audience: str = "s2st"
-    issuer: str = ""
-    leeway_seconds: float = 30.0
-    jwks_cache_seconds: float = 300.0
+    secret: str = env("S2ST_JWT_SECRET", "")
+    public_key_file: str = env("S2ST_JWT_PUBLIC_KEY_FILE", "")
+    jwks_url: str = env("S2ST_JWT_JWKS_URL", "")
+    audience: str = env("S2ST_JWT_AUDIENCE", "s2st")
+    issuer: str = env("S2ST_JWT_ISSUER", "")
+    leeway_seconds: float = env("S2ST_JWT_LEEWAY_SECONDS", 30.0)
+    jwks_cache_seconds: float = env("S2ST_JWT_JWKS_CACHE_SECONDS", 300.0)
 
     @property
     def enabled(self) -> bool:

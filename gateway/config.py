@@ -45,6 +45,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from gateway.auth import JwtSettings
+from s2st.runtime.settings import env, from_environ
 from s2st.v1.limits import MAX_CHUNK_BYTES
 
 DEFAULT_WEB_DIR = Path(__file__).resolve().parent.parent / "web"
@@ -54,37 +55,38 @@ DEFAULT_WEB_DIR = Path(__file__).resolve().parent.parent / "web"
 class GatewayConfig:
     """Settings of one gateway process."""
 
-    host: str = "127.0.0.1"
-    port: int = 8080
-    metrics_port: int = 9092
-    allowed_hosts: tuple[str, ...] = ()
-    max_request_head_bytes: int = 16_384
-    shutdown_grace_seconds: float = 20.0
-    worker_target: str = "127.0.0.1:50051"
-    allowed_origins: tuple[str, ...] = ()
-    ws_max_frame_bytes: int = MAX_CHUNK_BYTES
-    outbound_queue_frames: int = 256
-    start_attempts: int = 3
-    worker_timeout_seconds: float = 5.0
-    api_tokens: tuple[str, ...] = ()
+    host: str = env("S2ST_GATEWAY_HOST", "127.0.0.1")
+    port: int = env("S2ST_GATEWAY_PORT", 8080)
+    metrics_port: int = env("S2ST_GATEWAY_METRICS_PORT", 9092)
+    allowed_hosts: tuple[str, ...] = env("S2ST_ALLOWED_HOSTS", ())
+    max_request_head_bytes: int = env("S2ST_MAX_REQUEST_HEAD_BYTES", 16_384)
+    shutdown_grace_seconds: float = env("S2ST_SHUTDOWN_GRACE_SECONDS", 20.0)
+    worker_target: str = env("S2ST_WORKER_TARGET", "127.0.0.1:50051")
+    allowed_origins: tuple[str, ...] = env("S2ST_ALLOWED_ORIGINS", ())
+    ws_max_frame_bytes: int = env("S2ST_WS_MAX_FRAME_BYTES", MAX_CHUNK_BYTES)
+    outbound_queue_frames: int = env("S2ST_OUTBOUND_QUEUE_FRAMES", 256)
+    start_attempts: int = env("S2ST_START_ATTEMPTS", 3)
+    worker_timeout_seconds: float = env("S2ST_WORKER_TIMEOUT_SECONDS", 5.0)
+    api_tokens: tuple[str, ...] = env("S2ST_API_TOKENS", ())
     jwt: JwtSettings = JwtSettings()
-    max_connections_per_ip: int = 20
-    max_sessions_per_ip: int = 4
-    ws_max_frames_per_second: float = 200.0
-    ws_burst_seconds: float = 5.0
-    trusted_proxies: str = "127.0.0.1"
-    worker_tls_ca: str = ""
-    worker_tls_server_name: str = ""
-    worker_tls_cert: str = ""
-    worker_tls_key: str = ""
-    worker_token: str = ""
-    web_dir: Path = DEFAULT_WEB_DIR
-    log_level: str = "INFO"
+    max_connections_per_ip: int = env("S2ST_MAX_CONNECTIONS_PER_IP", 20)
+    max_sessions_per_ip: int = env("S2ST_MAX_SESSIONS_PER_IP", 4)
+    ws_max_frames_per_second: float = env("S2ST_WS_MAX_FRAMES_PER_SECOND", 200.0)
+    ws_burst_seconds: float = env("S2ST_WS_BURST_SECONDS", 5.0)
+    trusted_proxies: str = env("S2ST_TRUSTED_PROXIES", "127.0.0.1")
+    worker_tls_ca: str = env("S2ST_WORKER_TLS_CA", "")
+    worker_tls_server_name: str = env("S2ST_WORKER_TLS_SERVER_NAME", "")
+    worker_tls_cert: str = env("S2ST_WORKER_TLS_CERT", "")
+    worker_tls_key: str = env("S2ST_WORKER_TLS_KEY", "")
+    worker_token: str = env("S2ST_WORKER_TOKEN", "")
+    web_dir: Path = env("S2ST_WEB_DIR", DEFAULT_WEB_DIR)
+    log_level: str = env("S2ST_LOG_LEVEL", "INFO")
 
     def __repr__(self) -> str:  # never print secrets into logs
         return f"GatewayConfig(host={self.host!r}, port={self.port}, worker_target={self.worker_target!r})"
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "allowed_origins", tuple(origin.rstrip("/") for origin in self.allowed_origins))
         if self.jwt.jwks_url and not _safe_jwks_url(self.jwt.jwks_url):
             raise ValueError("S2ST_JWT_JWKS_URL must be https:// (http:// only on a loopback address)")
         if not 2 <= self.ws_max_frame_bytes <= MAX_CHUNK_BYTES:
@@ -93,58 +95,12 @@ class GatewayConfig:
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> GatewayConfig:
         """Read the S2ST_* variables; unset ones keep the defaults above."""
-        defaults = cls()
         if "S2ST_SESSION_TOKEN_SECRET" in environ:
             raise ValueError("S2ST_SESSION_TOKEN_SECRET is gone: session tokens are JWTs now. Set S2ST_JWT_SECRET "
                              "and mint HS256 JWTs (docs/deploy.md, 'Session tokens')")
-        return cls(
-            host=environ.get("S2ST_GATEWAY_HOST", defaults.host),
-            port=int(environ.get("S2ST_GATEWAY_PORT", defaults.port)),
-            metrics_port=int(environ.get("S2ST_GATEWAY_METRICS_PORT", defaults.metrics_port)),
-            allowed_hosts=_comma_list(environ.get("S2ST_ALLOWED_HOSTS", "")),
-            max_request_head_bytes=int(environ.get("S2ST_MAX_REQUEST_HEAD_BYTES", defaults.max_request_head_bytes)),
-            shutdown_grace_seconds=float(
-                environ.get("S2ST_SHUTDOWN_GRACE_SECONDS", defaults.shutdown_grace_seconds)
-            ),
-            worker_target=environ.get("S2ST_WORKER_TARGET", defaults.worker_target),
-            allowed_origins=tuple(o.rstrip("/") for o in _comma_list(environ.get("S2ST_ALLOWED_ORIGINS", ""))),
-            ws_max_frame_bytes=int(environ.get("S2ST_WS_MAX_FRAME_BYTES", defaults.ws_max_frame_bytes)),
-            outbound_queue_frames=int(environ.get("S2ST_OUTBOUND_QUEUE_FRAMES", defaults.outbound_queue_frames)),
-            start_attempts=int(environ.get("S2ST_START_ATTEMPTS", defaults.start_attempts)),
-            worker_timeout_seconds=float(
-                environ.get("S2ST_WORKER_TIMEOUT_SECONDS", defaults.worker_timeout_seconds)
-            ),
-            api_tokens=_comma_list(environ.get("S2ST_API_TOKENS", "")),
-            jwt=JwtSettings(
-                secret=environ.get("S2ST_JWT_SECRET", ""),
-                public_key_file=environ.get("S2ST_JWT_PUBLIC_KEY_FILE", ""),
-                jwks_url=environ.get("S2ST_JWT_JWKS_URL", ""),
-                jwks_cache_seconds=float(environ.get("S2ST_JWT_JWKS_CACHE_SECONDS", defaults.jwt.jwks_cache_seconds)),
-                audience=environ.get("S2ST_JWT_AUDIENCE", defaults.jwt.audience),
-                issuer=environ.get("S2ST_JWT_ISSUER", ""),
-                leeway_seconds=float(environ.get("S2ST_JWT_LEEWAY_SECONDS", defaults.jwt.leeway_seconds)),
-            ),
-            max_connections_per_ip=int(environ.get("S2ST_MAX_CONNECTIONS_PER_IP", defaults.max_connections_per_ip)),
-            max_sessions_per_ip=int(environ.get("S2ST_MAX_SESSIONS_PER_IP", defaults.max_sessions_per_ip)),
-            ws_max_frames_per_second=float(
-                environ.get("S2ST_WS_MAX_FRAMES_PER_SECOND", defaults.ws_max_frames_per_second)
-            ),
-            ws_burst_seconds=float(environ.get("S2ST_WS_BURST_SECONDS", defaults.ws_burst_seconds)),
-            trusted_proxies=environ.get("S2ST_TRUSTED_PROXIES", defaults.trusted_proxies),
-            worker_tls_ca=environ.get("S2ST_WORKER_TLS_CA", ""),
-            worker_tls_server_name=environ.get("S2ST_WORKER_TLS_SERVER_NAME", ""),
-            worker_tls_cert=environ.get("S2ST_WORKER_TLS_CERT", ""),
-            worker_tls_key=environ.get("S2ST_WORKER_TLS_KEY", ""),
-            worker_token=environ.get("S2ST_WORKER_TOKEN", ""),
-            web_dir=Path(environ.get("S2ST_WEB_DIR", defaults.web_dir)),
-            log_level=environ.get("S2ST_LOG_LEVEL", defaults.log_level),
-        )
+        return from_environ(cls, environ)
 
 
 def _safe_jwks_url(url: str) -> bool:
     parts = urlsplit(url)
     return parts.scheme == "https" or (parts.scheme == "http" and parts.hostname in ("127.0.0.1", "localhost", "::1"))
-
-
-def _comma_list(value: str) -> tuple[str, ...]:
-    return tuple(item.strip() for item in value.split(",") if item.strip())

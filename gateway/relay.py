@@ -42,7 +42,7 @@ from gateway.protocol import (
 )
 from gateway.sockets import OpenSockets
 from gateway.worker_client import WorkerClient
-from s2st.tracing import TRANSLATE_SPAN
+from s2st.runtime.tracing import TRANSLATE_SPAN
 from s2st.v1 import translation_pb2 as pb
 
 log = logging.getLogger("gateway.relay")

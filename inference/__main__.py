@@ -5,13 +5,13 @@ import os
 
 from inference.config import WorkerConfig
 from inference.server import serve
-from s2st.logs import configure_logging
-from s2st.tracing import configure_tracing
+from s2st.runtime.logs import configure_logging
+from s2st.runtime.tracing import configure_tracing
 
 
 def main() -> None:
-    config = WorkerConfig.from_environ(os.environ)
     try:
+        config = WorkerConfig.from_environ(os.environ)
         configure_tracing("s2st-inference")
     except ValueError as error:
         raise SystemExit(f"worker configuration: {error}") from None

@@ -27,29 +27,31 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from s2st.runtime.settings import env, from_environ
+
 
 @dataclass(frozen=True)
 class WorkerConfig:
     """Settings of one inference worker process."""
 
-    engine: str = "lite"
-    grpc_host: str = "127.0.0.1"
-    grpc_port: int = 50051
-    metrics_port: int = 9091
-    max_sessions: int = 16
-    max_session_seconds: float = 3600.0
-    shutdown_grace_seconds: float = 20.0
-    input_queue_chunks: int = 200
-    config_timeout_seconds: float = 10.0
-    idle_session_seconds: float = 60.0
-    client_stall_seconds: float = 15.0
-    grpc_tokens: tuple[str, ...] = ()
-    tls_cert_path: str = ""
-    tls_key_path: str = ""
-    tls_client_ca_path: str = ""
-    healthcheck_tls_ca_path: str = ""
-    healthcheck_tls_server_name: str = "localhost"
-    log_level: str = "INFO"
+    engine: str = env("S2ST_ENGINE", "lite")
+    grpc_host: str = env("S2ST_GRPC_HOST", "127.0.0.1")
+    grpc_port: int = env("S2ST_GRPC_PORT", 50051)
+    metrics_port: int = env("S2ST_WORKER_METRICS_PORT", 9091)
+    max_sessions: int = env("S2ST_MAX_SESSIONS", 16)
+    max_session_seconds: float = env("S2ST_MAX_SESSION_SECONDS", 3600.0)
+    shutdown_grace_seconds: float = env("S2ST_SHUTDOWN_GRACE_SECONDS", 20.0)
+    input_queue_chunks: int = env("S2ST_INPUT_QUEUE_CHUNKS", 200)
+    config_timeout_seconds: float = env("S2ST_CONFIG_TIMEOUT_SECONDS", 10.0)
+    idle_session_seconds: float = env("S2ST_IDLE_SESSION_SECONDS", 60.0)
+    client_stall_seconds: float = env("S2ST_CLIENT_STALL_SECONDS", 15.0)
+    grpc_tokens: tuple[str, ...] = env("S2ST_GRPC_TOKENS", ())
+    tls_cert_path: str = env("S2ST_GRPC_TLS_CERT", "")
+    tls_key_path: str = env("S2ST_GRPC_TLS_KEY", "")
+    tls_client_ca_path: str = env("S2ST_GRPC_TLS_CLIENT_CA", "")
+    healthcheck_tls_ca_path: str = env("S2ST_GRPC_TLS_CA", "")
+    healthcheck_tls_server_name: str = env("S2ST_GRPC_TLS_SERVER_NAME", "localhost")
+    log_level: str = env("S2ST_LOG_LEVEL", "INFO")
 
     def __repr__(self) -> str:  # never print tokens into logs
         return f"WorkerConfig(engine={self.engine!r}, grpc={self.grpc_host}:{self.grpc_port})"
@@ -57,28 +59,4 @@ class WorkerConfig:
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> WorkerConfig:
         """Read the S2ST_* variables; unset ones keep the defaults above."""
-        defaults = cls()
-        return cls(
-            engine=environ.get("S2ST_ENGINE", defaults.engine),
-            grpc_host=environ.get("S2ST_GRPC_HOST", defaults.grpc_host),
-            grpc_port=int(environ.get("S2ST_GRPC_PORT", defaults.grpc_port)),
-            metrics_port=int(environ.get("S2ST_WORKER_METRICS_PORT", defaults.metrics_port)),
-            max_sessions=int(environ.get("S2ST_MAX_SESSIONS", defaults.max_sessions)),
-            max_session_seconds=float(environ.get("S2ST_MAX_SESSION_SECONDS", defaults.max_session_seconds)),
-            shutdown_grace_seconds=float(
-                environ.get("S2ST_SHUTDOWN_GRACE_SECONDS", defaults.shutdown_grace_seconds)
-            ),
-            input_queue_chunks=int(environ.get("S2ST_INPUT_QUEUE_CHUNKS", defaults.input_queue_chunks)),
-            config_timeout_seconds=float(
-                environ.get("S2ST_CONFIG_TIMEOUT_SECONDS", defaults.config_timeout_seconds)
-            ),
-            idle_session_seconds=float(environ.get("S2ST_IDLE_SESSION_SECONDS", defaults.idle_session_seconds)),
-            client_stall_seconds=float(environ.get("S2ST_CLIENT_STALL_SECONDS", defaults.client_stall_seconds)),
-            grpc_tokens=tuple(t.strip() for t in environ.get("S2ST_GRPC_TOKENS", "").split(",") if t.strip()),
-            tls_cert_path=environ.get("S2ST_GRPC_TLS_CERT", ""),
-            tls_key_path=environ.get("S2ST_GRPC_TLS_KEY", ""),
-            tls_client_ca_path=environ.get("S2ST_GRPC_TLS_CLIENT_CA", ""),
-            healthcheck_tls_ca_path=environ.get("S2ST_GRPC_TLS_CA", ""),
-            healthcheck_tls_server_name=environ.get("S2ST_GRPC_TLS_SERVER_NAME", defaults.healthcheck_tls_server_name),
-            log_level=environ.get("S2ST_LOG_LEVEL", defaults.log_level),
-        )
+        return from_environ(cls, environ)

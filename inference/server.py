@@ -20,7 +20,7 @@ from inference.engines.base import Engine
 from inference.metrics import WorkerMetrics
 from inference.security import BearerTokenInterceptor, server_credentials
 from inference.servicer import TranslatorServicer
-from inference.sessions import SessionRegistry, WorkerState
+from inference.admission import Admission, WorkerState
 from inference.stream import StreamLimits
 from s2st.v1 import translation_pb2, translation_pb2_grpc
 from s2st.v1.limits import MAX_REQUEST_MESSAGE_BYTES
@@ -41,7 +41,7 @@ class Worker:
     def __init__(self, config: WorkerConfig, engine: Engine) -> None:
         self.config = config
         self.engine = engine
-        self.registry = SessionRegistry(config.max_sessions)
+        self.admission = Admission(config.max_sessions)
         self.metrics = WorkerMetrics.create()
         self.health = health_aio.HealthServicer()
         interceptors = [BearerTokenInterceptor(config.grpc_tokens)] if config.grpc_tokens else []
@@ -50,7 +50,7 @@ class Worker:
             ("grpc.so_reuseport", 0),
         ])
         translation_pb2_grpc.add_TranslatorServicer_to_server(
-            TranslatorServicer(engine, self.registry, self.metrics, StreamLimits(
+            TranslatorServicer(engine, self.admission, self.metrics, StreamLimits(
                 max_session_seconds=config.max_session_seconds,
                 input_queue_chunks=config.input_queue_chunks,
                 config_timeout_seconds=config.config_timeout_seconds,
@@ -82,9 +82,9 @@ class Worker:
             with tracer.start_as_current_span("model.load", attributes={"s2st.engine": self.engine.name}):
                 await asyncio.to_thread(self.engine.load)
         except Exception:
-            self.registry.state = WorkerState.FAILED
+            self.admission.state = WorkerState.FAILED
             raise
-        self.registry.state = WorkerState.SERVING
+        self.admission.state = WorkerState.SERVING
         await self._set_health(health_pb2.HealthCheckResponse.SERVING)
         log.info("serving", extra={"engine": self.engine.name, "model": self.engine.model_id})
 
@@ -94,13 +94,13 @@ class Worker:
         The port stays open meanwhile, so health checks see NOT_SERVING and new
         streams get UNAVAILABLE with a reason instead of a refused connection.
         """
-        self.registry.state = WorkerState.DRAINING
+        self.admission.state = WorkerState.DRAINING
         await self._set_health(health_pb2.HealthCheckResponse.NOT_SERVING)
-        log.info("draining", extra={"active_sessions": self.registry.active_count,
+        log.info("draining", extra={"active_sessions": self.admission.active_count,
                                     "grace_seconds": self.config.shutdown_grace_seconds})
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.config.shutdown_grace_seconds
-        while self.registry.active_count and loop.time() < deadline:
+        while self.admission.active_count and loop.time() < deadline:
             await asyncio.sleep(DRAIN_POLL_SECONDS)
         await self.server.stop(DRAIN_FINAL_GRACE_SECONDS)
         await self.engine.aclose()

@@ -39,7 +39,7 @@ from inference.limits import (
 )
 from inference.metrics import WorkerMetrics
 from inference.tracing import SegmentSpans
-from inference.sessions import Busy, NotServing, SessionRegistry, WorkerState
+from inference.admission import Admission, Busy, NotServing, WorkerState
 from inference.stream import (
     AudioIn,
     AudioOut,
@@ -58,7 +58,7 @@ from inference.stream import (
 )
 from s2st.v1 import translation_pb2 as pb
 from s2st.v1 import translation_pb2_grpc as pb_grpc
-from s2st.tracing import TRANSLATE_SPAN, context_from_metadata
+from s2st.runtime.tracing import TRANSLATE_SPAN, context_from_metadata
 from s2st.v1.limits import MAX_CHUNK_BYTES, MAX_CLIENT_LABEL_BYTES, MAX_LANGUAGE_CODE_BYTES
 
 log = logging.getLogger("inference.servicer")
@@ -76,18 +76,18 @@ class ClientStalled(Exception):
 class TranslatorServicer(pb_grpc.TranslatorServicer):
     """Serves Translate streams and ListLanguages on one engine."""
 
-    def __init__(self, engine: Engine, registry: SessionRegistry, metrics: WorkerMetrics,
+    def __init__(self, engine: Engine, admission: Admission, metrics: WorkerMetrics,
                  limits: StreamLimits) -> None:
         self._engine = engine
-        self._registry = registry
+        self._admission = admission
         self._metrics = metrics
         self._limits = limits
 
     async def ListLanguages(
         self, request: pb.ListLanguagesRequest, context: grpc.aio.ServicerContext
     ) -> pb.ListLanguagesResponse:
-        if self._registry.state is not WorkerState.SERVING:
-            await context.abort(grpc.StatusCode.UNAVAILABLE, f"worker is {self._registry.state.value}")
+        if self._admission.state is not WorkerState.SERVING:
+            await context.abort(grpc.StatusCode.UNAVAILABLE, f"worker is {self._admission.state.value}")
         catalog = self._engine.languages()
         return pb.ListLanguagesResponse(
             engine=self._engine.name,
@@ -115,7 +115,7 @@ class TranslatorServicer(pb_grpc.TranslatorServicer):
             if first is None or first.WhichOneof("request") != "config":
                 raise InvalidRequest("the first request of a Translate stream must be a config")
             settings, input_rate, label = parse_config(first.config, self._engine)
-            with self._registry.admit() as session_id:
+            with self._admission.admit() as session_id:
                 self._metrics.active_sessions.inc()
                 try:
                     await self._serve(session_id, settings, input_rate, label, request_iterator, context)

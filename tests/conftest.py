@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from servers import Gateway, Worker, running, start_gateway, start_worker  # noqa: E402
+from tests.harness.servers import Gateway, Worker, running, start_gateway, start_worker
 
 
 @pytest.fixture(scope="session")

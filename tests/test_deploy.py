@@ -109,8 +109,8 @@ def test_service_settings_are_ones_the_code_reads():
     gateway_names = settings_read_by("gateway/config.py")
     worker_names = settings_read_by("inference/config.py", "inference/engines/seamless/settings.py",
                                     "inference/engines/lite/settings.py")
-    # The standard OpenTelemetry variables both services read through s2st/tracing.py (its docstring names them).
-    otel_names = set(re.findall(r"OTEL_[A-Z_]+", (ROOT / "proto" / "s2st" / "tracing.py").read_text()))
+    # The standard OpenTelemetry variables both services read through s2st/runtime/tracing.py (its docstring names them).
+    otel_names = set(re.findall(r"OTEL_[A-Z_]+", (ROOT / "proto" / "s2st" / "runtime" / "tracing.py").read_text()))
     for service, names in (("gateway", gateway_names), ("inference", worker_names)):
         environment = set(services[service]["environment"])
         assert {n for n in environment if not n.startswith("OTEL_")} <= names

@@ -12,8 +12,8 @@ import time
 
 import numpy as np
 
-from servers import free_port, rss_mb, running, start_gateway, start_worker
-from wsclient import ProtocolClient, connect
+from tests.harness.servers import free_port, rss_mb, running, start_gateway, start_worker
+from tests.harness.wsclient import ProtocolClient, connect
 
 FRAME = b"\x01\x02" * 320
 

@@ -9,8 +9,8 @@ import urllib.request
 
 import pytest
 import websockets
-from servers import free_port, running, start_gateway, start_worker
-from wsclient import ProtocolClient, connect
+from tests.harness.servers import free_port, running, start_gateway, start_worker
+from tests.harness.wsclient import ProtocolClient, connect
 
 FRAME_BYTES = 640  # 20 ms at 16 kHz
 

@@ -22,8 +22,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from servers import REPO_ROOT, free_port, running, start_gateway
-from wsclient import ProtocolClient, connect
+from tests.harness.servers import REPO_ROOT, free_port, running, start_gateway
+from tests.harness.wsclient import ProtocolClient, connect
 
 from gateway.auth import MAX_TOKEN_CHARS, Authenticator, JwtSettings, mint_token
 from gateway.jwks import MIN_REFETCH_SECONDS

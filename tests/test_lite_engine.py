@@ -6,7 +6,7 @@ import logging
 
 import numpy as np
 import pytest
-from speech import SENTENCES, babble, read_pcm, speak
+from tests.harness.speech import SENTENCES, babble, read_pcm, speak
 
 from inference.engines.base import SessionSettings, Side, SpeechAudio, SpeechEnded, SpeechStarted, \
     TranscriptUpdate, UnsupportedConfig

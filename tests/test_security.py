@@ -11,8 +11,8 @@ from pathlib import Path
 import grpc
 import pytest
 import websockets
-from servers import REPO_ROOT, running, start_gateway, start_worker
-from wsclient import ProtocolClient, connect
+from tests.harness.servers import REPO_ROOT, running, start_gateway, start_worker
+from tests.harness.wsclient import ProtocolClient, connect
 
 from gateway.auth import mint_token
 from s2st.v1 import translation_pb2 as pb
@@ -225,7 +225,7 @@ def test_a_missing_worker_is_reported_without_its_address(server_logs):
     import urllib.error
     import urllib.request
 
-    from servers import free_port
+    from tests.harness.servers import free_port
 
     port = free_port()
     with running(start_gateway(f"127.0.0.1:{port}", log_dir=server_logs)) as gateway:
@@ -261,7 +261,7 @@ def raw_request(port: int, head: bytes) -> bytes:
     + b"".join(b"X-%d: 1\r\n" % i for i in range(200)) + b"\r\n",
 ], ids=["16-KB-request-line", "4-MiB-header", "9-KB-upgrade-line", "200-upgrade-headers"])
 def test_oversized_request_heads_get_431(echo_gateway, head):
-    from servers import rss_mb
+    from tests.harness.servers import rss_mb
 
     before = rss_mb(echo_gateway.process.pid)
     answer = raw_request(echo_gateway.port, head)

@@ -15,11 +15,11 @@ from collections.abc import AsyncIterator
 import grpc
 import pytest
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2, trace_service_pb2_grpc
-from servers import REPO_ROOT, Gateway, Worker, free_port, running, start_gateway, start_worker
-from speech import SENTENCES, speak
-from wsclient import finals, stream_file
+from tests.harness.servers import REPO_ROOT, Gateway, Worker, free_port, running, start_gateway, start_worker
+from tests.harness.speech import SENTENCES, speak
+from tests.harness.wsclient import finals, stream_file
 
-from s2st.tracing import TRANSLATE_SPAN
+from s2st.runtime.tracing import TRANSLATE_SPAN
 
 
 class InMemoryCollector(trace_service_pb2_grpc.TraceServiceServicer):
@@ -108,7 +108,7 @@ def test_an_unsupported_exporter_stops_the_service_with_a_reason():
 
 
 async def test_without_otel_settings_nothing_is_exported_and_logs_carry_no_trace_ids(echo_gateway, echo_worker):
-    from wsclient import ProtocolClient, connect
+    from tests.harness.wsclient import ProtocolClient, connect
 
     async with connect(echo_gateway.ws_url) as ws:
         assert (await ProtocolClient(ws).start())["type"] == "ready"

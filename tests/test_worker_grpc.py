@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
-from servers import running, start_worker
+from tests.harness.servers import running, start_worker
 
 from s2st.v1 import translation_pb2 as pb
 from s2st.v1 import translation_pb2_grpc as pb_grpc
@@ -175,7 +175,7 @@ def outcome_count(worker, outcome: str) -> float:
 
 
 async def test_clients_that_stop_reading_lose_their_slots_and_the_worker_stays_bounded(server_logs):
-    from servers import rss_mb
+    from tests.harness.servers import rss_mb
 
     # 20 queued chunks of 64 KiB per stream: what the worker may hold for a client that does not read.
     env = {"S2ST_MAX_SESSIONS": "4", "S2ST_MAX_SESSION_SECONDS": "30", "S2ST_CLIENT_STALL_SECONDS": "2",

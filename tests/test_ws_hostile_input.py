@@ -13,8 +13,8 @@ import threading
 import time
 
 import pytest
-from servers import running, start_gateway
-from wsclient import ProtocolClient, connect
+from tests.harness.servers import running, start_gateway
+from tests.harness.wsclient import ProtocolClient, connect
 
 FRAME = b"\x03\x00" * 320  # 20 ms at 16 kHz
 
@@ -170,7 +170,7 @@ async def test_audio_sent_before_ready_reaches_the_worker_first_and_in_order(ech
 
 
 async def test_one_address_cannot_take_every_worker_slot(server_logs):
-    from servers import start_worker
+    from tests.harness.servers import start_worker
 
     with (running(start_worker("echo", {"S2ST_MAX_SESSIONS": "4"}, log_dir=server_logs)) as worker,
           running(start_gateway(worker.address, {"S2ST_MAX_SESSIONS_PER_IP": "3", "S2ST_TRUSTED_PROXIES": "*"},
@@ -190,7 +190,7 @@ async def test_one_address_cannot_take_every_worker_slot(server_logs):
 
 
 async def test_an_idle_session_ends_as_idle_timeout_and_the_socket_stays(server_logs):
-    from servers import start_worker
+    from tests.harness.servers import start_worker
 
     with (running(start_worker("echo", {"S2ST_IDLE_SESSION_SECONDS": "1"}, log_dir=server_logs)) as worker,
           running(start_gateway(worker.address, log_dir=server_logs)) as gateway):

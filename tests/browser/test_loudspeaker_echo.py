@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
-from speech import read_pcm, speak
+from tests.harness.speech import read_pcm, speak
 
 FIRST = "Buenos días. Muchas gracias por su ayuda, amigo."
 SECOND = "Mañana por la tarde vamos a visitar el museo de la ciudad con mis padres."

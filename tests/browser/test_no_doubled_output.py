@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
-from speech import speak
+from tests.harness.speech import speak
 
 FIRST = "Buenos días. Muchas gracias por su ayuda, amigo."  # -> "Good morning, thank you ..."
 SECOND = "Mañana por la tarde vamos a visitar el museo de la ciudad con mis padres."  # -> "... visit the museum ..."

@@ -15,8 +15,8 @@ import numpy as np
 import pytest
 from audio_match import aligned_correlation, global_correlation
 from playwright.sync_api import Page, expect
-from servers import running, start_gateway, start_worker
-from speech import SENTENCES, read_pcm, speak
+from tests.harness.servers import running, start_gateway, start_worker
+from tests.harness.speech import SENTENCES, read_pcm, speak
 
 # The hook's recordings as base64 of little-endian int16 (the played Float32 is scaled).
 RECORDING_JS = """(name) => {

@@ -2,27 +2,23 @@
 
 Everything upstream is real (seamless_communication at 90e2b57, simuleval 1.1.4,
 fairseq2 0.2.1, torch 2.2.2, Silero VAD from its package); only the weights are
-TINY AND RANDOM (tests/seamless/tiny_models.py), so outputs are noise and
+TINY AND RANDOM (tests/harness/tiny_models.py), so outputs are noise and
 these tests check behaviour, never translation quality.
 """
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from servers import Worker, running, start_worker  # noqa: E402
-from speech import speak  # noqa: E402
-from tiny_models import TinyModels, make_tiny_models  # noqa: E402
-
-from inference.engines.seamless import SeamlessEngine  # noqa: E402
-from inference.engines.seamless.settings import SeamlessSettings  # noqa: E402
+from inference.engines.seamless import SeamlessEngine
+from inference.engines.seamless.settings import SeamlessSettings
+from tests.harness.servers import Worker, running, start_worker
+from tests.harness.speech import speak
+from tests.harness.tiny_models import TinyModels, make_tiny_models
 
 
 @pytest.fixture(scope="session")

@@ -10,8 +10,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import pytest
-from servers import rss_mb
-from tiny_models import UNVOICED, VOICED
+from tests.harness.servers import rss_mb
+from tests.harness.tiny_models import UNVOICED, VOICED
 
 from inference.engines.base import (
     SessionSettings,

@@ -10,8 +10,8 @@ import sys
 import grpc
 import numpy as np
 import pytest
-from servers import REPO_ROOT
-from tiny_models import DECODER_CARD, UNITY_CARD, UNVOICED, VOICED, VOCODER_CARD
+from tests.harness.servers import REPO_ROOT
+from tests.harness.tiny_models import DECODER_CARD, UNITY_CARD, UNVOICED, VOICED, VOCODER_CARD
 
 from s2st.v1 import translation_pb2 as pb
 from s2st.v1 import translation_pb2_grpc as pb_grpc

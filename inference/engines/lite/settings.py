@@ -19,43 +19,30 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from s2st.runtime.settings import env, from_environ
+
 
 @dataclass(frozen=True)
 class LiteSettings:
-    whisper_dir: str = ""
-    whisper_model: str = ""
-    model_cache: Path = Path.home() / ".cache" / "s2st"
-    compute_type: str = "int8"
-    threads: int = 2
-    vad_threshold: float = 0.5
-    min_speech_ms: int = 250
-    min_silence_ms: int = 500
-    pad_ms: int = 200
-    max_segment_seconds: float = 12.0
-    partial_interval_ms: int = 1000
-    voice: str = ""
-    speech_rate: int = 175
+    whisper_dir: str = env("S2ST_LITE_WHISPER_DIR", "")
+    whisper_model: str = env("S2ST_LITE_WHISPER_MODEL", "")
+    model_cache: Path = env("S2ST_MODEL_CACHE", Path.home() / ".cache" / "s2st")
+    compute_type: str = env("S2ST_LITE_COMPUTE_TYPE", "int8")
+    threads: int = env("S2ST_LITE_THREADS", 2)
+    vad_threshold: float = env("S2ST_LITE_VAD_THRESHOLD", 0.5)
+    min_speech_ms: int = env("S2ST_LITE_MIN_SPEECH_MS", 250)
+    min_silence_ms: int = env("S2ST_LITE_MIN_SILENCE_MS", 500)
+    pad_ms: int = env("S2ST_LITE_PAD_MS", 200)
+    max_segment_seconds: float = env("S2ST_LITE_MAX_SEGMENT_SECONDS", 12.0)
+    partial_interval_ms: int = env("S2ST_LITE_PARTIAL_INTERVAL_MS", 1000)
+    voice: str = env("S2ST_LITE_VOICE", "")
+    speech_rate: int = env("S2ST_LITE_SPEECH_RATE", 175)
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> LiteSettings:
-        d = cls()
-        return cls(
-            whisper_dir=environ.get("S2ST_LITE_WHISPER_DIR", ""),
-            whisper_model=environ.get("S2ST_LITE_WHISPER_MODEL", ""),
-            model_cache=Path(os.path.expanduser(environ.get("S2ST_MODEL_CACHE", str(d.model_cache)))),
-            compute_type=environ.get("S2ST_LITE_COMPUTE_TYPE", d.compute_type),
-            threads=int(environ.get("S2ST_LITE_THREADS", d.threads)),
-            vad_threshold=float(environ.get("S2ST_LITE_VAD_THRESHOLD", d.vad_threshold)),
-            min_speech_ms=int(environ.get("S2ST_LITE_MIN_SPEECH_MS", d.min_speech_ms)),
-            min_silence_ms=int(environ.get("S2ST_LITE_MIN_SILENCE_MS", d.min_silence_ms)),
-            pad_ms=int(environ.get("S2ST_LITE_PAD_MS", d.pad_ms)),
-            max_segment_seconds=float(environ.get("S2ST_LITE_MAX_SEGMENT_SECONDS", d.max_segment_seconds)),
-            partial_interval_ms=int(environ.get("S2ST_LITE_PARTIAL_INTERVAL_MS", d.partial_interval_ms)),
-            voice=environ.get("S2ST_LITE_VOICE", ""),
-            speech_rate=int(environ.get("S2ST_LITE_SPEECH_RATE", d.speech_rate)),
-        )
+        """Read the S2ST_LITE_* variables; unset ones keep the defaults above."""
+        return from_environ(cls, environ)

@@ -31,54 +31,34 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from inference.audio import SILERO_WINDOW_SAMPLES
+from s2st.runtime.settings import env, from_environ
 
 SAMPLE_RATE = 16_000  # the w2v-BERT encoder's input and vocoder_v2's output rate
 
 
 @dataclass(frozen=True)
 class SeamlessSettings:
-    device: str = "cuda:0"
-    dtype: str = "fp16"
-    unity_model: str = "seamless_streaming_unity"
-    monotonic_decoder: str = "seamless_streaming_monotonic_decoder"
-    vocoder: str = "vocoder_v2"
-    decision_threshold: float = 0.7
-    min_starting_wait_w2vbert: int = 192
-    max_len_a: int = 0
-    max_len_b: int = 1000
-    max_consecutive_write: int = 50
-    min_unit_chunk_size: int = 50
-    silence_limit_ms: int = 700
-    speech_soft_limit_ms: int = 12_000
-    init_speech_prob: float = 0.15
-    chunk_size_samples: int = 5120
-    max_segment_seconds: float = 20.0
+    device: str = env("S2ST_SEAMLESS_DEVICE", "cuda:0")
+    dtype: str = env("S2ST_SEAMLESS_DTYPE", "fp16")
+    unity_model: str = env("S2ST_SEAMLESS_UNITY_MODEL", "seamless_streaming_unity")
+    monotonic_decoder: str = env("S2ST_SEAMLESS_MONOTONIC_DECODER", "seamless_streaming_monotonic_decoder")
+    vocoder: str = env("S2ST_SEAMLESS_VOCODER", "vocoder_v2")
+    decision_threshold: float = env("S2ST_SEAMLESS_DECISION_THRESHOLD", 0.7)
+    min_starting_wait_w2vbert: int = env("S2ST_SEAMLESS_MIN_STARTING_WAIT_W2VBERT", 192)
+    max_len_a: int = env("S2ST_SEAMLESS_MAX_LEN_A", 0)
+    max_len_b: int = env("S2ST_SEAMLESS_MAX_LEN_B", 1000)
+    max_consecutive_write: int = env("S2ST_SEAMLESS_MAX_CONSECUTIVE_WRITE", 50)
+    min_unit_chunk_size: int = env("S2ST_SEAMLESS_MIN_UNIT_CHUNK_SIZE", 50)
+    silence_limit_ms: int = env("S2ST_SEAMLESS_SILENCE_LIMIT_MS", 700)
+    speech_soft_limit_ms: int = env("S2ST_SEAMLESS_SPEECH_SOFT_LIMIT_MS", 12_000)
+    init_speech_prob: float = env("S2ST_SEAMLESS_INIT_SPEECH_PROB", 0.15)
+    chunk_size_samples: int = env("S2ST_SEAMLESS_CHUNK_SIZE_SAMPLES", 5120)
+    max_segment_seconds: float = env("S2ST_SEAMLESS_MAX_SEGMENT_SECONDS", 20.0)
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> SeamlessSettings:
-        d = cls()
-
-        def get(name: str, default: object) -> str:
-            return environ.get(f"S2ST_SEAMLESS_{name}", str(default))
-
-        return cls(
-            device=get("DEVICE", d.device),
-            dtype=get("DTYPE", d.dtype),
-            unity_model=get("UNITY_MODEL", d.unity_model),
-            monotonic_decoder=get("MONOTONIC_DECODER", d.monotonic_decoder),
-            vocoder=get("VOCODER", d.vocoder),
-            decision_threshold=float(get("DECISION_THRESHOLD", d.decision_threshold)),
-            min_starting_wait_w2vbert=int(get("MIN_STARTING_WAIT_W2VBERT", d.min_starting_wait_w2vbert)),
-            max_len_a=int(get("MAX_LEN_A", d.max_len_a)),
-            max_len_b=int(get("MAX_LEN_B", d.max_len_b)),
-            max_consecutive_write=int(get("MAX_CONSECUTIVE_WRITE", d.max_consecutive_write)),
-            min_unit_chunk_size=int(get("MIN_UNIT_CHUNK_SIZE", d.min_unit_chunk_size)),
-            silence_limit_ms=int(get("SILENCE_LIMIT_MS", d.silence_limit_ms)),
-            speech_soft_limit_ms=int(get("SPEECH_SOFT_LIMIT_MS", d.speech_soft_limit_ms)),
-            init_speech_prob=float(get("INIT_SPEECH_PROB", d.init_speech_prob)),
-            chunk_size_samples=int(get("CHUNK_SIZE_SAMPLES", d.chunk_size_samples)),
-            max_segment_seconds=float(get("MAX_SEGMENT_SECONDS", d.max_segment_seconds)),
-        )
+        """Read the S2ST_SEAMLESS_* variables; unset ones keep the defaults above."""
+        return from_environ(cls, environ)
 
     def agent_arguments(self, tgt_lang: str = "eng") -> list[str]:
         """The explicit argument list the agent is built from (never sys.argv)."""

@@ -1,6 +1,6 @@
 """Structured logging shared by the gateway and the worker: one JSON object a line.
 
-Inside a traced session (see s2st.tracing) every line carries `trace_id` and `span_id`.
+Inside a traced session (see s2st.runtime.tracing) every line carries `trace_id` and `span_id`.
 """
 
 from __future__ import annotations

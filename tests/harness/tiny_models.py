@@ -242,7 +242,7 @@ def _only_ordinary_tokens(final_norm: Any, tied_embeddings: Any, ordinary: list[
         tied_embeddings[pad_idx] = 0.0
 
 
-if __name__ == "__main__":  # `python tests/seamless/tiny_models.py DIR`: make them by hand, e.g. for make run
+if __name__ == "__main__":  # `python -m tests.harness.tiny_models DIR`: make them by hand, e.g. for make run
     import sys
 
     made = make_tiny_models(Path(sys.argv[1]).resolve())

@@ -1,4 +1,4 @@
-"""Admission control: which streams the worker is serving, and whether it takes more."""
+"""Admission: whether the worker takes a stream now (its lifecycle state and the session cap), and its id."""
 
 from __future__ import annotations
 
@@ -9,6 +9,8 @@ from contextlib import contextmanager
 
 
 class WorkerState(enum.Enum):
+    """Where the worker is in its life: only SERVING takes streams."""
+
     LOADING = "loading"
     SERVING = "serving"
     DRAINING = "draining"
@@ -23,8 +25,8 @@ class NotServing(Exception):
     """The worker is loading, draining or failed; the message says which."""
 
 
-class SessionRegistry:
-    """Hands out session ids up to a hard cap and forgets them when their stream ends."""
+class Admission:
+    """The worker's lifecycle state, and session ids handed out up to a hard cap while it serves."""
 
     def __init__(self, max_sessions: int) -> None:
         self.max_sessions = max_sessions
