@@ -53,12 +53,15 @@ const connection = new Connection(
   { onState, onEvent, onAudio },
 );
 
-let phase = "idle"; // idle | starting (no `ready` yet) | live | stopping (`stop` sent, until `ended`)
-let session = null; // the `ready` event of the session on the socket
-let startSent = false; // a `start` awaits its `ready`
-let discarding = false; // `reset` sent: drop the old utterance's events until `reset_done`
-let pending = []; // microphone frames captured while no session was ready
-let expectedSequence = 0;
+// The session this page runs, in one place (the relay's SessionState on the server side).
+const current = {
+  phase: "idle", // idle | starting (no `ready` yet) | live | stopping (`stop` sent, until `ended`)
+  ready: null, // the `ready` event of the session on the socket; null while there is none
+  startSent: false, // a `start` awaits its `ready`
+  discarding: false, // `reset` sent: drop the old utterance's events until `reset_done`
+  pending: [], // microphone frames captured while no session was ready
+  expectedSequence: 0, // of the next translated audio chunk
+};
 let languagesLoaded = false;
 let speechTargets = new Set();
 let capture = null;
@@ -79,7 +82,7 @@ function setStatus(text) {
 }
 
 function setPhase(next) {
-  phase = next;
+  current.phase = next;
   document.body.dataset.phase = next; // for styling and the tests
   const focused = document.activeElement;
   ui.start.disabled = next !== "idle" || !languagesLoaded;
@@ -98,14 +101,14 @@ function onState(state, detail) {
   if (state === "connected") {
     ui.connection.textContent = "Connected";
     if (!languagesLoaded) loadLanguages();
-    if (phase === "starting" || phase === "live") sendStart(); // resume after a reconnect
+    if (current.phase === "starting" || current.phase === "live") sendStart(); // resume after a reconnect
   }
   if (state === "reconnecting") {
     ui.connection.textContent = `Connection lost. Reconnecting in ${detail.delay} s…`;
-    session = null;
-    startSent = false;
-    if (phase === "stopping") finishSession("Stopped");
-    else if (phase === "live") setPhase("starting");
+    current.ready = null;
+    current.startSent = false;
+    if (current.phase === "stopping") finishSession("Stopped");
+    else if (current.phase === "live") setPhase("starting");
   }
 }
 
@@ -114,9 +117,9 @@ function onState(state, detail) {
 function onEvent(event) {
   switch (event.type) {
     case "ready":
-      session = event;
-      startSent = false;
-      if (phase === "stopping") {
+      current.ready = event;
+      current.startSent = false;
+      if (current.phase === "stopping") {
         connection.send({ type: "stop" }); // Stop was pressed before the session opened
         return;
       }
@@ -127,29 +130,29 @@ function onEvent(event) {
       flushPending();
       break;
     case "transcript":
-      if (!discarding) (event.side === "source" ? sourceView : targetView).update(event);
+      if (!current.discarding) (event.side === "source" ? sourceView : targetView).update(event);
       break;
     case "speech":
-      if (phase === "live") setStatus(event.state === "started" ? "Hearing speech…" : "Translating…");
+      if (current.phase === "live") setStatus(event.state === "started" ? "Hearing speech…" : "Translating…");
       break;
     case "stats":
       ui.firstOutput.textContent = formatMs(event.first_output_latency_ms);
       ui.endingOffset.textContent = formatMs(event.ending_offset_ms);
       break;
     case "reset_done":
-      discarding = false;
+      current.discarding = false;
       break;
     case "ended":
-      session = null;
-      if (phase === "stopping") finishSession("Stopped");
+      current.ready = null;
+      if (current.phase === "stopping") finishSession("Stopped");
       break;
     case "error":
       if (event.code === "rate_limited" || !event.fatal) {
         showError(event.code in ERROR_WORDS ? ERROR_WORDS[event.code] : `The server refused a message: ${event.message}`);
         break;
       }
-      session = null;
-      startSent = false;
+      current.ready = null;
+      current.startSent = false;
       showError(event.code === "invalid_config" ? `${ERROR_WORDS.invalid_config}: ${event.message}.`
         : ERROR_WORDS[event.code] ?? `The session ended: ${event.message}`);
       finishSession("Stopped");
@@ -160,11 +163,11 @@ function onEvent(event) {
 }
 
 function onAudio(header, pcm) {
-  if (discarding || session === null) return;
-  if (header.sequence !== expectedSequence) debug.sequenceErrors++;
-  expectedSequence = header.sequence + 1;
+  if (current.discarding || current.ready === null) return;
+  if (header.sequence !== current.expectedSequence) debug.sequenceErrors++;
+  current.expectedSequence = header.sequence + 1;
   debug.receivedChunks++;
-  const spoken = `${session.session_id}:${header.segmentId}`;
+  const spoken = `${current.ready.session_id}:${header.segmentId}`;
   if (!debug.spokenSegments.includes(spoken)) debug.spokenSegments.push(spoken);
   if (debug.record) debug.received.push(pcm);
   playback.enqueue(pcm);
@@ -189,15 +192,15 @@ function micGated() {
 }
 
 function onFrame(pcm) {
-  if (phase !== "starting" && phase !== "live") return; // posted just before the capture stopped
+  if (current.phase !== "starting" && current.phase !== "live") return; // posted just before the capture stopped
   if (micGated()) {
     pcm = new ArrayBuffer(pcm.byteLength);
     debug.gatedFrames++;
   }
-  if (session === null || pending.length > 0) {
-    pending.push(pcm);
-    if (pending.length > PENDING_MAX_MS / FRAME_MS) pending.shift();
-    if (session === null) return;
+  if (current.ready === null || current.pending.length > 0) {
+    current.pending.push(pcm);
+    if (current.pending.length > PENDING_MAX_MS / FRAME_MS) current.pending.shift();
+    if (current.ready === null) return;
     flushPending();
     return;
   }
@@ -206,8 +209,8 @@ function onFrame(pcm) {
 
 function flushPending() {
   const perFrame = FLUSH_FRAME_MS / FRAME_MS;
-  for (let i = 0; i < pending.length; i += perFrame) {
-    const group = pending.slice(i, i + perFrame);
+  for (let i = 0; i < current.pending.length; i += perFrame) {
+    const group = current.pending.slice(i, i + perFrame);
     const merged = new Uint8Array(group.reduce((bytes, frame) => bytes + frame.byteLength, 0));
     let offset = 0;
     for (const frame of group) {
@@ -216,7 +219,7 @@ function flushPending() {
     }
     sendAudio(merged.buffer);
   }
-  pending = [];
+  current.pending = [];
 }
 
 function sendAudio(pcm) {
@@ -237,13 +240,13 @@ function onLevel(rms) {
 // ---- buttons --------------------------------------------------------------------------------
 
 function sendStart() {
-  if (startSent || session !== null || !connection.ready) return;
+  if (current.startSent || current.ready !== null || !connection.ready) return;
   sourceView.newSession();
   targetView.newSession();
-  expectedSequence = 0;
-  discarding = false;
+  current.expectedSequence = 0;
+  current.discarding = false;
   const target = ui.target.value;
-  startSent = connection.send({
+  current.startSent = connection.send({
     type: "start", target_language: target, source_language: ui.source.value || null,
     sample_rate: CAPTURE_RATE, speech_output: speechTargets.size === 0 || speechTargets.has(target),
     client_label: "web",
@@ -252,7 +255,7 @@ function sendStart() {
 }
 
 async function start() {
-  if (phase !== "idle") return;
+  if (current.phase !== "idle") return;
   showError("");
   if (!navigator.mediaDevices?.getUserMedia) {
     showError("This page needs a secure address (https:// or localhost) to use the microphone.");
@@ -264,7 +267,7 @@ async function start() {
   capture = new Capture(onFrame, onLevel);
   try {
     // Both AudioContexts are made synchronously here, inside the click.
-    await Promise.all([playback.prepare(session?.output_sample_rate ?? playback.rate ?? DEFAULT_OUTPUT_RATE),
+    await Promise.all([playback.prepare(current.ready?.output_sample_rate ?? playback.rate ?? DEFAULT_OUTPUT_RATE),
       capture.start({ headphones: ui.headphones.checked })]);
   } catch (error) {
     capture.stop();
@@ -274,7 +277,7 @@ async function start() {
     showError(microphoneWords(error));
     return;
   }
-  if (phase !== "starting") return; // stopped while the microphone opened
+  if (current.phase !== "starting") return; // stopped while the microphone opened
   debug.echoCancellation = capture.stream.getAudioTracks()[0].getSettings().echoCancellation;
   if (connection.ready) sendStart();
   else setStatus("Waiting for the connection…");
@@ -290,18 +293,18 @@ function microphoneWords(error) {
 function stopCapture() {
   capture?.stop();
   capture = null;
-  pending = [];
+  current.pending = [];
 }
 
 function stop() {
-  if (phase !== "starting" && phase !== "live") return;
-  if (session !== null) flushPending();
+  if (current.phase !== "starting" && current.phase !== "live") return;
+  if (current.ready !== null) flushPending();
   stopCapture();
-  if (session !== null) {
+  if (current.ready !== null) {
     connection.send({ type: "stop" });
     setPhase("stopping");
     setStatus("Finishing the translation…");
-  } else if (startSent) {
+  } else if (current.startSent) {
     setPhase("stopping"); // `stop` follows the `ready`
     setStatus("Finishing…");
   } else {
@@ -321,8 +324,8 @@ function reset() {
   ui.firstOutput.textContent = ui.endingOffset.textContent = "–";
   showError("");
   playback?.clear();
-  pending = [];
-  if (session !== null && connection.send({ type: "reset" })) discarding = true;
+  current.pending = [];
+  if (current.ready !== null && connection.send({ type: "reset" })) current.discarding = true;
 }
 
 // ---- languages ------------------------------------------------------------------------------
@@ -354,7 +357,7 @@ async function loadLanguages() {
       ({ code, name }) => (speechTargets.has(code) ? name : `${name} (text only)`));
     languagesLoaded = true;
     if (ui.error.dataset.from === "languages") showError("");
-    setPhase(phase);
+    setPhase(current.phase);
   } catch (error) {
     showError(`The list of languages could not be loaded (${error.message}). Trying again…`, "languages");
     setTimeout(loadLanguages, LANGUAGES_RETRY_S * 1000);
