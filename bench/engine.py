@@ -12,16 +12,14 @@ import argparse
 import asyncio
 import statistics
 import tempfile
-import time
 from pathlib import Path
 
-import grpc
 
+from tests.harness.grpc_client import translate_in_real_time
 from tests.harness.servers import rss_mb, running, start_worker
 from tests.harness.speech import read_pcm, speak
 
 from s2st.v1 import translation_pb2 as pb
-from s2st.v1 import translation_pb2_grpc as pb_grpc
 
 UTTERANCES = [
     ("spa", "es", "Buenos días. Muchas gracias por su ayuda, amigo."),
@@ -31,26 +29,12 @@ UTTERANCES = [
     ("deu", "de", "Guten Morgen. Vielen Dank für Ihre Hilfe."),
     ("deu", "de", "Das Wetter ist heute sehr schön, deshalb gehen wir am Nachmittag im Park spazieren."),
 ]
-FRAME_BYTES = 640
 
 
 async def stream_utterance(address: str, pcm: bytes, language: str) -> list[pb.SegmentStats]:
     """Send pcm at real-time pace, end input, and return the worker's segment figures."""
-    async with grpc.aio.insecure_channel(address) as channel:
-        call = pb_grpc.TranslatorStub(channel).Translate()
-        await call.write(pb.TranslateRequest(config=pb.SessionConfig(target_language="eng",
-                                                                     source_language=language)))
-        start = time.perf_counter()
-        for index, offset in enumerate(range(0, len(pcm), FRAME_BYTES)):
-            await asyncio.sleep(max(0.0, start + index * 0.02 - time.perf_counter()))
-            await call.write(pb.TranslateRequest(audio=pb.AudioChunk(pcm=pcm[offset : offset + FRAME_BYTES])))
-        await call.write(pb.TranslateRequest(control=pb.Control(action=pb.Control.END_OF_INPUT)))
-        await call.done_writing()
-        stats = []
-        while (response := await call.read()) is not grpc.aio.EOF:
-            if response.HasField("stats"):
-                stats.append(response.stats)
-        return stats
+    config = pb.SessionConfig(target_language="eng", source_language=language)
+    return [r.stats for r in await translate_in_real_time(address, config, pcm) if r.HasField("stats")]
 
 
 def main() -> None:

@@ -20,15 +20,14 @@ import tempfile
 import time
 from pathlib import Path
 
-import grpc
 import numpy as np
 
-from bench.engine import FRAME_BYTES, UTTERANCES
+from bench.engine import UTTERANCES
+from tests.harness.grpc_client import translate_in_real_time
 from tests.harness.servers import rss_mb, running, start_worker
 from tests.harness.speech import read_pcm, speak
 
 from s2st.v1 import translation_pb2 as pb
-from s2st.v1 import translation_pb2_grpc as pb_grpc
 
 PAUSES_S = (2, 5, 2, 20, 3, 60, 2, 8, 120, 4)  # cycled: short turns, and long silences between them
 RSS_EVERY_S = 5.0
@@ -46,26 +45,6 @@ def session_audio(minutes: float, workdir: Path) -> bytes:
         if total >= minutes * 60 * 32_000:
             return b"".join(parts)
     raise AssertionError("unreachable")
-
-
-async def stream(address: str, pcm: bytes) -> list[pb.SegmentStats]:
-    """Send pcm at real-time pace in one session (source language detected); the worker's segment figures."""
-    async with grpc.aio.insecure_channel(address) as channel:
-        call = pb_grpc.TranslatorStub(channel).Translate()
-        await call.write(pb.TranslateRequest(config=pb.SessionConfig(target_language="eng")))
-
-        async def send() -> None:
-            start = time.perf_counter()
-            for index, offset in enumerate(range(0, len(pcm), FRAME_BYTES)):
-                await asyncio.sleep(max(0.0, start + index * 0.02 - time.perf_counter()))
-                await call.write(pb.TranslateRequest(audio=pb.AudioChunk(pcm=pcm[offset : offset + FRAME_BYTES])))
-            await call.write(pb.TranslateRequest(control=pb.Control(action=pb.Control.END_OF_INPUT)))
-            await call.done_writing()
-
-        sender = asyncio.create_task(send())
-        stats = [r.stats async for r in call if r.HasField("stats")]
-        await sender
-        return stats
 
 
 async def sample_rss(pid: int, into: list[tuple[float, float]], done: asyncio.Event) -> None:
@@ -91,7 +70,8 @@ async def measure(minutes: float, workdir: Path) -> dict[str, list[tuple[float, 
         rss: list[tuple[float, float]] = []
         done = asyncio.Event()
         sampler = asyncio.create_task(sample_rss(worker.process.pid, rss, done))
-        stats = await stream(worker.address, pcm)
+        config = pb.SessionConfig(target_language="eng")  # the source language detected
+        stats = [r.stats for r in await translate_in_real_time(worker.address, config, pcm) if r.HasField("stats")]
         done.set()
         await sampler
     return {

@@ -45,14 +45,14 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from gateway.auth import JwtSettings
-from s2st.runtime.settings import env, from_environ
+from s2st.runtime.settings import FromEnviron, env, from_environ
 from s2st.v1.limits import MAX_CHUNK_BYTES
 
 DEFAULT_WEB_DIR = Path(__file__).resolve().parent.parent / "web"
 
 
 @dataclass(frozen=True)
-class GatewayConfig:
+class GatewayConfig(FromEnviron):
     """Settings of one gateway process."""
 
     host: str = env("S2ST_GATEWAY_HOST", "127.0.0.1")

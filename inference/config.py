@@ -24,14 +24,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 
-from s2st.runtime.settings import env, from_environ
+from s2st.runtime.settings import FromEnviron, env
 
 
 @dataclass(frozen=True)
-class WorkerConfig:
+class WorkerConfig(FromEnviron):
     """Settings of one inference worker process."""
 
     engine: str = env("S2ST_ENGINE", "lite")
@@ -55,8 +54,3 @@ class WorkerConfig:
 
     def __repr__(self) -> str:  # never print tokens into logs
         return f"WorkerConfig(engine={self.engine!r}, grpc={self.grpc_host}:{self.grpc_port})"
-
-    @classmethod
-    def from_environ(cls, environ: Mapping[str, str]) -> WorkerConfig:
-        """Read the S2ST_* variables; unset ones keep the defaults above."""
-        return from_environ(cls, environ)

@@ -10,15 +10,11 @@ the translation comes back as extra segments, which shows the loop is real.
 
 from __future__ import annotations
 
-import subprocess
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
-from tests.harness.speech import read_pcm, speak
+from tests.harness.speech import read_pcm, two_phrases
 
-FIRST = "Buenos días. Muchas gracias por su ayuda, amigo."
-SECOND = "Mañana por la tarde vamos a visitar el museo de la ciudad con mis padres."
 
 # Everything the page sends to its speakers is also sent to `loudspeaker`, and getUserMedia returns the
 # microphone mixed with it, as a laptop's microphone hears its own speakers; the track reports no canceller.
@@ -49,19 +45,12 @@ MediaStreamTrack.prototype.getSettings = function () {
 """
 
 
-def two_phrases(directory: Path) -> Path:
-    # A long pause: the first translation plays in it, where the microphone would hear it.
-    first = speak(FIRST, "es", directory / "first.wav", rate=48000, lead_silence_s=0.3, tail_silence_s=7.0)
-    second = speak(SECOND, "es", directory / "second.wav", rate=48000, lead_silence_s=0, tail_silence_s=7.0)
-    both = directory / "both.wav"
-    subprocess.run(["sox", str(first), str(second), str(both)], check=True, capture_output=True)
-    return both
-
 
 @pytest.mark.timeout(150)
 @pytest.mark.parametrize("headphones", [False, True], ids=["gated", "not gated (negative control)"])
 def test_the_pages_own_speech_is_not_translated_again(open_page, lite_gateway, tmp_path, headphones):
-    recording = two_phrases(tmp_path)
+    # A long pause: the first translation plays in it, where the microphone would hear it.
+    recording = two_phrases(tmp_path / "phrases.wav", pause_s=7.0)
     seconds = len(read_pcm(recording)[0]) / 2 / 48000
     page = open_page(lite_gateway.base_url, recording, init_script=LOUDSPEAKER_LOOP)
     expect(page.locator("#start")).to_be_enabled()

@@ -9,15 +9,11 @@ worker translated is translated again.
 from __future__ import annotations
 
 import re
-import subprocess
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
-from tests.harness.speech import speak
+from tests.harness.speech import two_phrases
 
-FIRST = "Buenos días. Muchas gracias por su ayuda, amigo."  # -> "Good morning, thank you ..."
-SECOND = "Mañana por la tarde vamos a visitar el museo de la ciudad con mis padres."  # -> "... visit the museum ..."
 
 # Keeps every WebSocket the page opens, so the test can drop one as a network would.
 CAPTURE_SOCKETS = """
@@ -28,13 +24,6 @@ window.WebSocket = class extends NativeWebSocket {
 };
 """
 
-
-def two_phrases(directory: Path) -> Path:
-    first = speak(FIRST, "es", directory / "first.wav", rate=48000, lead_silence_s=0.3, tail_silence_s=2.5)
-    second = speak(SECOND, "es", directory / "second.wav", rate=48000, lead_silence_s=0, tail_silence_s=2.0)
-    both = directory / "both.wav"
-    subprocess.run(["sox", str(first), str(second), str(both)], check=True, capture_output=True)
-    return both
 
 
 def lines(page: Page) -> list[str]:
@@ -51,7 +40,8 @@ def drop_socket(page: Page) -> None:
 @pytest.mark.parametrize("when", ["socket dropped mid-phrase", "socket dropped after the phrase",
                                   "reset mid-phrase"])
 def test_each_phrase_is_translated_and_spoken_once(open_page, lite_gateway, tmp_path, when):
-    page = open_page(lite_gateway.base_url, two_phrases(tmp_path), init_script=CAPTURE_SOCKETS)
+    recording = two_phrases(tmp_path / "phrases.wav", pause_s=6.0)  # the first final comes in the pause
+    page = open_page(lite_gateway.base_url, recording, init_script=CAPTURE_SOCKETS)
     expect(page.locator("#start")).to_be_enabled()
     page.select_option("#source-language", "spa")
     page.click("#start")

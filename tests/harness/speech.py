@@ -56,6 +56,20 @@ def noise(kind: str, seconds: float, path: Path) -> Path:
     return path
 
 
+TWO_PHRASES = (  # Spanish, with translations easy to recognise: "good morning, thank you..." and "...the museum..."
+    "Buenos días. Muchas gracias por su ayuda, amigo.",
+    "Mañana por la tarde vamos a visitar el museo de la ciudad con mis padres.",
+)
+
+
+def two_phrases(path: Path, pause_s: float, rate: int = 48_000) -> Path:
+    """TWO_PHRASES spoken in Spanish with pause_s of silence after each, as one WAV."""
+    first, second = (speak(text, "es", path.with_suffix(f".{i}.wav"), rate=rate, lead_silence_s=0.3 if i == 0 else 0,
+                           tail_silence_s=pause_s) for i, text in enumerate(TWO_PHRASES))
+    subprocess.run(["sox", str(first), str(second), str(path)], check=True, capture_output=True)
+    return path
+
+
 def babble(seconds: float, path: Path) -> Path:
     """Speech-like sound in no language: espeak-ng voices saying a pangram, reversed, repeated."""
     parts = []

@@ -19,15 +19,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from s2st.runtime.settings import env, from_environ
+from s2st.runtime.settings import FromEnviron, env
 
 
 @dataclass(frozen=True)
-class LiteSettings:
+class LiteSettings(FromEnviron):
     whisper_dir: str = env("S2ST_LITE_WHISPER_DIR", "")
     whisper_model: str = env("S2ST_LITE_WHISPER_MODEL", "")
     model_cache: Path = env("S2ST_MODEL_CACHE", Path.home() / ".cache" / "s2st")
@@ -41,8 +40,3 @@ class LiteSettings:
     partial_interval_ms: int = env("S2ST_LITE_PARTIAL_INTERVAL_MS", 1000)
     voice: str = env("S2ST_LITE_VOICE", "")
     speech_rate: int = env("S2ST_LITE_SPEECH_RATE", 175)
-
-    @classmethod
-    def from_environ(cls, environ: Mapping[str, str]) -> LiteSettings:
-        """Read the S2ST_LITE_* variables; unset ones keep the defaults above."""
-        return from_environ(cls, environ)

@@ -27,17 +27,16 @@ src/seamless_communication/streaming/agents/*.py add_args, and the streaming dem
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 
 from inference.audio import SILERO_WINDOW_SAMPLES
-from s2st.runtime.settings import env, from_environ
+from s2st.runtime.settings import FromEnviron, env
 
 SAMPLE_RATE = 16_000  # the w2v-BERT encoder's input and vocoder_v2's output rate
 
 
 @dataclass(frozen=True)
-class SeamlessSettings:
+class SeamlessSettings(FromEnviron):
     device: str = env("S2ST_SEAMLESS_DEVICE", "cuda:0")
     dtype: str = env("S2ST_SEAMLESS_DTYPE", "fp16")
     unity_model: str = env("S2ST_SEAMLESS_UNITY_MODEL", "seamless_streaming_unity")
@@ -54,11 +53,6 @@ class SeamlessSettings:
     init_speech_prob: float = env("S2ST_SEAMLESS_INIT_SPEECH_PROB", 0.15)
     chunk_size_samples: int = env("S2ST_SEAMLESS_CHUNK_SIZE_SAMPLES", 5120)
     max_segment_seconds: float = env("S2ST_SEAMLESS_MAX_SEGMENT_SECONDS", 20.0)
-
-    @classmethod
-    def from_environ(cls, environ: Mapping[str, str]) -> SeamlessSettings:
-        """Read the S2ST_SEAMLESS_* variables; unset ones keep the defaults above."""
-        return from_environ(cls, environ)
 
     def agent_arguments(self, tgt_lang: str = "eng") -> list[str]:
         """The explicit argument list the agent is built from (never sys.argv)."""

@@ -1,7 +1,7 @@
 """Settings from environment variables, one way for every service and engine.
 
-A settings class is a frozen dataclass whose fields name their variable with
-``env("S2ST_...")`` and keep their default; ``from_environ(cls, environ)`` reads
+A settings class is a frozen dataclass (deriving from ``FromEnviron``) whose
+fields name their variable with ``env("S2ST_...", default)``; ``from_environ`` reads
 the variables that are set, parsed by the field's type (str, int, float, bool,
 Path, or tuple[str, ...] from a comma list), and leaves the rest at their
 defaults. A field whose type is itself such a dataclass is read the same way.
@@ -38,6 +38,15 @@ def from_environ(cls: type[T], environ: Mapping[str, str]) -> T:
         elif (name := field.metadata.get("env")) is not None and name in environ:
             values[field.name] = _parse(kind, environ[name], name)
     return cls(**values)
+
+
+class FromEnviron:
+    """Gives a settings dataclass its `from_environ(environ)` constructor."""
+
+    @classmethod
+    def from_environ(cls: type[T], environ: Mapping[str, str]) -> T:
+        """The settings with every variable that is set in environ; the rest keep their defaults."""
+        return from_environ(cls, environ)
 
 
 def variables(cls: type) -> set[str]:
