@@ -25,8 +25,9 @@ from hypothesis import strategies as st
 from tests.harness.servers import REPO_ROOT, free_port, running, start_gateway
 from tests.harness.wsclient import ProtocolClient, connect
 
-from gateway.auth import MAX_TOKEN_CHARS, Authenticator, JwtSettings, mint_token
+from gateway.auth import Authenticator, JwtSettings
 from gateway.jwks import MIN_REFETCH_SECONDS
+from gateway.jwt_tokens import MAX_TOKEN_CHARS, mint_token
 
 SECRET = "jwt-test-secret-0123456789-0123456789"
 RSA_KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)

@@ -14,7 +14,7 @@ import websockets
 from tests.harness.servers import REPO_ROOT, running, start_gateway, start_worker
 from tests.harness.wsclient import ProtocolClient, connect
 
-from gateway.auth import mint_token
+from gateway.jwt_tokens import mint_token
 from s2st.v1 import translation_pb2 as pb
 from s2st.v1 import translation_pb2_grpc as pb_grpc
 
