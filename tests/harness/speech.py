@@ -17,10 +17,11 @@ SENTENCES = {
 
 def speak(text: str, voice: str, path: Path, rate: int = 16_000, lead_silence_s: float = 0.5,
           tail_silence_s: float = 1.0) -> Path:
-    """A mono 16-bit WAV at `rate` of espeak-ng saying text, framed by silence."""
+    """A mono 16-bit WAV at `rate` of espeak-ng saying text, framed by silence; the same bytes every time."""
     raw = path.with_suffix(".raw.wav")
     subprocess.run(["espeak-ng", "-v", voice, "-w", str(raw), text], check=True, capture_output=True)
-    subprocess.run(["sox", str(raw), "-r", str(rate), "-c", "1", "-b", "16", str(path),
+    # -R: sox dithers with random noise when it converts; repeatable, the same speech every time.
+    subprocess.run(["sox", "-R", str(raw), "-r", str(rate), "-c", "1", "-b", "16", str(path),
                     "pad", str(lead_silence_s), str(tail_silence_s)], check=True, capture_output=True)
     raw.unlink()
     return path
@@ -46,7 +47,7 @@ def noise(kind: str, seconds: float, path: Path) -> Path:
         click = path.with_suffix(".click.wav")
         subprocess.run(["sox", "-R", "-n", "-r", "16000", "-c", "1", "-b", "16", str(click), "synth", "0.008", "whitenoise",
                         "vol", "0.8", "pad", "0", "0.142"], check=True, capture_output=True)
-        subprocess.run(["sox", str(click), str(path), "repeat", str(int(seconds / 0.15))], check=True,
+        subprocess.run(["sox", "-R", str(click), str(path), "repeat", str(int(seconds / 0.15))], check=True,
                        capture_output=True)
         click.unlink()
         return path
@@ -66,7 +67,7 @@ def two_phrases(path: Path, pause_s: float, rate: int = 48_000) -> Path:
     """TWO_PHRASES spoken in Spanish with pause_s of silence after each, as one WAV."""
     first, second = (speak(text, "es", path.with_suffix(f".{i}.wav"), rate=rate, lead_silence_s=0.3 if i == 0 else 0,
                            tail_silence_s=pause_s) for i, text in enumerate(TWO_PHRASES))
-    subprocess.run(["sox", str(first), str(second), str(path)], check=True, capture_output=True)
+    subprocess.run(["sox", "-R", str(first), str(second), str(path)], check=True, capture_output=True)
     return path
 
 
@@ -76,7 +77,7 @@ def babble(seconds: float, path: Path) -> Path:
     for voice in ("en", "de", "fr"):
         parts.append(speak("the quick brown fox jumps over the lazy dog while seven wizards quietly hex the jovial "
                            "boxer near the old mill", voice, path.with_suffix(f".{voice}.wav"), 16_000, 0, 0))
-    subprocess.run(["sox", *map(str, parts), str(path), "reverse", "repeat", "9", "trim", "0", str(seconds)],
+    subprocess.run(["sox", "-R", *map(str, parts), str(path), "reverse", "repeat", "9", "trim", "0", str(seconds)],
                    check=True, capture_output=True)
     for part in parts:
         part.unlink()
