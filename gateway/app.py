@@ -23,7 +23,7 @@ from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 from starlette.websockets import WebSocket
 
-from gateway.auth import Authenticator, bearer_token
+from gateway.auth import LOOPBACK_HOSTS, Authenticator, bearer_token
 from gateway.config import GatewayConfig
 from gateway.limits import PerClientLimiter
 from gateway.metrics import GatewayMetrics
@@ -35,7 +35,6 @@ log = logging.getLogger("gateway.app")
 tracer = trace.get_tracer("gateway")
 
 CLOSE_POLICY_VIOLATION = 1008
-LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "::1")
 
 
 def origin_allowed(websocket: WebSocket, allowed: tuple[str, ...]) -> bool:

@@ -20,11 +20,14 @@ from __future__ import annotations
 import dataclasses
 import hmac
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
 from gateway.protocol import ProtocolError, Start
 from s2st.runtime.settings import env
 
 ROOM_ROLES = ("speaker", "listener")
+MIN_SECRET_BYTES = 32  # RFC 7518 3.2: an HS256 key at least as long as the hash
+LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "::1")  # names of this machine: trusted for Host and plain-http JWKS
 
 
 @dataclass(frozen=True)
@@ -74,6 +77,14 @@ class JwtSettings:
     issuer: str = env("S2ST_JWT_ISSUER", "")
     leeway_seconds: float = env("S2ST_JWT_LEEWAY_SECONDS", 30.0)
     jwks_cache_seconds: float = env("S2ST_JWT_JWKS_CACHE_SECONDS", 300.0)
+
+    def __post_init__(self) -> None:
+        if self.secret and len(self.secret.encode()) < MIN_SECRET_BYTES:
+            raise ValueError(f"S2ST_JWT_SECRET must be at least {MIN_SECRET_BYTES} bytes")
+        url = urlsplit(self.jwks_url)
+        local = url.scheme == "http" and url.hostname in LOOPBACK_HOSTS
+        if self.jwks_url and not (url.scheme == "https" or local):
+            raise ValueError("S2ST_JWT_JWKS_URL must be https:// (http:// only on a loopback address)")
 
     @property
     def enabled(self) -> bool:

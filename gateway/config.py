@@ -42,7 +42,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlsplit
 
 from gateway.auth import JwtSettings
 from s2st.runtime.settings import FromEnviron, env, from_environ
@@ -87,8 +86,6 @@ class GatewayConfig(FromEnviron):
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "allowed_origins", tuple(origin.rstrip("/") for origin in self.allowed_origins))
-        if self.jwt.jwks_url and not _safe_jwks_url(self.jwt.jwks_url):
-            raise ValueError("S2ST_JWT_JWKS_URL must be https:// (http:// only on a loopback address)")
         if not 2 <= self.ws_max_frame_bytes <= MAX_CHUNK_BYTES:
             raise ValueError(f"S2ST_WS_MAX_FRAME_BYTES must be 2 to {MAX_CHUNK_BYTES} (the workers' chunk limit)")
 
@@ -100,7 +97,3 @@ class GatewayConfig(FromEnviron):
                              "and mint HS256 JWTs (docs/deploy.md, 'Session tokens')")
         return from_environ(cls, environ)
 
-
-def _safe_jwks_url(url: str) -> bool:
-    parts = urlsplit(url)
-    return parts.scheme == "https" or (parts.scheme == "http" and parts.hostname in ("127.0.0.1", "localhost", "::1"))

@@ -21,6 +21,7 @@ from cryptography.hazmat.primitives.serialization import load_pem_private_key, l
 
 from gateway.auth import ROOM_ROLES, Grant, JwtSettings
 from gateway.jwks import JwksKeys
+from gateway.protocol import utf8_size
 from s2st.v1.limits import MAX_CLIENT_LABEL_BYTES, MAX_LANGUAGE_CODE_BYTES
 
 SCOPE_CLAIM = "s2st"
@@ -28,7 +29,6 @@ SCOPE_KEYS = frozenset({"target_languages", "max_session_seconds", "engines", "r
 MAX_TOKEN_CHARS = 8000  # fits the 8 KB request line a WebSocket upgrade may have
 MAX_LISTED_SCOPES = 256
 MAX_ROOM_ID_CHARS = 128
-MIN_SECRET_BYTES = 32  # RFC 7518 3.2: an HS256 key at least as long as the hash
 ASYMMETRIC_ALGORITHMS = ("RS256", "ES256")
 
 log = logging.getLogger("gateway.jwt_tokens")
@@ -43,8 +43,6 @@ class JwtVerifier:
 
     def __init__(self, settings: JwtSettings) -> None:
         self._settings = settings
-        if settings.secret and len(settings.secret.encode()) < MIN_SECRET_BYTES:
-            raise ValueError(f"S2ST_JWT_SECRET must be at least {MIN_SECRET_BYTES} bytes")
         self._public_key: Any = None
         self._public_algorithm = ""
         if settings.public_key_file:
@@ -144,13 +142,8 @@ def _code_set(value: object, name: str) -> frozenset[str] | None:
 
 
 def _short_text(value: object, max_bytes: int) -> bool:
-    """A str UTF-8 can encode (JSON escapes may carry lone surrogates) in at most max_bytes."""
-    if not isinstance(value, str):
-        return False
-    try:
-        return len(value.encode()) <= max_bytes
-    except UnicodeEncodeError:
-        return False
+    """A str UTF-8 can encode in at most max_bytes."""
+    return isinstance(value, str) and (size := utf8_size(value)) is not None and size <= max_bytes
 
 
 def mint_token(key: Any, ttl_seconds: float, audience: str = "s2st", *, subject: str = "", issuer: str = "",

@@ -113,18 +113,17 @@ def _parse_start(message: dict[str, Any]) -> Start:
     if not isinstance(label, str):
         raise ProtocolError("bad_message", "client_label must be a string")
     for text_field in (target, source, label, *options, *options.values()):
-        if not _is_unicode_text(text_field):
+        if utf8_size(text_field) is None:
             raise ProtocolError("bad_message", "strings must be valid Unicode text (no lone surrogates)")
     return Start(target, source, rate, speech_output, dict(options), label)
 
 
-def _is_unicode_text(text: str) -> bool:
-    """False for strings UTF-8 cannot encode: JSON escapes may carry lone surrogates such as \\ud800."""
+def utf8_size(text: str) -> int | None:
+    """Bytes of text in UTF-8; None when UTF-8 cannot encode it (JSON escapes may carry lone surrogates: \\ud800)."""
     try:
-        text.encode()
+        return len(text.encode())
     except UnicodeEncodeError:
-        return False
-    return True
+        return None
 
 
 def check_audio(frame: bytes, max_bytes: int) -> None:

@@ -17,6 +17,7 @@ import grpc
 from google.protobuf.message import DecodeError
 from opentelemetry import trace
 
+from inference.admission import Admission, Busy, NotServing, WorkerState
 from inference.audio import InputConverter
 from inference.engines.base import (
     Engine,
@@ -38,8 +39,6 @@ from inference.limits import (
     MIN_INPUT_SAMPLE_RATE,
 )
 from inference.metrics import WorkerMetrics
-from inference.tracing import SegmentSpans
-from inference.admission import Admission, Busy, NotServing, WorkerState
 from inference.stream import (
     AudioIn,
     AudioOut,
@@ -56,9 +55,10 @@ from inference.stream import (
     run_stream,
     within,
 )
+from inference.tracing import SegmentSpans
+from s2st.runtime.tracing import TRANSLATE_SPAN, context_from_metadata
 from s2st.v1 import translation_pb2 as pb
 from s2st.v1 import translation_pb2_grpc as pb_grpc
-from s2st.runtime.tracing import TRANSLATE_SPAN, context_from_metadata
 from s2st.v1.limits import MAX_CHUNK_BYTES, MAX_CLIENT_LABEL_BYTES, MAX_LANGUAGE_CODE_BYTES
 
 log = logging.getLogger("inference.servicer")

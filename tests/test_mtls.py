@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from tests.harness.servers import REPO_ROOT, running, start_gateway, start_worker
-from tests.harness.wsclient import ProtocolClient, connect
+from tests.harness.wsclient import ProtocolClient, connect, returned_audio
 
 from s2st.v1 import translation_pb2 as pb
 from s2st.v1 import translation_pb2_grpc as pb_grpc
@@ -117,13 +117,7 @@ async def test_the_gateway_relays_over_mutual_tls(mtls_worker, pki, server_logs)
     cert, key = pki.gateway
     env = {"S2ST_WORKER_TLS_CA": str(pki.ca), "S2ST_WORKER_TLS_CERT": str(cert), "S2ST_WORKER_TLS_KEY": str(key)}
     with running(start_gateway(mtls_worker.address, env, log_dir=server_logs)) as gateway:
-        async with connect(gateway.ws_url) as ws:
-            client = ProtocolClient(ws)
-            assert (await client.start())["type"] == "ready"
-            await client.send(b"\x07\x00" * 160)
-            await client.send({"type": "stop"})
-            await client.until("ended")
-    assert client.received_pcm() == b"\x07\x00" * 160
+        assert await returned_audio(gateway.ws_url, b"\x07\x00" * 160) == b"\x07\x00" * 160
 
 
 async def test_a_gateway_without_its_client_certificate_reports_the_worker_unavailable(mtls_worker, pki, server_logs):

@@ -12,7 +12,7 @@ import grpc
 import pytest
 import websockets
 from tests.harness.servers import REPO_ROOT, running, start_gateway, start_worker
-from tests.harness.wsclient import ProtocolClient, connect
+from tests.harness.wsclient import ProtocolClient, connect, returned_audio
 
 from gateway.jwt_tokens import mint_token
 from s2st.v1 import translation_pb2 as pb
@@ -156,13 +156,7 @@ async def test_the_gateway_relays_over_tls_with_the_worker_token(tls_worker, tls
     cert, _ = tls_files
     env = {"S2ST_WORKER_TLS_CA": str(cert), "S2ST_WORKER_TOKEN": "worker-token"}
     with running(start_gateway(tls_worker.address, env, log_dir=server_logs)) as gateway:
-        async with connect(gateway.ws_url) as ws:
-            client = ProtocolClient(ws)
-            assert (await client.start())["type"] == "ready"
-            await client.send(b"\x05\x00" * 160)
-            await client.send({"type": "stop"})
-            await client.until("ended")
-    assert client.received_pcm() == b"\x05\x00" * 160
+        assert await returned_audio(gateway.ws_url, b"\x05\x00" * 160) == b"\x05\x00" * 160
 
 
 def test_the_container_healthcheck_speaks_tls(tls_worker, tls_files):

@@ -104,6 +104,20 @@ async def stream_file(ws_url: str, path: Path, timeout: float = 60, **start: Any
     return client
 
 
+async def returned_audio(ws_url: str, pcm: bytes, frame_bytes: int = FILE_FRAME_BYTES) -> bytes:
+    """One session on a new socket: `start`, pcm in frames, `stop`, until `ended`; the audio that came back
+    (through an echo worker: the same bytes)."""
+    async with connect(ws_url) as ws:
+        client = ProtocolClient(ws)
+        ready = await client.start()
+        assert ready["type"] == "ready", ready
+        for offset in range(0, len(pcm), frame_bytes):
+            await client.send(pcm[offset : offset + frame_bytes])
+        await client.send({"type": "stop"})
+        await client.until("ended")
+    return client.received_pcm()
+
+
 def finals(client: ProtocolClient, side: str) -> str:
     """The final transcripts of one side (`source` or `target`), joined."""
     return " ".join(e["text"] for e in client.events if e["type"] == "transcript" and e["side"] == side and e["final"])
