@@ -64,9 +64,11 @@ def test_the_pages_own_speech_is_not_translated_again(open_page, lite_gateway, t
     page.click("#stop")
     expect(page.locator("#session-status")).to_have_text("Stopped", timeout=60_000)
 
-    finals = page.locator("#target-transcript li:not(.partial)").all_inner_texts()
+    # Segments are counted by their transcript: Whisper base transcribes the Spanish reliably, not so its
+    # translation of the second phrase.
+    finals = page.locator("#source-transcript li:not(.partial)").all_inner_texts()
     if headphones:
         assert len(finals) > 2, finals  # the loop is real: the page's speech came back as more segments
     else:
-        assert len(finals) <= 2 and sum("museum" in line.lower() for line in finals) == 1, finals
+        assert len(finals) <= 2 and sum("museo" in line.lower() for line in finals) == 1, finals
         assert page.evaluate("window.s2stDebug.gatedFrames") > 0

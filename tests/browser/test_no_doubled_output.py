@@ -26,8 +26,8 @@ window.WebSocket = class extends NativeWebSocket {
 
 
 
-def lines(page: Page) -> list[str]:
-    return [text.lower() for text in page.locator("#target-transcript li").all_inner_texts()]
+def lines(page: Page, side: str) -> list[str]:
+    return [text.lower() for text in page.locator(f"#{side}-transcript li").all_inner_texts()]
 
 
 def drop_socket(page: Page) -> None:
@@ -56,15 +56,18 @@ def test_each_phrase_is_translated_and_spoken_once(open_page, lite_gateway, tmp_
             page.evaluate("window.s2stDebug.spokenSegments = []")
         else:
             drop_socket(page)
-    expect(page.locator("#target-transcript li:not(.partial)", has_text=re.compile("museum", re.I))).to_have_count(
+    # Phrases are told apart by their transcript: Whisper base transcribes this Spanish reliably, but its
+    # translation of the second phrase often leaves out "museum" (it depends on where the audio starts).
+    expect(page.locator("#source-transcript li:not(.partial)", has_text=re.compile("museo", re.I))).to_have_count(
         1, timeout=90_000)
     page.click("#stop")
     expect(page.locator("#session-status")).to_have_text("Stopped", timeout=60_000)
 
-    heard = lines(page)
-    # The first phrase's opening words were sent before the drop (or the reset): said again, they were resent.
-    assert sum("morning" in line for line in heard) <= (0 if when == "reset mid-phrase" else 1), heard
-    assert sum("museum" in line for line in heard) == 1, heard
+    said, heard = lines(page, "source"), lines(page, "target")
+    # The first phrase's opening words were sent before the drop (or the reset): heard again, they were resent.
+    assert sum("días" in line for line in said) <= (0 if when == "reset mid-phrase" else 1), said
+    assert sum("museo" in line for line in said) == 1, said
+    assert len(heard) == len(said), (said, heard)  # one translation per segment
     # Speech only for segments on the page (one line each): none for a discarded or repeated one.
     spoken = page.evaluate("window.s2stDebug.spokenSegments")
     assert len(spoken) <= len(heard), (spoken, heard)

@@ -57,7 +57,7 @@ def noise(kind: str, seconds: float, path: Path) -> Path:
     return path
 
 
-TWO_PHRASES = (  # Spanish, with translations easy to recognise: "good morning, thank you..." and "...the museum..."
+TWO_PHRASES = (  # Spanish; Whisper base transcribes both reliably ("días", "museo"), translates the second less so
     "Buenos días. Muchas gracias por su ayuda, amigo.",
     "Mañana por la tarde vamos a visitar el museo de la ciudad con mis padres.",
 )
