@@ -199,6 +199,6 @@ def response_to_frame(response: pb.TranslateResponse) -> dict[str, Any] | bytes 
     if kind == "accepted":
         a = response.accepted
         return {"type": "ready", "protocol": PROTOCOL_VERSION, "session_id": a.session_id, "engine": a.engine,
-                "model": a.model, "output_sample_rate": a.output_sample_rate_hz,
+                "model": a.model, "output_sample_rate": a.output_sample_rate_hz, "input_step_ms": a.input_step_ms,
                 "target_language": a.target_language, "source_language": a.source_language}
     return None

@@ -189,6 +189,7 @@ class TranslatorServicer(pb_grpc.TranslatorServicer):
                 engine=self._engine.name,
                 model=self._engine.model_id,
                 output_sample_rate_hz=self._engine.output_sample_rate,
+                input_step_ms=self._engine.input_step_ms,
                 target_language=settings.target_language,
                 source_language=settings.source_language or "",
             )))

@@ -26,6 +26,7 @@ async def test_start_announces_the_session(echo_gateway):
     assert ready["protocol"] == 1
     assert ready["engine"] == "echo"
     assert ready["output_sample_rate"] == 16000
+    assert ready["input_step_ms"] == 0  # echo answers every frame: no step
     assert len(ready["session_id"]) == 32
     assert (ready["target_language"], ready["source_language"]) == ("eng", "eng")
 

@@ -4,11 +4,11 @@
 
 import { Capture, CAPTURE_RATE, FRAME_MS } from "./capture.js";
 import { Connection } from "./connection.js";
+import { FrameBatcher, concat } from "./frames.js";
 import { Playback } from "./playback.js";
 import { TranscriptView } from "./transcripts.js";
 
 const PENDING_MAX_MS = 3000; // speech kept while no session is ready (opening, reconnecting)
-const FLUSH_FRAME_MS = 100; // that speech is then sent in frames this long
 const LANGUAGES_RETRY_S = 3;
 const DEFAULT_OUTPUT_RATE = 16000; // until a `ready` event says otherwise
 
@@ -41,7 +41,7 @@ const ERROR_WORDS = {
 // Test and troubleshooting hook (docs/web-client.md): counters; with `record = true` set before
 // Start, also the PCM sent (Int16 ArrayBuffers), received (same) and played (Float32Arrays).
 const debug = (window.s2stDebug = {
-  record: false, sentFrames: 0, receivedChunks: 0, sequenceErrors: 0, gatedFrames: 0,
+  record: false, sentFrames: 0, sentSamples: 0, receivedChunks: 0, sequenceErrors: 0, gatedFrames: 0,
   playedSamples: 0, audibleSamples: 0, echoCancellation: null, sent: [], received: [], played: [],
   spokenSegments: [], // "session:segment" of every segment whose translated speech arrived
 });
@@ -65,6 +65,7 @@ const current = {
 let languagesLoaded = false;
 let speechTargets = new Set();
 let capture = null;
+const batcher = new FrameBatcher(sendAudio); // microphone frames -> frames of the engine's step
 let playback = null;
 let slowNetworkShown = false;
 
@@ -107,6 +108,8 @@ function onState(state, detail) {
     ui.connection.textContent = `Connection lost. Reconnecting in ${detail.delay} s…`;
     current.ready = null;
     current.startSent = false;
+    const held = batcher.takeHeld(); // captured, never sent: the next session gets it first
+    if (held !== null) current.pending.unshift(held);
     if (current.phase === "stopping") finishSession("Stopped");
     else if (current.phase === "live") setPhase("starting");
   }
@@ -127,6 +130,7 @@ function onEvent(event) {
       setStatus(`Listening (${event.engine}). Speak now.`);
       showError("");
       playback?.prepare(event.output_sample_rate).catch(() => {}); // a new rate: a new graph
+      batcher.start(event.input_step_ms);
       flushPending();
       break;
     case "transcript":
@@ -197,34 +201,24 @@ function onFrame(pcm) {
     pcm = new ArrayBuffer(pcm.byteLength);
     debug.gatedFrames++;
   }
-  if (current.ready === null || current.pending.length > 0) {
+  if (current.ready === null) {
     current.pending.push(pcm);
     if (current.pending.length > PENDING_MAX_MS / FRAME_MS) current.pending.shift();
-    if (current.ready === null) return;
-    flushPending();
     return;
   }
-  sendAudio(pcm);
+  batcher.push(pcm);
 }
 
+// What was captured while no session was ready, in order, ahead of what follows.
 function flushPending() {
-  const perFrame = FLUSH_FRAME_MS / FRAME_MS;
-  for (let i = 0; i < current.pending.length; i += perFrame) {
-    const group = current.pending.slice(i, i + perFrame);
-    const merged = new Uint8Array(group.reduce((bytes, frame) => bytes + frame.byteLength, 0));
-    let offset = 0;
-    for (const frame of group) {
-      merged.set(new Uint8Array(frame), offset);
-      offset += frame.byteLength;
-    }
-    sendAudio(merged.buffer);
-  }
+  if (current.pending.length > 0) batcher.push(concat(...current.pending.map((frame) => new Int16Array(frame))).buffer);
   current.pending = [];
 }
 
 function sendAudio(pcm) {
   if (connection.send(pcm)) {
     debug.sentFrames++;
+    debug.sentSamples += pcm.byteLength / 2;
     if (debug.record) debug.sent.push(pcm);
   } else if (connection.ready && !slowNetworkShown) {
     slowNetworkShown = true;
@@ -298,7 +292,10 @@ function stopCapture() {
 
 function stop() {
   if (current.phase !== "starting" && current.phase !== "live") return;
-  if (current.ready !== null) flushPending();
+  if (current.ready !== null) {
+    flushPending();
+    batcher.flush();
+  }
   stopCapture();
   if (current.ready !== null) {
     connection.send({ type: "stop" });
@@ -325,6 +322,7 @@ function reset() {
   showError("");
   playback?.clear();
   current.pending = [];
+  batcher.clear();
   if (current.ready !== null && connection.send({ type: "reset" })) current.discarding = true;
 }
 

@@ -148,6 +148,11 @@ class Engine(abc.ABC):
     def output_sample_rate(self) -> int:
         """Sample rate (Hz) of every SpeechAudio this engine emits."""
 
+    @property
+    def input_step_ms(self) -> int:
+        """Audio (ms) the engine takes each decision on: input chunks this long add no delay. 0: no step."""
+        return 0
+
     @abc.abstractmethod
     def languages(self) -> LanguageCatalog:
         """Languages this engine accepts and produces (valid after load)."""

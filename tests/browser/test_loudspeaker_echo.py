@@ -58,8 +58,8 @@ def test_the_pages_own_speech_is_not_translated_again(open_page, lite_gateway, t
     if headphones:
         page.check("#headphones")
     page.click("#start")
-    # The whole recording (about 22 s, 50 frames a second), the last translation played, then stop.
-    page.wait_for_function(f"window.s2stDebug.sentFrames > {int(seconds * 50)}", timeout=90_000)
+    # The whole recording (about 22 s), the last translation played, then stop.
+    page.wait_for_function(f"window.s2stDebug.sentSamples > {int(seconds * 16_000)}", timeout=90_000)
     page.wait_for_timeout(8_000)
     page.click("#stop")
     expect(page.locator("#session-status")).to_have_text("Stopped", timeout=60_000)

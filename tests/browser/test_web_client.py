@@ -8,6 +8,7 @@ what the output tap saw reach the speakers.
 from __future__ import annotations
 
 import base64
+import json
 import re
 from pathlib import Path
 
@@ -100,7 +101,7 @@ def test_microphone_audio_reaches_the_worker_intact_and_its_echo_is_played(open_
     page.click("#start")
     expect(page.locator("body")).to_have_attribute("data-phase", "live", timeout=10_000)
     reference = wav_samples(spanish_wav(tmp_path, 16000, 0.5))
-    page.wait_for_function(f"window.s2stDebug.sentFrames * 320 >= {len(reference)}", timeout=20_000)
+    page.wait_for_function(f"window.s2stDebug.sentSamples >= {len(reference)}", timeout=20_000)
     page.click("#stop")
     expect(page.locator("#session-status")).to_have_text("Stopped", timeout=10_000)
     page.wait_for_function("window.s2stDebug.playedSamples > 0 && window.s2stDebug.played.length > 0")
@@ -176,6 +177,32 @@ def test_spanish_speech_shows_english_words_and_plays_them(open_page, lite_gatew
     assert len(sockets) == 1
     page.click("#stop")
     expect(page.locator("#session-status")).to_have_text("Stopped", timeout=30_000)
+
+
+def test_audio_leaves_in_frames_of_the_engines_step(open_page, lite_gateway, tmp_path):
+    page = open_page(lite_gateway.base_url, spanish_wav(tmp_path, 48000, 0.5))
+    sent: list[bytes] = []
+    received: list[str] = []
+
+    def watch(socket) -> None:
+        socket.on("framesent", lambda payload: sent.append(payload) if isinstance(payload, bytes) else None)
+        socket.on("framereceived", lambda payload: received.append(payload) if isinstance(payload, str) else None)
+
+    page.on("websocket", watch)
+    wait_until_ready_to_start(page)
+    page.click("#start")
+    expect(page.locator("body")).to_have_attribute("data-phase", "live", timeout=10_000)
+    page.wait_for_function("window.s2stDebug.sentSamples > 16000 * 2", timeout=20_000)
+    page.click("#stop")
+    expect(page.locator("#session-status")).to_have_text("Stopped", timeout=60_000)
+
+    ready = next(json.loads(text) for text in received if json.loads(text)["type"] == "ready")
+    step_bytes = ready["input_step_ms"] * 16 * 2
+    assert step_bytes == 1024  # the lite engine's voice-detector window: 32 ms, not a whole number of 20 ms frames
+    # Whole steps (one, or several while a backlog leaves at once); only the frame `stop` sends may be shorter.
+    assert all(len(frame) % step_bytes == 0 for frame in sent[:-1]), sorted({len(frame) for frame in sent})
+    assert len(sent[-1]) < step_bytes or len(sent[-1]) % step_bytes == 0
+    assert sum(map(len, sent)) == 2 * page.evaluate("window.s2stDebug.sentSamples")
 
 
 @pytest.mark.timeout(120)

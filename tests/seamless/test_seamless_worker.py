@@ -59,6 +59,7 @@ async def test_a_whole_session_through_the_worker(seamless_worker, spanish):
     assert kinds[0] == "accepted" and kinds[-1] == "end"
     accepted = responses[0].accepted
     assert accepted.engine == "seamless" and accepted.output_sample_rate_hz == 16_000
+    assert accepted.input_step_ms == 320  # the encoder's chunk: clients send frames this long
     assert UNITY_CARD in accepted.model
     assert "reset_done" in kinds
     after_reset = responses[kinds.index("reset_done"):]

@@ -15,6 +15,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
+from inference.audio import samples_to_ms
 from inference.engines.base import Engine, EngineSession, LanguageCatalog, SessionSettings, UnsupportedConfig
 from inference.engines.lite.languages import ENGLISH, iso3_to_whisper
 from inference.engines.lite.models import whisper_model_source
@@ -24,7 +25,7 @@ from inference.engines.lite.segmenter import SegmentPolicy
 from inference.engines.lite.session import LiteSession
 from inference.engines.lite.settings import LiteSettings
 from inference.engines.lite.synth import Synthesizer
-from inference.engines.lite.vad import load_vad_model
+from inference.engines.lite.vad import WINDOW_SAMPLES, load_vad_model
 from inference.engines.options import GLOSSARY
 
 log = logging.getLogger("inference.engines.lite")
@@ -75,6 +76,10 @@ class LiteEngine(Engine):
     @property
     def output_sample_rate(self) -> int:
         return OUTPUT_SAMPLE_RATE
+
+    @property
+    def input_step_ms(self) -> int:
+        return samples_to_ms(WINDOW_SAMPLES)  # the voice detector decides once per window
 
     def languages(self) -> LanguageCatalog:
         return LanguageCatalog(sources=tuple(sorted(self._iso3_to_whisper)), targets=(ENGLISH,),

@@ -13,6 +13,7 @@ import logging
 from collections.abc import Mapping
 import numpy as np
 
+from inference.audio import samples_to_ms
 from inference.engines.base import (
     Engine,
     EngineEvent,
@@ -83,6 +84,10 @@ class SeamlessEngine(Engine):
     @property
     def output_sample_rate(self) -> int:
         return SAMPLE_RATE
+
+    @property
+    def input_step_ms(self) -> int:
+        return samples_to_ms(self._settings.chunk_size_samples)  # the encoder's chunk
 
     def languages(self) -> LanguageCatalog:
         # The model recognises the spoken language itself; the list says what it was trained on.

@@ -99,20 +99,22 @@ class TranslateResponse(_message.Message):
     def __init__(self, input_offset_ms: _Optional[int] = ..., accepted: _Optional[_Union[SessionAccepted, _Mapping]] = ..., speech: _Optional[_Union[SpeechActivity, _Mapping]] = ..., transcript: _Optional[_Union[TranscriptEvent, _Mapping]] = ..., audio: _Optional[_Union[AudioOutput, _Mapping]] = ..., stats: _Optional[_Union[SegmentStats, _Mapping]] = ..., reset_done: _Optional[_Union[ResetDone, _Mapping]] = ..., end: _Optional[_Union[EndOfStream, _Mapping]] = ...) -> None: ...
 
 class SessionAccepted(_message.Message):
-    __slots__ = ("session_id", "engine", "model", "output_sample_rate_hz", "target_language", "source_language")
+    __slots__ = ("session_id", "engine", "model", "output_sample_rate_hz", "target_language", "source_language", "input_step_ms")
     SESSION_ID_FIELD_NUMBER: _ClassVar[int]
     ENGINE_FIELD_NUMBER: _ClassVar[int]
     MODEL_FIELD_NUMBER: _ClassVar[int]
     OUTPUT_SAMPLE_RATE_HZ_FIELD_NUMBER: _ClassVar[int]
     TARGET_LANGUAGE_FIELD_NUMBER: _ClassVar[int]
     SOURCE_LANGUAGE_FIELD_NUMBER: _ClassVar[int]
+    INPUT_STEP_MS_FIELD_NUMBER: _ClassVar[int]
     session_id: str
     engine: str
     model: str
     output_sample_rate_hz: int
     target_language: str
     source_language: str
-    def __init__(self, session_id: _Optional[str] = ..., engine: _Optional[str] = ..., model: _Optional[str] = ..., output_sample_rate_hz: _Optional[int] = ..., target_language: _Optional[str] = ..., source_language: _Optional[str] = ...) -> None: ...
+    input_step_ms: int
+    def __init__(self, session_id: _Optional[str] = ..., engine: _Optional[str] = ..., model: _Optional[str] = ..., output_sample_rate_hz: _Optional[int] = ..., target_language: _Optional[str] = ..., source_language: _Optional[str] = ..., input_step_ms: _Optional[int] = ...) -> None: ...
 
 class SpeechActivity(_message.Message):
     __slots__ = ("segment_id", "kind")
