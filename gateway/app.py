@@ -25,7 +25,7 @@ from starlette.websockets import WebSocket
 
 from gateway.auth import LOOPBACK_HOSTS, Authenticator, bearer_token
 from gateway.config import GatewayConfig
-from gateway.limits import PerClientLimiter
+from gateway.limits import ClientLimits, LocalClientLimits
 from gateway.metrics import GatewayMetrics
 from gateway.relay import SocketRelay
 from gateway.sockets import OpenSockets
@@ -59,14 +59,13 @@ async def deny(websocket: WebSocket, status: int, reason: str) -> None:
 
 
 def create_app(config: GatewayConfig, metrics: GatewayMetrics | None = None,
-               sockets: OpenSockets | None = None) -> Starlette:
-    """Build the gateway app for one configuration."""
+               sockets: OpenSockets | None = None, limits: ClientLimits | None = None) -> Starlette:
+    """Build the gateway app for one configuration; limits: the per-IP counters (this process's own by default)."""
     metrics = metrics or GatewayMetrics.create()
     sockets = sockets or OpenSockets()
+    limits = limits or LocalClientLimits(config.max_connections_per_ip, config.max_sessions_per_ip)
     state: dict[str, WorkerClient] = {}
     authenticator = Authenticator(config.api_tokens, config.jwt)
-    connections = PerClientLimiter(config.max_connections_per_ip)
-    sessions_per_ip = PerClientLimiter(config.max_sessions_per_ip)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -89,7 +88,7 @@ def create_app(config: GatewayConfig, metrics: GatewayMetrics | None = None,
             await deny(websocket, 401, "a valid token is required")
             return
         client_ip = websocket.client.host if websocket.client else "unknown"
-        with connections.hold(client_ip) as admitted:
+        async with limits.hold("connections", client_ip) as admitted:
             if not admitted:
                 await deny(websocket, 429, "too many connections from this address")
                 return
@@ -97,7 +96,7 @@ def create_app(config: GatewayConfig, metrics: GatewayMetrics | None = None,
             metrics.connections_total.inc()
             metrics.active_connections.inc()
             relay = SocketRelay(websocket, state["workers"], config, metrics, sockets,
-                                functools.partial(sessions_per_ip.hold, client_ip), grant)
+                                functools.partial(limits.hold, "sessions", client_ip), grant)
             try:
                 with sockets.hold(relay), tracer.start_as_current_span(
                         "WebSocket /ws", kind=trace.SpanKind.SERVER, attributes={"s2st.client": grant.subject}):

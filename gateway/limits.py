@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import Literal, Protocol
+
+LimitKind = Literal["connections", "sessions"]  # S2ST_MAX_CONNECTIONS_PER_IP, S2ST_MAX_SESSIONS_PER_IP
 
 
 class PerClientLimiter:
@@ -15,19 +18,45 @@ class PerClientLimiter:
         self._max_per_ip = max_per_ip
         self._open: Counter[str] = Counter()
 
-    @contextmanager
-    def hold(self, ip: str) -> Iterator[bool]:
-        """Yields False when ip already holds its maximum; the slot is freed when the block ends."""
+    def try_hold(self, ip: str) -> bool:
+        """Take one of ip's slots; False (nothing taken) when it holds its maximum already."""
         if self._max_per_ip and self._open[ip] >= self._max_per_ip:
-            yield False
-            return
+            return False
         self._open[ip] += 1
+        return True
+
+    def release(self, ip: str, count: int = 1) -> None:
+        self._open[ip] -= count
+        if self._open[ip] <= 0:
+            del self._open[ip]
+
+
+class ClientLimits(Protocol):
+    """Where a gateway process takes per-IP slots: its own counters, or the supervisor's (gateway/processes.py)."""
+
+    def hold(self, kind: LimitKind, ip: str) -> AbstractAsyncContextManager[bool]:
+        """Yields False when ip already holds its maximum of `kind`; a slot taken is freed when the block ends."""
+        ...
+
+
+class LocalClientLimits:
+    """Per-IP limits of a gateway that runs as one process."""
+
+    def __init__(self, max_connections_per_ip: int, max_sessions_per_ip: int) -> None:
+        self.limiters: dict[LimitKind, PerClientLimiter] = {
+            "connections": PerClientLimiter(max_connections_per_ip),
+            "sessions": PerClientLimiter(max_sessions_per_ip),
+        }
+
+    @asynccontextmanager
+    async def hold(self, kind: LimitKind, ip: str) -> AsyncIterator[bool]:
+        limiter = self.limiters[kind]
+        admitted = limiter.try_hold(ip)
         try:
-            yield True
+            yield admitted
         finally:
-            self._open[ip] -= 1
-            if not self._open[ip]:
-                del self._open[ip]
+            if admitted:
+                limiter.release(ip)
 
 
 class AudioRateLimiter:

@@ -1,7 +1,7 @@
 """One browser WebSocket: client frames to a worker's gRPC stream, worker events back to the client.
 
 Data path: socket -> ``_receive_frames`` -> protocol.py (frame -> message -> request)
--> gRPC call -> ``_relay_responses`` -> protocol.py (response -> ServerFrame) ->
+-> worker_writes.py (in order, queued audio joined) -> gRPC call -> ``_relay_responses`` -> protocol.py (response -> ServerFrame) ->
 bounded outbound queue -> ``_send_frames`` -> socket. At most one session is
 active per socket (``SessionState``); a new ``start`` may follow ``ended``.
 
@@ -18,7 +18,7 @@ import enum
 import json
 import logging
 from collections.abc import Callable
-from contextlib import AbstractContextManager
+from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 import grpc
@@ -42,6 +42,7 @@ from gateway.protocol import (
 )
 from gateway.sockets import OpenSockets
 from gateway.worker_client import WorkerClient
+from gateway.worker_writes import CoalescingWriter
 from s2st.runtime.tracing import TRANSLATE_SPAN
 from s2st.v1 import translation_pb2 as pb
 
@@ -69,7 +70,7 @@ class SocketRelay:
 
     def __init__(self, websocket: WebSocket, workers: WorkerClient, config: GatewayConfig,
                  metrics: GatewayMetrics, sockets: OpenSockets,
-                 session_slot: Callable[[], AbstractContextManager[bool]], grant: Grant = UNRESTRICTED) -> None:
+                 session_slot: Callable[[], AbstractAsyncContextManager[bool]], grant: Grant = UNRESTRICTED) -> None:
         self._ws = websocket
         self._workers = workers
         self._config = config
@@ -81,6 +82,7 @@ class SocketRelay:
         self._closing: asyncio.Future[tuple[int, str]] = asyncio.get_running_loop().create_future()
         self._state = SessionState.IDLE
         self._call: grpc.aio.StreamStreamCall | None = None
+        self._writer: CoalescingWriter | None = None  # the call's requests, while it is open
         self._pending: list[pb.TranslateRequest] = []  # sent by the client while STARTING
         self._session_task: asyncio.Task[None] | None = None  # opens, then relays, the current session
         self._audio_rate = AudioRateLimiter(config.ws_max_frames_per_second, config.ws_burst_seconds)
@@ -169,9 +171,9 @@ class SocketRelay:
             return
         if isinstance(message, Stop):
             self._state = SessionState.STOPPING
-            await self._forward(message.to_request())
-            with contextlib.suppress(Exception):
-                await self._call.done_writing()
+            writer = self._writer  # the session may end while the writes wait
+            await writer.write(message.to_request())
+            await writer.done_writing()
             return
         await self._forward(message.to_request())
 
@@ -192,9 +194,8 @@ class SocketRelay:
             else:
                 self._pending.append(request)
             return
-        assert self._call is not None
-        with contextlib.suppress(grpc.aio.AioRpcError, asyncio.InvalidStateError):
-            await self._call.write(request)
+        assert self._writer is not None
+        await self._writer.write(request)
 
     def _cancel_start(self) -> None:
         """`stop` before `ready` abandons the start (nothing was translated yet): IDLE again at once."""
@@ -208,21 +209,23 @@ class SocketRelay:
         """The session is over (or never began): the socket may start again."""
         if self._call is not None:
             self._metrics.active_sessions.dec()
-        self._call, self._state, self._pending = None, SessionState.IDLE, []
+        if self._writer is not None:
+            self._writer.cancel()
+        self._call, self._writer, self._state, self._pending = None, None, SessionState.IDLE, []
 
     # Worker -> client
 
     async def _run_session(self, start: Start) -> None:
         """Hold one of the client's session slots, open a worker stream, relay until it ends."""
         try:
-            with self._session_slot() as admitted, tracer.start_as_current_span(
-                    TRANSLATE_SPAN, kind=trace.SpanKind.CLIENT,
-                    attributes={"s2st.target_language": start.target_language}):
-                if admitted:
-                    await self._open_and_relay(start)
-                else:
-                    self._send(error_event("too_many_sessions", "this address already holds "
-                                           f"{self._config.max_sessions_per_ip} sessions; stop one first", True))
+            async with self._session_slot() as admitted:
+                with tracer.start_as_current_span(TRANSLATE_SPAN, kind=trace.SpanKind.CLIENT,
+                                                  attributes={"s2st.target_language": start.target_language}):
+                    if admitted:
+                        await self._open_and_relay(start)
+                    else:
+                        self._send(error_event("too_many_sessions", "this address already holds "
+                                               f"{self._config.max_sessions_per_ip} sessions; stop one first", True))
         finally:
             if self._session_task is asyncio.current_task():  # not abandoned for a newer session meanwhile
                 self._session_task = None
@@ -243,18 +246,17 @@ class SocketRelay:
             call.cancel()
             self._send(error_event(refusal.code, str(refusal), fatal=True))
             return
-        self._call = call
+        self._call, self._writer = call, CoalescingWriter(call, self._config.outbound_queue_frames)
         self._metrics.active_sessions.inc()
         trace.get_current_span().set_attributes({"s2st.session_id": accepted.accepted.session_id,
                                                  "s2st.engine": accepted.accepted.engine})
         try:
             # What the client sent meanwhile goes first, in order. Only then `ready` and LIVE: from
-            # there the receive loop writes, and a call takes one write at a time.
+            # there the receive loop queues its requests behind these.
             while self._pending:
                 pending, self._pending = self._pending, []
                 for request in pending:
-                    with contextlib.suppress(grpc.aio.AioRpcError, asyncio.InvalidStateError):
-                        await call.write(request)
+                    await self._writer.write(request)
             self._state = SessionState.LIVE
             self._send(server_frame(accepted).frame)
             await self._relay_responses(call)
@@ -279,6 +281,8 @@ class SocketRelay:
         """The socket is going away: cancel the worker stream so its state is freed at once."""
         if self._call is not None:
             self._call.cancel()
+        if self._writer is not None:
+            self._writer.cancel()
         if self._session_task is not None:
             self._session_task.cancel()
             await asyncio.gather(self._session_task, return_exceptions=True)
