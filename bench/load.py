@@ -17,6 +17,7 @@ import asyncio
 import json
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -123,20 +124,20 @@ def describe_growth(rss: list[float]) -> str:
             f"(last third), growth {100 * (late - early) / early:+.1f}%")
 
 
-def soak(ws_url: str, sessions: int, minutes: float, pids: dict[str, int]) -> None:
+def soak(ws_url: str, sessions: int, minutes: float, memory: dict[str, Callable[[], float]]) -> None:
     async def forever(index: int, stop_at: float) -> None:
         await asyncio.sleep(index * 30 / sessions)  # spread session starts and ends
         while time.monotonic() < stop_at:
             await gateway_session(ws_url, min(30.0, max(1.0, stop_at - time.monotonic())))
 
     async def watch(stop_at: float) -> None:
-        samples: dict[str, list[float]] = {name: [] for name in pids}
+        samples: dict[str, list[float]] = {name: [] for name in memory}
         start = time.monotonic()
         while time.monotonic() < stop_at:
             await asyncio.sleep(30)
             line = []
-            for name, pid in pids.items():
-                samples[name].append(rss_mb(pid))
+            for name, rss in memory.items():
+                samples[name].append(rss())
                 line.append(f"{name} {samples[name][-1]:.1f} MB")
             print(f"t={time.monotonic() - start:5.0f} s  " + "  ".join(line), flush=True)
         for name, values in samples.items():
@@ -163,14 +164,14 @@ def main() -> None:
     logs = Path(tempfile.mkdtemp(prefix="bench-load-"))
     quiet = {"S2ST_LOG_LEVEL": "WARNING"}
     with (running(start_worker(args.engine, {**quiet, "S2ST_MAX_SESSIONS": "2000"}, log_dir=logs)) as worker,
-          running(start_gateway(worker.address, {**quiet, "S2ST_MAX_CONNECTIONS_PER_IP": "0",
+          running(start_gateway(worker.address, {"S2ST_MAX_CONNECTIONS_PER_IP": "0",
                                                  "S2ST_MAX_SESSIONS_PER_IP": "0"}, log_dir=logs))
           as gateway):
-        pids = {"gateway": gateway.process.pid, "worker": worker.process.pid}
-        before = {name: rss_mb(pid) for name, pid in pids.items()}
+        memory = {"gateway": gateway.rss_mb, "worker": lambda: rss_mb(worker.process.pid)}
+        before = {name: rss() for name, rss in memory.items()}
         print(f"engine {args.engine}; RSS before: " + ", ".join(f"{k} {v:.1f} MB" for k, v in before.items()))
         if args.soak:
-            soak(gateway.ws_url, args.sessions, args.soak, pids)
+            soak(gateway.ws_url, args.sessions, args.soak, memory)
         elif args.find_max:
             best = find_max(gateway.ws_url, args.p99_ms, args.budget_s)
             print(f"largest N with p99 relay latency under {args.p99_ms:g} ms: {best}")
@@ -181,7 +182,7 @@ def main() -> None:
                             tail_silence_s=1.5)
                 pcm, _ = read_pcm(wav)
             print(describe(asyncio.run(run_sessions(gateway.ws_url, args.sessions, args.seconds, pcm))))
-        after = {name: rss_mb(pid) for name, pid in pids.items()}
+        after = {name: rss() for name, rss in memory.items()}
         print("RSS after: " + ", ".join(f"{k} {v:.1f} MB" for k, v in after.items()))
 
 

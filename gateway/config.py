@@ -4,6 +4,7 @@
 |---|---|---|
 | S2ST_GATEWAY_HOST | 127.0.0.1 | address the HTTP server binds (0.0.0.0 in containers) |
 | S2ST_GATEWAY_PORT | 8080 | HTTP port: web client, /ws, /api/languages, /healthz, /readyz |
+| S2ST_GATEWAY_PROCESSES | 1 | serving processes sharing the port: 0 is one per CPU core this process may use. Above 1, a supervisor holds the port, the per-IP limits and /metrics, and restarts a process that dies |
 | S2ST_GATEWAY_METRICS_PORT | 9092 | Prometheus /metrics port, on S2ST_GATEWAY_HOST; keep it private; 0 turns it off |
 | S2ST_ALLOWED_HOSTS | (empty) | comma list of host names the gateway answers to besides localhost, 127.0.0.1 and ::1 (its public name; `*`: any); other Host headers get 400 (DNS rebinding) |
 | S2ST_MAX_REQUEST_HEAD_BYTES | 16384 | largest request line plus headers; more gets 431 |
@@ -39,6 +40,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -56,6 +58,7 @@ class GatewayConfig(FromEnviron):
 
     host: str = env("S2ST_GATEWAY_HOST", "127.0.0.1")
     port: int = env("S2ST_GATEWAY_PORT", 8080)
+    processes: int = env("S2ST_GATEWAY_PROCESSES", 1)
     metrics_port: int = env("S2ST_GATEWAY_METRICS_PORT", 9092)
     allowed_hosts: tuple[str, ...] = env("S2ST_ALLOWED_HOSTS", ())
     max_request_head_bytes: int = env("S2ST_MAX_REQUEST_HEAD_BYTES", 16_384)
@@ -86,8 +89,15 @@ class GatewayConfig(FromEnviron):
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "allowed_origins", tuple(origin.rstrip("/") for origin in self.allowed_origins))
+        if self.processes < 0:
+            raise ValueError("S2ST_GATEWAY_PROCESSES must be 0 (one per core) or more")
         if not 2 <= self.ws_max_frame_bytes <= MAX_CHUNK_BYTES:
             raise ValueError(f"S2ST_WS_MAX_FRAME_BYTES must be 2 to {MAX_CHUNK_BYTES} (the workers' chunk limit)")
+
+    @property
+    def process_count(self) -> int:
+        """Serving processes to run: S2ST_GATEWAY_PROCESSES, with 0 as the cores this process may use."""
+        return self.processes or len(os.sched_getaffinity(0))
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> GatewayConfig:

@@ -31,6 +31,11 @@ class PerClientLimiter:
             del self._open[ip]
 
 
+def per_ip_limiters(max_connections_per_ip: int, max_sessions_per_ip: int) -> dict[LimitKind, PerClientLimiter]:
+    """A counter for each kind of per-IP limit."""
+    return {"connections": PerClientLimiter(max_connections_per_ip), "sessions": PerClientLimiter(max_sessions_per_ip)}
+
+
 class ClientLimits(Protocol):
     """Where a gateway process takes per-IP slots: its own counters, or the supervisor's (gateway/processes.py)."""
 
@@ -43,10 +48,7 @@ class LocalClientLimits:
     """Per-IP limits of a gateway that runs as one process."""
 
     def __init__(self, max_connections_per_ip: int, max_sessions_per_ip: int) -> None:
-        self.limiters: dict[LimitKind, PerClientLimiter] = {
-            "connections": PerClientLimiter(max_connections_per_ip),
-            "sessions": PerClientLimiter(max_sessions_per_ip),
-        }
+        self.limiters = per_ip_limiters(max_connections_per_ip, max_sessions_per_ip)
 
     @asynccontextmanager
     async def hold(self, kind: LimitKind, ip: str) -> AsyncIterator[bool]:

@@ -11,6 +11,7 @@
 - ``DrainingServer``: on SIGTERM, stop accepting, let live sessions finish within
   the grace period, then end the rest with an error event and close 1001; only
   then uvicorn's own shutdown (which would close every socket with 1012 at once).
+- ``serve``: one serving process, on its own port or on a listening socket it was given.
 """
 
 from __future__ import annotations
@@ -24,9 +25,38 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 from websockets.http11 import MAX_LINE_LENGTH, MAX_NUM_HEADERS
 
+from gateway.app import create_app
+from gateway.config import GatewayConfig
+from gateway.limits import ClientLimits
 from gateway.sockets import OpenSockets
 
 log = logging.getLogger("gateway.serving")
+
+# Frames beyond this are refused by the WebSocket layer itself (close 1009);
+# smaller over-limit audio frames get a `frame_too_large` error event instead.
+TRANSPORT_MAX_FRAME_BYTES = 1 << 20
+
+
+def serve(config: GatewayConfig, listener: socket.socket | None = None, limits: ClientLimits | None = None) -> None:
+    """Serve until SIGTERM or SIGINT (then drain): on config.host:port, or on `listener` shared with other processes."""
+    sockets = OpenSockets()
+    server = DrainingServer(uvicorn.Config(
+        create_app(config, sockets=sockets, limits=limits),
+        host=config.host,
+        port=config.port,
+        http=head_limited_protocol(config.max_request_head_bytes),
+        ws=DenialAnsweredProtocol,
+        ws_max_size=TRANSPORT_MAX_FRAME_BYTES,
+        # PCM barely compresses and events are small: compression would cost CPU per frame and
+        # a zlib state (hundreds of KB) per connection.
+        ws_per_message_deflate=False,
+        log_config=None,
+        access_log=False,
+        timeout_graceful_shutdown=10,
+        proxy_headers=True,
+        forwarded_allow_ips=config.trusted_proxies,
+    ), sockets, config.shutdown_grace_seconds)
+    server.run(sockets=[listener] if listener is not None else None)
 
 
 def head_limited_protocol(max_head_bytes: int) -> type[HttpToolsProtocol]:

@@ -12,7 +12,7 @@ import time
 
 import numpy as np
 
-from tests.harness.servers import free_port, rss_mb, running, start_gateway, start_worker
+from tests.harness.servers import free_port, running, start_gateway, start_worker
 from tests.harness.wsclient import ProtocolClient, connect
 
 FRAME = b"\x01\x02" * 320
@@ -124,7 +124,7 @@ class NonReadingClient:
 def test_a_client_that_stops_reading_is_closed_and_the_gateway_stays_bounded(echo_worker, server_logs):
     env = {"S2ST_OUTBOUND_QUEUE_FRAMES": "16", "S2ST_WS_MAX_FRAMES_PER_SECOND": "0"}
     with running(start_gateway(echo_worker.address, env, log_dir=server_logs)) as gateway:
-        before = rss_mb(gateway.process.pid)
+        before = gateway.rss_mb()
         client = NonReadingClient(gateway.port)
         client.send(json.dumps({"type": "start", "target_language": "eng"}).encode(), opcode=0x1)
         big = b"\x00\x01" * 32768  # 64 KiB of audio a frame, all echoed back
@@ -138,7 +138,7 @@ def test_a_client_that_stops_reading_is_closed_and_the_gateway_stays_bounded(ech
         client.sock.close()
         assert closed
         assert "does not read" in gateway.log()
-        assert rss_mb(gateway.process.pid) - before < 150
+        assert gateway.rss_mb() - before < 150
 
 
 async def test_a_vanished_client_frees_its_worker_session_within_seconds(echo_worker, echo_gateway):

@@ -22,7 +22,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from tests.harness.servers import REPO_ROOT, free_port, running, start_gateway
+from tests.harness.servers import GATEWAY_PROCESSES, REPO_ROOT, free_port, running, start_gateway
 from tests.harness.wsclient import ProtocolClient, connect
 
 from gateway.auth import Authenticator, Grant, JwtSettings
@@ -267,7 +267,7 @@ async def test_keys_rotating_under_load_never_refuse_a_token_of_a_published_key(
             fetches = idp.fetches
             results = await asyncio.gather(open_many("new", new), open_many("old", old))
             assert results == [[101] * 20, [101] * 20]
-            assert idp.fetches - fetches == 1
+            assert 1 <= idp.fetches - fetches <= GATEWAY_PROCESSES  # each serving process keeps its own keys
             # The old key is withdrawn: once the cache expires, its tokens are refused.
             idp.keys = {"new": new}
             await asyncio.sleep(3.2)

@@ -255,9 +255,7 @@ def raw_request(port: int, head: bytes) -> bytes:
     + b"".join(b"X-%d: 1\r\n" % i for i in range(200)) + b"\r\n",
 ], ids=["16-KB-request-line", "4-MiB-header", "9-KB-upgrade-line", "200-upgrade-headers"])
 def test_oversized_request_heads_get_431(echo_gateway, head):
-    from tests.harness.servers import rss_mb
-
-    before = rss_mb(echo_gateway.process.pid)
+    before = echo_gateway.rss_mb()
     answer = raw_request(echo_gateway.port, head)
     assert answer.startswith(b"HTTP/1.1 431 "), answer[:200]
-    assert rss_mb(echo_gateway.process.pid) - before < 8
+    assert echo_gateway.rss_mb() - before < 8

@@ -21,6 +21,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 REPO_ROOT = Path(__file__).resolve().parents[2]
 STARTUP_TIMEOUT_S = 120.0
 STOP_TIMEOUT_S = 15.0
+GATEWAY_PROCESSES = 2  # the suite runs the multi-process gateway (a supervisor and two serving processes)
 
 
 def free_port() -> int:
@@ -36,6 +37,13 @@ def rss_mb(pid: int, field: str = "VmRSS") -> float:
         if line.startswith(f"{field}:"):
             return int(line.split()[1]) / 1024
     raise ValueError(f"no {field} for {pid}")
+
+
+def process_tree(pid: int) -> list[int]:
+    """pid and every process below it."""
+    children = Path(f"/proc/{pid}/task/{pid}/children")
+    below = [int(child) for child in children.read_text().split()] if children.exists() else []
+    return [pid, *(descendant for child in below for descendant in process_tree(child))]
 
 
 def cpu_seconds(pid: int) -> float:
@@ -98,12 +106,22 @@ class Gateway(MeteredProcess):
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
+    def rss_mb(self) -> float:
+        """Resident memory of the whole gateway: the supervisor and its serving processes."""
+        return sum(rss_mb(pid) for pid in process_tree(self.process.pid))
+
+    def cpu_seconds(self) -> float:
+        """CPU time the gateway's processes now alive have used."""
+        return sum(cpu_seconds(pid) for pid in process_tree(self.process.pid))
+
     @property
     def ws_url(self) -> str:
         return f"ws://127.0.0.1:{self.port}/ws"
 
 
-def _spawn(module: str, env: Mapping[str, str], log_dir: Path) -> tuple[subprocess.Popen, Path]:
+def _spawn(module: str, env: Mapping[str, str], log_dir: Path,
+           cpus: set[int] | None = None) -> tuple[subprocess.Popen, Path]:
+    """Start `python -m module` (on the given CPUs only, with its threads and children, when cpus is set)."""
     log_path = Path(tempfile.mkstemp(prefix=f"{module}-", suffix=".log", dir=log_dir)[1])
     with log_path.open("wb") as log_file:
         process = subprocess.Popen(
@@ -112,6 +130,7 @@ def _spawn(module: str, env: Mapping[str, str], log_dir: Path) -> tuple[subproce
             env={**os.environ, "PYTHONUNBUFFERED": "1", **env},
             stdout=log_file,
             stderr=subprocess.STDOUT,
+            preexec_fn=(lambda: os.sched_setaffinity(0, cpus)) if cpus else None,
         )
     return process, log_path
 
@@ -144,7 +163,7 @@ def worker_serving(address: str, tls_ca: Path | None = None, client_cert: tuple[
 
 def start_worker(engine: str = "echo", env: Mapping[str, str] | None = None,
                  log_dir: Path | None = None, port: int | None = None, tls_ca: Path | None = None,
-                 client_cert: tuple[Path, Path] | None = None, wait: bool = True) -> Worker:
+                 client_cert: tuple[Path, Path] | None = None, wait: bool = True, cpus: set[int] | None = None) -> Worker:
     """Start `python -m inference` and (unless wait is False) wait until it serves, over TLS if tls_ca is given."""
     port = port or free_port()
     metrics_port = free_port()
@@ -154,7 +173,7 @@ def start_worker(engine: str = "echo", env: Mapping[str, str] | None = None,
         "S2ST_WORKER_METRICS_PORT": str(metrics_port),
         "S2ST_SHUTDOWN_GRACE_SECONDS": "2",
         **(env or {}),
-    }, log_dir or Path(tempfile.gettempdir()))
+    }, log_dir or Path(tempfile.gettempdir()), cpus)
     worker = Worker(process, port, log_path, metrics_port)
     if wait:
         _wait_until(lambda: worker_serving(worker.address, tls_ca, client_cert), worker, f"worker ({engine})")
@@ -170,18 +189,22 @@ def _http_ok(url: str) -> bool:
 
 
 def start_gateway(worker_target: str, env: Mapping[str, str] | None = None,
-                  log_dir: Path | None = None, port: int | None = None) -> Gateway:
-    """Start `python -m gateway` relaying to worker_target and wait until it answers /healthz."""
+                  log_dir: Path | None = None, port: int | None = None,
+                  processes: int = GATEWAY_PROCESSES, cpus: set[int] | None = None) -> Gateway:
+    """Start `python -m gateway` relaying to worker_target; wait until it answers /healthz and each of its
+    serving processes has logged "gateway ready" (at INFO, the default level)."""
     port = port or free_port()
     metrics_port = free_port()
     process, log_path = _spawn("gateway", {
         "S2ST_GATEWAY_PORT": str(port),
         "S2ST_GATEWAY_METRICS_PORT": str(metrics_port),
+        "S2ST_GATEWAY_PROCESSES": str(processes),
         "S2ST_WORKER_TARGET": worker_target,
         **(env or {}),
-    }, log_dir or Path(tempfile.gettempdir()))
+    }, log_dir or Path(tempfile.gettempdir()), cpus)
     gateway = Gateway(process, port, log_path, metrics_port)
-    _wait_until(lambda: _http_ok(f"{gateway.base_url}/healthz"), gateway, "gateway")
+    _wait_until(lambda: _http_ok(f"{gateway.base_url}/healthz")
+                and gateway.log().count('"msg": "gateway ready"') >= processes, gateway, "gateway")
     return gateway
 
 

@@ -25,6 +25,7 @@ class JsonFormatter(logging.Formatter):
             "level": record.levelname.lower(),
             "logger": record.name,
             "msg": record.getMessage(),
+            "pid": record.process,  # which of a multi-process gateway's processes
         }
         span = trace.get_current_span().get_span_context()
         if span.is_valid:
