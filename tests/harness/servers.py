@@ -41,8 +41,10 @@ def rss_mb(pid: int, field: str = "VmRSS") -> float:
 
 def process_tree(pid: int) -> list[int]:
     """pid and every process below it."""
-    children = Path(f"/proc/{pid}/task/{pid}/children")
-    below = [int(child) for child in children.read_text().split()] if children.exists() else []
+    below = []
+    for children in Path(f"/proc/{pid}/task").glob("*/children"):  # the children of each of its threads
+        with contextlib.suppress(OSError):  # the thread just ended
+            below += [int(child) for child in children.read_text().split()]
     return [pid, *(descendant for child in below for descendant in process_tree(child))]
 
 
@@ -64,13 +66,16 @@ class ServerProcess:
         return self.log_path.read_text(errors="replace")
 
     def stop(self, sig: int = signal.SIGTERM) -> int:
-        """Signal the process and wait for it; kill it if it lingers. Returns its exit code."""
+        """Signal the process and wait for it; if it lingers, kill it and every process below it (as a
+        container runtime kills the container). Returns its exit code."""
         if self.process.poll() is None:
             self.process.send_signal(sig)
             try:
                 self.process.wait(STOP_TIMEOUT_S)
             except subprocess.TimeoutExpired:
-                self.process.kill()
+                for pid in reversed(process_tree(self.process.pid)):
+                    with contextlib.suppress(ProcessLookupError):
+                        os.kill(pid, signal.SIGKILL)
                 self.process.wait()
         return self.process.returncode
 
