@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import json
 import os
+import signal
 import socket
 import struct
 import time
@@ -90,6 +92,57 @@ async def test_two_workers_share_sessions_and_one_dying_spares_the_others(server
             fresh = ProtocolClient(ws)
             assert (await fresh.start())["type"] == "ready"
             assert await round_trip(fresh)
+
+
+async def open_clients(stack: contextlib.AsyncExitStack, url: str, count: int) -> list[ProtocolClient]:
+    """count sessions, each on a socket of its own, started one after the other."""
+    clients = []
+    for _ in range(count):
+        client = ProtocolClient(await stack.enter_async_context(connect(url)))
+        ready = await client.start()
+        assert ready["type"] == "ready", ready
+        clients.append(client)
+    return clients
+
+
+def sessions_per_worker(*workers) -> list[int]:
+    return [int(worker.metric("s2st_worker_active_sessions")) for worker in workers]
+
+
+async def test_one_multi_address_target_spreads_sessions_over_three_workers_through_a_kill_and_a_drain(server_logs):
+    """What a gateway sees in a cluster: a pool of workers behind one target, where a worker may crash
+    (node lost, OOM) or drain (rollout, scale-in: health NOT_SERVING while its streams finish)."""
+    with (running(start_worker("echo", log_dir=server_logs)) as a,
+          running(start_worker("echo", log_dir=server_logs)) as b,
+          running(start_worker("echo", {"S2ST_SHUTDOWN_GRACE_SECONDS": "60"}, log_dir=server_logs)) as c,
+          running(start_gateway(f"{a.address},{b.address},{c.address}", {"S2ST_MAX_SESSIONS_PER_IP": "0"},
+                                log_dir=server_logs)) as gateway):
+        async with contextlib.AsyncExitStack() as stack:
+            first = await open_clients(stack, gateway.ws_url, 9)
+            # Round-robin, not capacity, spreads them: every worker has room for all nine.
+            assert all(count >= 2 for count in sessions_per_worker(a, b, c)), sessions_per_worker(a, b, c)
+
+            a.process.kill()
+            outcomes = await asyncio.gather(*(client.until("error", timeout=3) for client in first),
+                                            return_exceptions=True)
+            lost = [o for o in outcomes if not isinstance(o, TimeoutError)]
+            assert lost and all(o["code"] == "worker_unavailable" for o in lost), lost
+            survivors = [client for client, o in zip(first, outcomes) if isinstance(o, TimeoutError)]
+            assert len(survivors) == 9 - len(lost)
+            for client in survivors:
+                assert await round_trip(client)
+            assert sum(sessions_per_worker(b, c)) == len(survivors)
+            await open_clients(stack, gateway.ws_url, 4)  # none of them is sent to the dead worker
+
+            c.process.send_signal(signal.SIGTERM)
+            await until(lambda: "draining" in c.log())
+            on_c = int(c.metric("s2st_worker_active_sessions"))
+            before_b = int(b.metric("s2st_worker_active_sessions"))
+            await open_clients(stack, gateway.ws_url, 4)  # all taken by the one serving worker
+            assert int(b.metric("s2st_worker_active_sessions")) == before_b + 4
+            assert int(c.metric("s2st_worker_active_sessions")) == on_c > 0  # its streams go on meanwhile
+            for client in survivors:
+                assert await round_trip(client)
 
 
 class NonReadingClient:
