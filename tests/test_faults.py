@@ -11,6 +11,7 @@ import signal
 import socket
 import struct
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -143,6 +144,36 @@ async def test_one_multi_address_target_spreads_sessions_over_three_workers_thro
             assert int(c.metric("s2st_worker_active_sessions")) == on_c > 0  # its streams go on meanwhile
             for client in survivors:
                 assert await round_trip(client)
+
+
+def client_ports_connected_to(port: int) -> set[int]:
+    """Remote ports of the established TCP connections to a local listening port, from /proc."""
+    ports = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            local, remote, state = line.split()[1:4]
+            if state == "01" and int(local.rsplit(":", 1)[1], 16) == port:  # 01: ESTABLISHED
+                ports.add(int(remote.rsplit(":", 1)[1], 16))
+    return ports
+
+
+async def test_old_gateway_connections_are_replaced_so_dns_is_resolved_again_yet_live_sessions_go_on(server_logs):
+    """gRPC resolves a dns:/// target again only when a connection ends: a worker's maximum connection age is
+    what lets gateways find workers added after they connected. It must never cut a session."""
+    with (running(start_worker("echo", {"S2ST_GRPC_MAX_CONNECTION_AGE_SECONDS": "1"}, log_dir=server_logs)) as worker,
+          running(start_gateway(worker.address, log_dir=server_logs)) as gateway):
+        async with connect(gateway.ws_url) as ws:
+            live = ProtocolClient(ws)
+            assert (await live.start())["type"] == "ready"
+            first_connection = client_ports_connected_to(worker.port)
+            await asyncio.sleep(2.5)  # past the age (gRPC adds up to 10 % jitter)
+            assert await round_trip(live)
+            async with connect(gateway.ws_url) as ws2:
+                fresh = ProtocolClient(ws2)
+                assert (await fresh.start())["type"] == "ready"
+                assert await round_trip(fresh)
+            assert client_ports_connected_to(worker.port) - first_connection  # a new connection was made
+            assert await round_trip(live)
 
 
 class NonReadingClient:
