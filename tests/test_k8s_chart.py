@@ -212,8 +212,8 @@ def test_each_pod_is_given_the_time_its_drain_takes(gke):
 def test_only_gateways_reach_the_workers_grpc_port(variant, request):
     objects = request.getfixturevalue(variant)
     policies = [o["spec"] for o in objects if o["kind"] == "NetworkPolicy"]
-    for name, template in pod_templates(objects):  # nothing is open by default
-        assert any(not p.get("ingress") and selects(p["podSelector"], template["metadata"]["labels"])
+    for name, template in pod_templates(objects):  # every pod takes only what a policy lets in
+        assert any("Ingress" in p["policyTypes"] and selects(p["podSelector"], template["metadata"]["labels"])
                    for p in policies), name
     worker, grpc_port = pod_labels(objects, "inference"), port(container(objects, "inference"), "grpc")
     rules = [rule for p in policies if selects(p["podSelector"], worker) and "Ingress" in p["policyTypes"]
