@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from pathlib import Path
 from typing import Any
 
@@ -25,8 +26,15 @@ def channel_target(target: str) -> str:
     return target
 
 
+# Round-robin over the workers that answer grpc.health SERVING for the Translator: gRPC watches each
+# worker's health (client-side health checking), so one that is loading or draining gets no new sessions.
+_SERVICE_CONFIG = json.dumps({
+    "loadBalancingConfig": [{"round_robin": {}}],
+    "healthCheckConfig": {"serviceName": SERVICE_NAME},
+})
+
 _CHANNEL_OPTIONS = [
-    ("grpc.lb_policy_name", "round_robin"),
+    ("grpc.service_config", _SERVICE_CONFIG),
     ("grpc.keepalive_time_ms", 20_000),
     ("grpc.keepalive_timeout_ms", 10_000),
     # Reconnect quickly after a worker restart instead of backing off for minutes.

@@ -13,6 +13,7 @@
 | S2ST_CONFIG_TIMEOUT_SECONDS | 10 | a stream that sends no config within this time ends with INVALID_ARGUMENT |
 | S2ST_IDLE_SESSION_SECONDS | 60 | a session that receives no audio for this long ends with ABORTED, freeing its slot; 0 turns it off |
 | S2ST_CLIENT_STALL_SECONDS | 15 | a client that takes none of its responses for this long loses its stream (ABORTED) |
+| S2ST_GRPC_MAX_CONNECTION_AGE_SECONDS | 0 | a client connection older than this is asked to reconnect (GOAWAY) once its streams end, so clients of a `dns:///` target find workers added since; live streams are never cut; 0 turns it off |
 | S2ST_GRPC_TOKENS | (empty) | comma list of bearer tokens; set, every Translator call needs `authorization: Bearer <token>` (health stays open) |
 | S2ST_GRPC_TLS_CERT | (empty) | PEM certificate chain; with the key, the gRPC port speaks TLS only |
 | S2ST_GRPC_TLS_KEY | (empty) | PEM private key of that certificate |
@@ -44,6 +45,7 @@ class WorkerConfig(FromEnviron):
     config_timeout_seconds: float = env("S2ST_CONFIG_TIMEOUT_SECONDS", 10.0)
     idle_session_seconds: float = env("S2ST_IDLE_SESSION_SECONDS", 60.0)
     client_stall_seconds: float = env("S2ST_CLIENT_STALL_SECONDS", 15.0)
+    max_connection_age_seconds: float = env("S2ST_GRPC_MAX_CONNECTION_AGE_SECONDS", 0.0)
     grpc_tokens: tuple[str, ...] = env("S2ST_GRPC_TOKENS", ())
     tls_cert_path: str = env("S2ST_GRPC_TLS_CERT", "")
     tls_key_path: str = env("S2ST_GRPC_TLS_KEY", "")

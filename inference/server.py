@@ -35,6 +35,13 @@ DRAIN_POLL_SECONDS = 0.1
 DRAIN_FINAL_GRACE_SECONDS = 1.0
 
 
+def connection_age_options(max_age_seconds: float) -> list[tuple[str, int]]:
+    """GOAWAY to connections older than max_age_seconds: a client resolves its `dns:///` target again only
+    when a connection ends, so without this, gateways never send sessions to workers added after they
+    connected. The grace stays gRPC's default (unbounded): a live stream runs to its own end."""
+    return [("grpc.max_connection_age_ms", round(max_age_seconds * 1000))] if max_age_seconds > 0 else []
+
+
 class Worker:
     """One worker process: serves the engine once it has loaded, drains on request."""
 
@@ -48,6 +55,7 @@ class Worker:
         self.server = grpc.aio.server(interceptors=interceptors, options=[
             ("grpc.max_receive_message_length", MAX_REQUEST_MESSAGE_BYTES),
             ("grpc.so_reuseport", 0),
+            *connection_age_options(config.max_connection_age_seconds),
         ])
         translation_pb2_grpc.add_TranslatorServicer_to_server(
             TranslatorServicer(engine, self.admission, self.metrics, StreamLimits(

@@ -12,10 +12,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from prometheus_client import CollectorRegistry
-
-from gateway.metrics import GatewayMetrics
-from inference.metrics import WorkerMetrics
+from tests.harness.exported_metrics import exported_metric_names
 
 ROOT = Path(__file__).resolve().parent.parent
 COMPOSE = ROOT / "compose"
@@ -138,15 +135,6 @@ def test_ports_and_targets_line_up():
     assert targets.pop("dcgm") == ("dcgm-exporter", 9400) and "9400" in services["dcgm-exporter"]["expose"]
     assert targets == {"gateway": ("gateway", int(gateway_env["S2ST_GATEWAY_METRICS_PORT"])),
                        "inference": ("inference", int(worker_env["S2ST_WORKER_METRICS_PORT"]))}
-
-
-def exported_metric_names() -> set[str]:
-    registry = CollectorRegistry()
-    GatewayMetrics.create(registry)
-    WorkerMetrics.create(registry)
-    suffixes = {"counter": ("_total",), "histogram": ("_bucket", "_sum", "_count"), "gauge": ("",)}
-    names = {family.name + suffix for family in registry.collect() for suffix in suffixes[family.type]}
-    return names | {"process_resident_memory_bytes"}
 
 
 def test_the_dashboard_only_queries_metrics_the_services_export():

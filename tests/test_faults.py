@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import json
 import os
+import signal
 import socket
 import struct
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -90,6 +93,87 @@ async def test_two_workers_share_sessions_and_one_dying_spares_the_others(server
             fresh = ProtocolClient(ws)
             assert (await fresh.start())["type"] == "ready"
             assert await round_trip(fresh)
+
+
+async def open_clients(stack: contextlib.AsyncExitStack, url: str, count: int) -> list[ProtocolClient]:
+    """count sessions, each on a socket of its own, started one after the other."""
+    clients = []
+    for _ in range(count):
+        client = ProtocolClient(await stack.enter_async_context(connect(url)))
+        ready = await client.start()
+        assert ready["type"] == "ready", ready
+        clients.append(client)
+    return clients
+
+
+def sessions_per_worker(*workers) -> list[int]:
+    return [int(worker.metric("s2st_worker_active_sessions")) for worker in workers]
+
+
+async def test_one_multi_address_target_spreads_sessions_over_three_workers_through_a_kill_and_a_drain(server_logs):
+    """What a gateway sees in a cluster: a pool of workers behind one target, where a worker may crash
+    (node lost, OOM) or drain (rollout, scale-in: health NOT_SERVING while its streams finish)."""
+    with (running(start_worker("echo", log_dir=server_logs)) as a,
+          running(start_worker("echo", log_dir=server_logs)) as b,
+          running(start_worker("echo", {"S2ST_SHUTDOWN_GRACE_SECONDS": "60"}, log_dir=server_logs)) as c,
+          running(start_gateway(f"{a.address},{b.address},{c.address}", {"S2ST_MAX_SESSIONS_PER_IP": "0"},
+                                log_dir=server_logs)) as gateway):
+        async with contextlib.AsyncExitStack() as stack:
+            first = await open_clients(stack, gateway.ws_url, 9)
+            # Round-robin, not capacity, spreads them: every worker has room for all nine.
+            assert all(count >= 2 for count in sessions_per_worker(a, b, c)), sessions_per_worker(a, b, c)
+
+            a.process.kill()
+            outcomes = await asyncio.gather(*(client.until("error", timeout=3) for client in first),
+                                            return_exceptions=True)
+            lost = [o for o in outcomes if not isinstance(o, TimeoutError)]
+            assert lost and all(o["code"] == "worker_unavailable" for o in lost), lost
+            survivors = [client for client, o in zip(first, outcomes) if isinstance(o, TimeoutError)]
+            assert len(survivors) == 9 - len(lost)
+            for client in survivors:
+                assert await round_trip(client)
+            assert sum(sessions_per_worker(b, c)) == len(survivors)
+            await open_clients(stack, gateway.ws_url, 4)  # none of them is sent to the dead worker
+
+            c.process.send_signal(signal.SIGTERM)
+            await until(lambda: "draining" in c.log())
+            on_c = int(c.metric("s2st_worker_active_sessions"))
+            before_b = int(b.metric("s2st_worker_active_sessions"))
+            await open_clients(stack, gateway.ws_url, 4)  # all taken by the one serving worker
+            assert int(b.metric("s2st_worker_active_sessions")) == before_b + 4
+            assert int(c.metric("s2st_worker_active_sessions")) == on_c > 0  # its streams go on meanwhile
+            for client in survivors:
+                assert await round_trip(client)
+
+
+def client_ports_connected_to(port: int) -> set[int]:
+    """Remote ports of the established TCP connections to a local listening port, from /proc."""
+    ports = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            local, remote, state = line.split()[1:4]
+            if state == "01" and int(local.rsplit(":", 1)[1], 16) == port:  # 01: ESTABLISHED
+                ports.add(int(remote.rsplit(":", 1)[1], 16))
+    return ports
+
+
+async def test_old_gateway_connections_are_replaced_so_dns_is_resolved_again_yet_live_sessions_go_on(server_logs):
+    """gRPC resolves a dns:/// target again only when a connection ends: a worker's maximum connection age is
+    what lets gateways find workers added after they connected. It must never cut a session."""
+    with (running(start_worker("echo", {"S2ST_GRPC_MAX_CONNECTION_AGE_SECONDS": "1"}, log_dir=server_logs)) as worker,
+          running(start_gateway(worker.address, log_dir=server_logs)) as gateway):
+        async with connect(gateway.ws_url) as ws:
+            live = ProtocolClient(ws)
+            assert (await live.start())["type"] == "ready"
+            first_connection = client_ports_connected_to(worker.port)
+            await asyncio.sleep(2.5)  # past the age (gRPC adds up to 10 % jitter)
+            assert await round_trip(live)
+            async with connect(gateway.ws_url) as ws2:
+                fresh = ProtocolClient(ws2)
+                assert (await fresh.start())["type"] == "ready"
+                assert await round_trip(fresh)
+            assert client_ports_connected_to(worker.port) - first_connection  # a new connection was made
+            assert await round_trip(live)
 
 
 class NonReadingClient:
