@@ -194,7 +194,7 @@ def test_each_pod_is_given_the_time_its_drain_takes(gke):
     gateway = gateway_pod["containers"][0]
     pre_stop = gateway["lifecycle"]["preStop"]["sleep"]["seconds"]
     gateway_drain = float(env(gateway)["S2ST_SHUTDOWN_GRACE_SECONDS"])
-    uvicorn_shutdown = int(re.search(r"timeout_graceful_shutdown=(\d+)", (ROOT / "gateway" / "__main__.py").read_text())
+    uvicorn_shutdown = int(re.search(r"timeout_graceful_shutdown=(\d+)", (ROOT / "gateway" / "serving.py").read_text())
                            .group(1))
     assert gateway_pod["terminationGracePeriodSeconds"] >= pre_stop + gateway_drain + uvicorn_shutdown
     worker_pod = one(gke, "Deployment", "inference")["spec"]["template"]["spec"]
