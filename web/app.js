@@ -4,6 +4,7 @@
 
 import { Capture, CAPTURE_RATE, FRAME_MS } from "./capture.js";
 import { Connection } from "./connection.js";
+import { closeWords, languagesWords, microphoneWords, serverErrorWords } from "./errors.js";
 import { Playback } from "./playback.js";
 import { TranscriptView } from "./transcripts.js";
 
@@ -16,27 +17,12 @@ const $ = (id) => document.getElementById(id);
 const ui = {
   connection: $("connection-state"), source: $("source-language"), target: $("target-language"),
   start: $("start"), stop: $("stop"), reset: $("reset"), headphones: $("headphones"), level: $("level"),
-  status: $("session-status"), error: $("error"), firstOutput: $("first-output"), endingOffset: $("ending-offset"),
-  announcer: $("announcer"),
+  status: $("session-status"), error: $("error"), errorText: $("error-text"), errorDetails: $("error-details"),
+  firstOutput: $("first-output"), endingOffset: $("ending-offset"), announcer: $("announcer"),
 };
 const announce = (text) => (ui.announcer.textContent = text);
 const sourceView = new TranscriptView($("source-transcript"));
 const targetView = new TranscriptView($("target-transcript"), announce);
-
-// Words people read for each error code of docs/protocol.md.
-const ERROR_WORDS = {
-  invalid_config: "That choice is not supported",
-  busy: "Every translator is busy right now. Please try again in a minute.",
-  worker_unavailable: "The translation service is not reachable right now. Please press Start again shortly.",
-  session_too_long: "The session reached its maximum length. Press Start to go on.",
-  internal: "The translator failed. Press Start to try again.",
-  shutting_down: "The server is restarting. Press Start again in a moment.",
-  idle_timeout: "No sound reached the server for a while, so the session ended. Press Start to go on.",
-  too_many_sessions: "This network already has the most sessions allowed. Stop one, then press Start.",
-  rate_limited: "Audio arrived faster than the server allows, so some of it was dropped.",
-  not_started: "The page and the server lost step. Press Stop, then Start.",
-  already_started: "The page and the server lost step. Press Stop, then Start.",
-};
 
 // Test and troubleshooting hook (docs/web-client.md): counters; with `record = true` set before
 // Start, also the PCM sent (Int16 ArrayBuffers), received (same) and played (Float32Arrays).
@@ -70,10 +56,12 @@ let slowNetworkShown = false;
 
 // ---- page state ---------------------------------------------------------------------------
 
-// from: what the message is about, so that only its own success clears it.
-function showError(message, from = "") {
-  ui.error.textContent = message;
-  ui.error.hidden = !message;
+// words: {text, details} (errors.js), or null to clear. from: what the message is about, so
+// that only its own success clears it.
+function showError(words, from = "") {
+  ui.errorText.textContent = words?.text ?? "";
+  ui.errorDetails.textContent = words?.details ? `Details: ${words.details}` : "";
+  ui.error.hidden = !words;
   ui.error.dataset.from = from;
 }
 
@@ -100,11 +88,14 @@ function onState(state, detail) {
   if (state === "connecting") ui.connection.textContent = "Connecting…";
   if (state === "connected") {
     ui.connection.textContent = "Connected";
+    if (ui.error.dataset.from === "connection") showError(null);
     if (!languagesLoaded) loadLanguages();
     if (current.phase === "starting" || current.phase === "live") sendStart(); // resume after a reconnect
   }
   if (state === "reconnecting") {
     ui.connection.textContent = `Connection lost. Reconnecting in ${detail.delay} s…`;
+    // Words that say more stay: a session's fatal error, a language list refused for want of a token.
+    if (!["session", "languages"].includes(ui.error.dataset.from)) showError(closeWords(detail.code), "connection");
     current.ready = null;
     current.startSent = false;
     if (current.phase === "stopping") finishSession("Stopped");
@@ -125,7 +116,7 @@ function onEvent(event) {
       }
       setPhase("live");
       setStatus(`Listening (${event.engine}). Speak now.`);
-      showError("");
+      showError(null);
       playback?.prepare(event.output_sample_rate).catch(() => {}); // a new rate: a new graph
       flushPending();
       break;
@@ -147,14 +138,11 @@ function onEvent(event) {
       if (current.phase === "stopping") finishSession("Stopped");
       break;
     case "error":
-      if (event.code === "rate_limited" || !event.fatal) {
-        showError(event.code in ERROR_WORDS ? ERROR_WORDS[event.code] : `The server refused a message: ${event.message}`);
-        break;
-      }
+      // A fatal error of a running session is kept through the reconnection that may follow it.
+      showError(serverErrorWords(event), event.fatal && current.phase !== "idle" ? "session" : "");
+      if (!event.fatal) break;
       current.ready = null;
       current.startSent = false;
-      showError(event.code === "invalid_config" ? `${ERROR_WORDS.invalid_config}: ${event.message}.`
-        : ERROR_WORDS[event.code] ?? `The session ended: ${event.message}`);
       finishSession("Stopped");
       break;
     default:
@@ -228,7 +216,7 @@ function sendAudio(pcm) {
     if (debug.record) debug.sent.push(pcm);
   } else if (connection.ready && !slowNetworkShown) {
     slowNetworkShown = true;
-    showError("The network is too slow for live audio; some of your speech was dropped.");
+    showError({ text: "The network is too slow for live audio; some of your speech was dropped." });
   }
 }
 
@@ -256,9 +244,9 @@ function sendStart() {
 
 async function start() {
   if (current.phase !== "idle") return;
-  showError("");
+  showError(null);
   if (!navigator.mediaDevices?.getUserMedia) {
-    showError("This page needs a secure address (https:// or localhost) to use the microphone.");
+    showError(microphoneWords(null));
     return;
   }
   setPhase("starting");
@@ -281,13 +269,6 @@ async function start() {
   debug.echoCancellation = capture.stream.getAudioTracks()[0].getSettings().echoCancellation;
   if (connection.ready) sendStart();
   else setStatus("Waiting for the connection…");
-}
-
-function microphoneWords(error) {
-  if (error.name === "NotAllowedError") return "Microphone access was refused. Allow it in the browser's site settings, then press Start.";
-  if (error.name === "NotFoundError") return "No microphone was found. Connect one, then press Start.";
-  if (error.name === "NotReadableError") return "The microphone is busy in another application.";
-  return `The microphone could not be opened: ${error.message}`;
 }
 
 function stopCapture() {
@@ -322,7 +303,7 @@ function reset() {
   sourceView.clear();
   targetView.clear();
   ui.firstOutput.textContent = ui.endingOffset.textContent = "–";
-  showError("");
+  showError(null);
   playback?.clear();
   current.pending = [];
   if (current.ready !== null && connection.send({ type: "reset" })) current.discarding = true;
@@ -348,18 +329,17 @@ async function loadLanguages() {
   try {
     const reply = await fetch(`api/languages${tokenQuery}`);
     const body = await reply.json().catch(() => ({}));
-    if (reply.status === 401) throw new Error("this page needs an access token: open the link you were given");
-    if (!reply.ok) throw new Error(body.message || reply.statusText);
+    if (!reply.ok) throw Object.assign(new Error(body.message || reply.statusText), { status: reply.status });
     speechTargets = new Set(body.speech_output_languages.map(({ code }) => code));
     if (body.source_language_selectable) fillPicker(ui.source, body.source_languages, "");
     else ui.source.dataset.fixed = "true";
     fillPicker(ui.target, body.target_languages, "eng",
       ({ code, name }) => (speechTargets.has(code) ? name : `${name} (text only)`));
     languagesLoaded = true;
-    if (ui.error.dataset.from === "languages") showError("");
+    if (ui.error.dataset.from === "languages") showError(null);
     setPhase(current.phase);
   } catch (error) {
-    showError(`The list of languages could not be loaded (${error.message}). Trying again…`, "languages");
+    showError(languagesWords(error), "languages");
     setTimeout(loadLanguages, LANGUAGES_RETRY_S * 1000);
   } finally {
     loadLanguages.busy = false;
