@@ -6,6 +6,7 @@ import { Capture, CAPTURE_RATE, FRAME_MS } from "./capture.js";
 import { Connection } from "./connection.js";
 import { closeWords, languagesWords, microphoneWords, serverErrorWords } from "./errors.js";
 import { Playback } from "./playback.js";
+import { remember, wanted } from "./preferences.js";
 import { TranscriptView } from "./transcripts.js";
 
 const PENDING_MAX_MS = 3000; // speech kept while no session is ready (opening, reconnecting)
@@ -311,16 +312,13 @@ function reset() {
 
 // ---- languages ------------------------------------------------------------------------------
 
-function fillPicker(select, languages, preferred, label = ({ name }) => name) {
+// choice: the preferences.js name of what the picker chooses; fallback: when nothing offered is wanted.
+function fillPicker(select, choice, languages, fallback, label = ({ name }) => name) {
   for (const language of languages) select.add(new Option(label(language), language.code));
-  const saved = localStorage.getItem(`s2st.${select.id}`);
-  for (const code of [saved, preferred]) {
-    if (code !== null && [...select.options].some((option) => option.value === code)) {
-      select.value = code;
-      break;
-    }
-  }
-  select.addEventListener("change", () => localStorage.setItem(`s2st.${select.id}`, select.value));
+  const offered = [...select.options].map((option) => option.value);
+  select.value = [...wanted(choice), fallback, offered[0]].find((code) => offered.includes(code));
+  remember(choice, select.value);
+  select.addEventListener("change", () => remember(choice, select.value));
 }
 
 async function loadLanguages() {
@@ -331,9 +329,9 @@ async function loadLanguages() {
     const body = await reply.json().catch(() => ({}));
     if (!reply.ok) throw Object.assign(new Error(body.message || reply.statusText), { status: reply.status });
     speechTargets = new Set(body.speech_output_languages.map(({ code }) => code));
-    if (body.source_language_selectable) fillPicker(ui.source, body.source_languages, "");
+    if (body.source_language_selectable) fillPicker(ui.source, "source", body.source_languages, "");
     else ui.source.dataset.fixed = "true";
-    fillPicker(ui.target, body.target_languages, "eng",
+    fillPicker(ui.target, "target", body.target_languages, "eng",
       ({ code, name }) => (speechTargets.has(code) ? name : `${name} (text only)`));
     languagesLoaded = true;
     if (ui.error.dataset.from === "languages") showError(null);
@@ -349,6 +347,10 @@ async function loadLanguages() {
 ui.start.addEventListener("click", start);
 ui.stop.addEventListener("click", stop);
 ui.reset.addEventListener("click", reset);
+ui.headphones.checked = wanted("headphones")[0] === "1";
+const rememberHeadphones = () => remember("headphones", ui.headphones.checked ? "1" : "0");
+rememberHeadphones();
+ui.headphones.addEventListener("change", rememberHeadphones);
 window.addEventListener("online", () => connection.retryNow());
 setPhase("idle");
 loadLanguages();
