@@ -5,6 +5,7 @@
 import { Capture, CAPTURE_RATE, FRAME_MS } from "./capture.js";
 import { Connection } from "./connection.js";
 import { closeWords, languagesWords, microphoneWords, serverErrorWords } from "./errors.js";
+import { OutputControls } from "./output-controls.js";
 import { Playback } from "./playback.js";
 import { remember, wanted } from "./preferences.js";
 import { TranscriptView } from "./transcripts.js";
@@ -24,6 +25,8 @@ const ui = {
 const announce = (text) => (ui.announcer.textContent = text);
 const sourceView = new TranscriptView($("source-transcript"));
 const targetView = new TranscriptView($("target-transcript"), announce);
+const output = new OutputControls({ volume: $("volume"), mute: $("mute"), speaking: $("speaking") },
+  (gain) => playback?.setGain(gain));
 
 // Test and troubleshooting hook (docs/web-client.md): counters; with `record = true` set before
 // Start, also the PCM sent (Int16 ArrayBuffers), received (same) and played (Float32Arrays).
@@ -252,7 +255,7 @@ async function start() {
   }
   setPhase("starting");
   setStatus("Opening the microphone…");
-  playback ??= new Playback(onTap, { record: debug.record });
+  playback ??= new Playback(onTap, { record: debug.record, gain: output.gain, onSpeaking: (on) => output.showSpeaking(on) });
   capture = new Capture(onFrame, onLevel);
   try {
     // Both AudioContexts are made synchronously here, inside the click.
