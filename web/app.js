@@ -1,6 +1,7 @@
 // The page: language pickers, Start / Stop / Reset, level meter, transcripts, latency, errors.
 // Data path: microphone -> Capture -> Connection.send -> gateway;
-//            gateway -> Connection -> onEvent (transcripts, status, stats) / onAudio -> Playback.
+//            gateway -> Connection -> onEvent (transcripts, status, stats) / onAudio -> Playback;
+//            events -> TranscriptStore -> transcript views, lag timeline, downloads.
 
 import { Capture, CAPTURE_RATE, FRAME_MS } from "./capture.js";
 import { Connection } from "./connection.js";
@@ -8,6 +9,9 @@ import { closeWords, languagesWords, microphoneWords, serverErrorWords } from ".
 import { OutputControls } from "./output-controls.js";
 import { Playback } from "./playback.js";
 import { remember, wanted } from "./preferences.js";
+import { LagTimeline } from "./timeline.js";
+import { TranscriptPanel } from "./transcript-panel.js";
+import { TranscriptStore } from "./transcript-store.js";
 import { TranscriptView } from "./transcripts.js";
 
 const PENDING_MAX_MS = 3000; // speech kept while no session is ready (opening, reconnecting)
@@ -25,6 +29,12 @@ const ui = {
 const announce = (text) => (ui.announcer.textContent = text);
 const sourceView = new TranscriptView($("source-transcript"));
 const targetView = new TranscriptView($("target-transcript"), announce);
+const store = new TranscriptStore({ onChange: transcriptChanged, onSaveFailed: () => panel.saveFailed() });
+const timeline = new LagTimeline($("timeline"), store);
+const panel = new TranscriptPanel({
+  downloads: document.querySelectorAll("#downloads button"), copy: $("copy-transcript"), clear: $("clear-transcript"),
+  note: $("transcript-note"),
+}, store, clearTranscript);
 const output = new OutputControls({ volume: $("volume"), mute: $("mute"), speaking: $("speaking") },
   (gain) => playback?.setGain(gain));
 
@@ -125,12 +135,15 @@ function onEvent(event) {
       flushPending();
       break;
     case "transcript":
-      if (!current.discarding) (event.side === "source" ? sourceView : targetView).update(event);
+      if (!current.discarding) (event.side === "source" ? sourceView : targetView).update(store.transcript(event).key, event);
       break;
     case "speech":
+      if (!current.discarding) store.speech(event);
       if (current.phase === "live") setStatus(event.state === "started" ? "Hearing speech…" : "Translating…");
       break;
     case "stats":
+      if (current.discarding) break;
+      store.stats(event);
       ui.firstOutput.textContent = formatMs(event.first_output_latency_ms);
       ui.endingOffset.textContent = formatMs(event.ending_offset_ms);
       break;
@@ -162,6 +175,7 @@ function onAudio(header, pcm) {
   const spoken = `${current.ready.session_id}:${header.segmentId}`;
   if (!debug.spokenSegments.includes(spoken)) debug.spokenSegments.push(spoken);
   if (debug.record) debug.received.push(pcm);
+  store.audio(header, (1000 * pcm.byteLength) / 2 / current.ready.output_sample_rate);
   playback.enqueue(pcm);
 }
 
@@ -233,8 +247,7 @@ function onLevel(rms) {
 
 function sendStart() {
   if (current.startSent || current.ready !== null || !connection.ready) return;
-  sourceView.newSession();
-  targetView.newSession();
+  store.newSession();
   current.expectedSequence = 0;
   current.discarding = false;
   const target = ui.target.value;
@@ -304,13 +317,36 @@ function finishSession(status) {
 }
 
 function reset() {
-  sourceView.clear();
-  targetView.clear();
-  ui.firstOutput.textContent = ui.endingOffset.textContent = "–";
+  clearTranscript();
   showError(null);
   playback?.clear();
   current.pending = [];
   if (current.ready !== null && connection.send({ type: "reset" })) current.discarding = true;
+}
+
+// ---- the transcript ---------------------------------------------------------------------------
+
+function transcriptChanged() {
+  timeline.show();
+  panel.refresh();
+}
+
+// The transcripts, their saved copy, the timeline and the latency readout start afresh.
+function clearTranscript() {
+  sourceView.clear();
+  targetView.clear();
+  store.clear();
+  ui.firstOutput.textContent = ui.endingOffset.textContent = "–";
+}
+
+// Lines an earlier visit kept.
+function restoreTranscript() {
+  if (!store.load()) return;
+  for (const entry of store.segments) {
+    if (entry.source) sourceView.update(entry.key, entry.source, { quiet: true });
+    if (entry.target) targetView.update(entry.key, entry.target, { quiet: true });
+  }
+  transcriptChanged();
 }
 
 // ---- languages ------------------------------------------------------------------------------
@@ -355,6 +391,7 @@ const rememberHeadphones = () => remember("headphones", ui.headphones.checked ? 
 rememberHeadphones();
 ui.headphones.addEventListener("change", rememberHeadphones);
 window.addEventListener("online", () => connection.retryNow());
+restoreTranscript();
 setPhase("idle");
 loadLanguages();
 connection.open();

@@ -1,5 +1,5 @@
 """What several browser tests do with the page: wait until it can start, make its test speech, read what it
-recorded."""
+recorded and what the server sent it."""
 
 from __future__ import annotations
 
@@ -10,6 +10,21 @@ import numpy as np
 from playwright.sync_api import Page, expect
 from tests.harness.speech import SENTENCES, speak
 
+# Keeps every JSON event the page receives in window.serverEvents, as the page saw them.
+RECORD_SERVER_EVENTS = """
+window.serverEvents = [];
+const NativeWebSocket = window.WebSocket;
+window.WebSocket = class extends NativeWebSocket {
+  constructor(...args) {
+    super(...args);
+    this.addEventListener("message", ({ data }) => {
+      if (typeof data === "string") window.serverEvents.push(JSON.parse(data));
+    });
+  }
+};
+"""
+
+
 def wait_until_ready_to_start(page: Page) -> None:
     expect(page.locator("#connection-state")).to_have_attribute("data-state", "connected")
     expect(page.locator("#start")).to_be_enabled()  # languages loaded
@@ -18,6 +33,11 @@ def wait_until_ready_to_start(page: Page) -> None:
 def spanish_wav(directory: Path, rate: int, tail_silence_s: float) -> Path:
     voice, text = SENTENCES["spa"]
     return speak(text, voice, directory / f"spa-{rate}.wav", rate=rate, lead_silence_s=0.3, tail_silence_s=tail_silence_s)
+
+
+def server_events(page: Page, event_type: str) -> list[dict]:
+    """The events of one type the page has received (needs RECORD_SERVER_EVENTS as its init script)."""
+    return page.evaluate("(type) => window.serverEvents.filter((event) => event.type === type)", event_type)
 
 
 # The hook's recordings as base64 of little-endian int16 (the played Float32 is scaled).
