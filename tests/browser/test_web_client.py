@@ -37,7 +37,8 @@ def test_the_page_renders_with_languages_and_controls(open_page, echo_gateway, a
     page.set_viewport_size({"width": 360, "height": 740})
     page.screenshot(path=str(artifacts / "web-client-phone.png"), full_page=True)
     assert page.evaluate("document.documentElement.scrollWidth") <= 360, "the page scrolls sideways on a phone"
-    for control in ("#source-language", "#target-language", "#start", "#stop", "#reset", "#level"):
+    for control in ("#source-language", "#target-language", "#start", "#stop", "#reset", "#level", "#volume", "#mute",
+                    "#clear-transcript", "#timeline"):
         box = page.locator(control).bounding_box()
         assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 360, control
 
@@ -46,11 +47,12 @@ def test_every_control_is_reachable_and_usable_from_the_keyboard(open_page, echo
     page = open_page(echo_gateway.base_url, spanish_wav(tmp_path, 48000, 0.5))
     wait_until_ready_to_start(page)
     order = []
-    for _ in range(6):
+    for _ in range(9):
         page.keyboard.press("Tab")
         order.append(page.evaluate("document.activeElement.id"))
-    assert order[:4] == ["source-language", "target-language", "start", "reset"], order
-    assert "headphones" in order
+    # Reading order; Stop, and the transcript's buttons while there is nothing to keep, are disabled.
+    assert order == ["source-language", "target-language", "start", "reset", "headphones", "volume", "mute",
+                     "source-transcript", "target-transcript"], order
 
     page.focus("#start")
     page.keyboard.press("Enter")
