@@ -1,11 +1,18 @@
 // The page: language pickers, Start / Stop / Reset, level meter, transcripts, latency, errors.
 // Data path: microphone -> Capture -> Connection.send -> gateway;
-//            gateway -> Connection -> onEvent (transcripts, status, stats) / onAudio -> Playback.
+//            gateway -> Connection -> onEvent (transcripts, status, stats) / onAudio -> Playback;
+//            events -> TranscriptStore -> transcript views, lag timeline, downloads.
 
 import { Capture, CAPTURE_RATE, FRAME_MS } from "./capture.js";
 import { Connection } from "./connection.js";
 import { FrameBatcher, concat } from "./frames.js";
+import { closeWords, languagesWords, microphoneWords, serverErrorWords } from "./errors.js";
+import { OutputControls } from "./output-controls.js";
 import { Playback } from "./playback.js";
+import { remember, wanted } from "./preferences.js";
+import { LagTimeline } from "./timeline.js";
+import { TranscriptPanel } from "./transcript-panel.js";
+import { TranscriptStore } from "./transcript-store.js";
 import { TranscriptView } from "./transcripts.js";
 
 const PENDING_MAX_MS = 3000; // speech kept while no session is ready (opening, reconnecting)
@@ -16,27 +23,20 @@ const $ = (id) => document.getElementById(id);
 const ui = {
   connection: $("connection-state"), source: $("source-language"), target: $("target-language"),
   start: $("start"), stop: $("stop"), reset: $("reset"), headphones: $("headphones"), level: $("level"),
-  status: $("session-status"), error: $("error"), firstOutput: $("first-output"), endingOffset: $("ending-offset"),
-  announcer: $("announcer"),
+  status: $("session-status"), error: $("error"), errorText: $("error-text"), errorDetails: $("error-details"),
+  firstOutput: $("first-output"), endingOffset: $("ending-offset"), announcer: $("announcer"),
 };
 const announce = (text) => (ui.announcer.textContent = text);
 const sourceView = new TranscriptView($("source-transcript"));
 const targetView = new TranscriptView($("target-transcript"), announce);
-
-// Words people read for each error code of docs/protocol.md.
-const ERROR_WORDS = {
-  invalid_config: "That choice is not supported",
-  busy: "Every translator is busy right now. Please try again in a minute.",
-  worker_unavailable: "The translation service is not reachable right now. Please press Start again shortly.",
-  session_too_long: "The session reached its maximum length. Press Start to go on.",
-  internal: "The translator failed. Press Start to try again.",
-  shutting_down: "The server is restarting. Press Start again in a moment.",
-  idle_timeout: "No sound reached the server for a while, so the session ended. Press Start to go on.",
-  too_many_sessions: "This network already has the most sessions allowed. Stop one, then press Start.",
-  rate_limited: "Audio arrived faster than the server allows, so some of it was dropped.",
-  not_started: "The page and the server lost step. Press Stop, then Start.",
-  already_started: "The page and the server lost step. Press Stop, then Start.",
-};
+const store = new TranscriptStore({ onChange: transcriptChanged, onSaveFailed: () => panel.saveFailed() });
+const timeline = new LagTimeline($("timeline"), store);
+const panel = new TranscriptPanel({
+  downloads: document.querySelectorAll("#downloads button"), copy: $("copy-transcript"), clear: $("clear-transcript"),
+  note: $("transcript-note"),
+}, store, clearTranscript);
+const output = new OutputControls({ volume: $("volume"), mute: $("mute"), speaking: $("speaking") },
+  (gain) => playback?.setGain(gain));
 
 // Test and troubleshooting hook (docs/web-client.md): counters; with `record = true` set before
 // Start, also the PCM sent (Int16 ArrayBuffers), received (same) and played (Float32Arrays).
@@ -71,10 +71,12 @@ let slowNetworkShown = false;
 
 // ---- page state ---------------------------------------------------------------------------
 
-// from: what the message is about, so that only its own success clears it.
-function showError(message, from = "") {
-  ui.error.textContent = message;
-  ui.error.hidden = !message;
+// words: {text, details} (errors.js), or null to clear. from: what the message is about, so
+// that only its own success clears it.
+function showError(words, from = "") {
+  ui.errorText.textContent = words?.text ?? "";
+  ui.errorDetails.textContent = words?.details ? `Details: ${words.details}` : "";
+  ui.error.hidden = !words;
   ui.error.dataset.from = from;
 }
 
@@ -101,11 +103,14 @@ function onState(state, detail) {
   if (state === "connecting") ui.connection.textContent = "Connecting…";
   if (state === "connected") {
     ui.connection.textContent = "Connected";
+    if (ui.error.dataset.from === "connection") showError(null);
     if (!languagesLoaded) loadLanguages();
     if (current.phase === "starting" || current.phase === "live") sendStart(); // resume after a reconnect
   }
   if (state === "reconnecting") {
     ui.connection.textContent = `Connection lost. Reconnecting in ${detail.delay} s…`;
+    // Words that say more stay: a session's fatal error, a language list refused for want of a token.
+    if (!["session", "languages"].includes(ui.error.dataset.from)) showError(closeWords(detail.code), "connection");
     current.ready = null;
     current.startSent = false;
     const held = batcher.takeHeld(); // captured, never sent: the next session gets it first
@@ -128,18 +133,21 @@ function onEvent(event) {
       }
       setPhase("live");
       setStatus(`Listening (${event.engine}). Speak now.`);
-      showError("");
+      showError(null);
       playback?.prepare(event.output_sample_rate).catch(() => {}); // a new rate: a new graph
       batcher.start(event.input_step_ms);
       flushPending();
       break;
     case "transcript":
-      if (!current.discarding) (event.side === "source" ? sourceView : targetView).update(event);
+      if (!current.discarding) (event.side === "source" ? sourceView : targetView).update(store.transcript(event).key, event);
       break;
     case "speech":
+      if (!current.discarding) store.speech(event);
       if (current.phase === "live") setStatus(event.state === "started" ? "Hearing speech…" : "Translating…");
       break;
     case "stats":
+      if (current.discarding) break;
+      store.stats(event);
       ui.firstOutput.textContent = formatMs(event.first_output_latency_ms);
       ui.endingOffset.textContent = formatMs(event.ending_offset_ms);
       break;
@@ -151,14 +159,11 @@ function onEvent(event) {
       if (current.phase === "stopping") finishSession("Stopped");
       break;
     case "error":
-      if (event.code === "rate_limited" || !event.fatal) {
-        showError(event.code in ERROR_WORDS ? ERROR_WORDS[event.code] : `The server refused a message: ${event.message}`);
-        break;
-      }
+      // A fatal error of a running session is kept through the reconnection that may follow it.
+      showError(serverErrorWords(event), event.fatal && current.phase !== "idle" ? "session" : "");
+      if (!event.fatal) break;
       current.ready = null;
       current.startSent = false;
-      showError(event.code === "invalid_config" ? `${ERROR_WORDS.invalid_config}: ${event.message}.`
-        : ERROR_WORDS[event.code] ?? `The session ended: ${event.message}`);
       finishSession("Stopped");
       break;
     default:
@@ -174,6 +179,7 @@ function onAudio(header, pcm) {
   const spoken = `${current.ready.session_id}:${header.segmentId}`;
   if (!debug.spokenSegments.includes(spoken)) debug.spokenSegments.push(spoken);
   if (debug.record) debug.received.push(pcm);
+  store.audio(header, (1000 * pcm.byteLength) / 2 / current.ready.output_sample_rate);
   playback.enqueue(pcm);
 }
 
@@ -222,7 +228,7 @@ function sendAudio(pcm) {
     if (debug.record) debug.sent.push(pcm);
   } else if (connection.ready && !slowNetworkShown) {
     slowNetworkShown = true;
-    showError("The network is too slow for live audio; some of your speech was dropped.");
+    showError({ text: "The network is too slow for live audio; some of your speech was dropped." });
   }
 }
 
@@ -235,8 +241,7 @@ function onLevel(rms) {
 
 function sendStart() {
   if (current.startSent || current.ready !== null || !connection.ready) return;
-  sourceView.newSession();
-  targetView.newSession();
+  store.newSession();
   current.expectedSequence = 0;
   current.discarding = false;
   const target = ui.target.value;
@@ -250,14 +255,14 @@ function sendStart() {
 
 async function start() {
   if (current.phase !== "idle") return;
-  showError("");
+  showError(null);
   if (!navigator.mediaDevices?.getUserMedia) {
-    showError("This page needs a secure address (https:// or localhost) to use the microphone.");
+    showError(microphoneWords(null));
     return;
   }
   setPhase("starting");
   setStatus("Opening the microphone…");
-  playback ??= new Playback(onTap, { record: debug.record });
+  playback ??= new Playback(onTap, { record: debug.record, gain: output.gain, onSpeaking: (on) => output.showSpeaking(on) });
   capture = new Capture(onFrame, onLevel);
   try {
     // Both AudioContexts are made synchronously here, inside the click.
@@ -275,13 +280,6 @@ async function start() {
   debug.echoCancellation = capture.stream.getAudioTracks()[0].getSettings().echoCancellation;
   if (connection.ready) sendStart();
   else setStatus("Waiting for the connection…");
-}
-
-function microphoneWords(error) {
-  if (error.name === "NotAllowedError") return "Microphone access was refused. Allow it in the browser's site settings, then press Start.";
-  if (error.name === "NotFoundError") return "No microphone was found. Connect one, then press Start.";
-  if (error.name === "NotReadableError") return "The microphone is busy in another application.";
-  return `The microphone could not be opened: ${error.message}`;
 }
 
 function stopCapture() {
@@ -316,28 +314,48 @@ function finishSession(status) {
 }
 
 function reset() {
-  sourceView.clear();
-  targetView.clear();
-  ui.firstOutput.textContent = ui.endingOffset.textContent = "–";
-  showError("");
+  clearTranscript();
+  showError(null);
   playback?.clear();
   current.pending = [];
   batcher.clear();
   if (current.ready !== null && connection.send({ type: "reset" })) current.discarding = true;
 }
 
+// ---- the transcript ---------------------------------------------------------------------------
+
+function transcriptChanged() {
+  timeline.show();
+  panel.refresh();
+}
+
+// The transcripts, their saved copy, the timeline and the latency readout start afresh.
+function clearTranscript() {
+  sourceView.clear();
+  targetView.clear();
+  store.clear();
+  ui.firstOutput.textContent = ui.endingOffset.textContent = "–";
+}
+
+// Lines an earlier visit kept.
+function restoreTranscript() {
+  if (!store.load()) return;
+  for (const entry of store.segments) {
+    if (entry.source) sourceView.update(entry.key, entry.source, { quiet: true });
+    if (entry.target) targetView.update(entry.key, entry.target, { quiet: true });
+  }
+  transcriptChanged();
+}
+
 // ---- languages ------------------------------------------------------------------------------
 
-function fillPicker(select, languages, preferred, label = ({ name }) => name) {
+// choice: the preferences.js name of what the picker chooses; fallback: when nothing offered is wanted.
+function fillPicker(select, choice, languages, fallback, label = ({ name }) => name) {
   for (const language of languages) select.add(new Option(label(language), language.code));
-  const saved = localStorage.getItem(`s2st.${select.id}`);
-  for (const code of [saved, preferred]) {
-    if (code !== null && [...select.options].some((option) => option.value === code)) {
-      select.value = code;
-      break;
-    }
-  }
-  select.addEventListener("change", () => localStorage.setItem(`s2st.${select.id}`, select.value));
+  const offered = [...select.options].map((option) => option.value);
+  select.value = [...wanted(choice), fallback, offered[0]].find((code) => offered.includes(code));
+  remember(choice, select.value);
+  select.addEventListener("change", () => remember(choice, select.value));
 }
 
 async function loadLanguages() {
@@ -346,18 +364,17 @@ async function loadLanguages() {
   try {
     const reply = await fetch(`api/languages${tokenQuery}`);
     const body = await reply.json().catch(() => ({}));
-    if (reply.status === 401) throw new Error("this page needs an access token: open the link you were given");
-    if (!reply.ok) throw new Error(body.message || reply.statusText);
+    if (!reply.ok) throw Object.assign(new Error(body.message || reply.statusText), { status: reply.status });
     speechTargets = new Set(body.speech_output_languages.map(({ code }) => code));
-    if (body.source_language_selectable) fillPicker(ui.source, body.source_languages, "");
+    if (body.source_language_selectable) fillPicker(ui.source, "source", body.source_languages, "");
     else ui.source.dataset.fixed = "true";
-    fillPicker(ui.target, body.target_languages, "eng",
+    fillPicker(ui.target, "target", body.target_languages, "eng",
       ({ code, name }) => (speechTargets.has(code) ? name : `${name} (text only)`));
     languagesLoaded = true;
-    if (ui.error.dataset.from === "languages") showError("");
+    if (ui.error.dataset.from === "languages") showError(null);
     setPhase(current.phase);
   } catch (error) {
-    showError(`The list of languages could not be loaded (${error.message}). Trying again…`, "languages");
+    showError(languagesWords(error), "languages");
     setTimeout(loadLanguages, LANGUAGES_RETRY_S * 1000);
   } finally {
     loadLanguages.busy = false;
@@ -367,7 +384,12 @@ async function loadLanguages() {
 ui.start.addEventListener("click", start);
 ui.stop.addEventListener("click", stop);
 ui.reset.addEventListener("click", reset);
+ui.headphones.checked = wanted("headphones")[0] === "1";
+const rememberHeadphones = () => remember("headphones", ui.headphones.checked ? "1" : "0");
+rememberHeadphones();
+ui.headphones.addEventListener("change", rememberHeadphones);
 window.addEventListener("online", () => connection.retryNow());
+restoreTranscript();
 setPhase("idle");
 loadLanguages();
 connection.open();

@@ -26,6 +26,7 @@ export class Capture {
     // The device's own rate: the worklet does the one resampling step, to 16 kHz.
     this.context = new AudioContext({ latencyHint: "interactive" });
     const loaded = this.context.audioWorklet.addModule("audio-worklets.js");
+    loaded.catch(() => {}); // awaited below; if the microphone is refused first, stop() closes the context under it
     this.stream = await navigator.mediaDevices.getUserMedia({
       audio: { channelCount: 1, ...(headphones ? HEADPHONE_CONSTRAINTS : SPEAKER_CONSTRAINTS) },
     });

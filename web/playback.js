@@ -1,5 +1,5 @@
 // Playback of translated speech: its own AudioContext at the stream's output rate (the browser
-// resamples to the speakers), graph: pcm-player worklet -> output-tap worklet -> speakers.
+// resamples to the speakers), graph: pcm-player worklet -> volume -> output-tap worklet -> speakers.
 // The jitter buffer, join crossfades and fades live in the player (audio-worklets.js).
 
 export const JITTER_MS = 100; // audio queued (or waited for) before playback starts after silence
@@ -9,11 +9,16 @@ const PLAYING_TAIL_MS = 250; // room echo outlasts the last played sample by abo
 
 export class Playback {
   // onTap({samples, audible, blocks}): reports from the output tap, every 100 ms.
-  constructor(onTap, { record = false } = {}) {
+  // onSpeaking(playing): when translated speech starts or stops coming out of the player.
+  // gain: the volume, 0 (muted) to 1.
+  constructor(onTap, { record = false, onSpeaking = () => {}, gain = 1 } = {}) {
     this.onTap = onTap;
     this.record = record;
+    this.onSpeaking = onSpeaking;
+    this.gain = gain;
     this.context = null;
     this.player = null;
+    this.volume = null;
     this.playing = false;
     this.stoppedAt = 0;
     this.queuedMs = 0;
@@ -45,12 +50,15 @@ export class Playback {
     });
     this.player.port.onmessage = ({ data }) => {
       if (this.playing && !data.audible) this.stoppedAt = performance.now();
+      if (this.playing !== data.audible) this.onSpeaking(data.audible);
       this.playing = data.audible;
       this.queuedMs = data.queuedMs;
     };
     const tap = new AudioWorkletNode(context, "output-tap", { processorOptions: { record: this.record } });
     tap.port.onmessage = ({ data }) => this.onTap(data);
-    this.player.connect(tap).connect(context.destination);
+    // The volume sits before the tap, which counts what reaches the speakers.
+    this.volume = new GainNode(context, { gain: this.gain });
+    this.player.connect(this.volume).connect(tap).connect(context.destination);
     await context.resume();
   }
 
@@ -66,6 +74,11 @@ export class Playback {
   // True while translated speech is audible, and shortly after (its echo in the room).
   get audible() {
     return this.playing || performance.now() - this.stoppedAt < PLAYING_TAIL_MS;
+  }
+
+  setGain(gain) {
+    this.gain = gain;
+    if (this.volume) this.volume.gain.value = gain;
   }
 
   clear() {

@@ -1,6 +1,6 @@
-// Live transcripts: one line per segment and side. A partial replaces the previous partial of
-// its segment (styled apart), a final settles it. Segment ids restart with each session, so
-// lines are keyed by session too; earlier sessions' lines stay on the page.
+// Live transcripts: one line per segment and side, keyed by the transcript store's entry key
+// (segment ids restart with each session). A partial replaces the line's text and is styled
+// apart; a final settles it.
 
 export class TranscriptView {
   // announce(text): called with each final line (a screen-reader live region).
@@ -8,11 +8,10 @@ export class TranscriptView {
     this.list = list;
     this.announce = announce;
     this.lines = new Map();
-    this.session = 0;
   }
 
-  update({ segment_id: segmentId, text, final }) {
-    const key = `${this.session}:${segmentId}`;
+  // quiet: not announced (lines restored from an earlier visit).
+  update(key, { text, final }, { quiet = false } = {}) {
     let line = this.lines.get(key);
     if (!line) {
       line = document.createElement("li");
@@ -21,12 +20,8 @@ export class TranscriptView {
     }
     line.textContent = text;
     line.classList.toggle("partial", !final);
-    if (final) this.announce(text);
+    if (final && !quiet) this.announce(text);
     this.list.scrollTop = this.list.scrollHeight;
-  }
-
-  newSession() {
-    this.session++;
   }
 
   clear() {

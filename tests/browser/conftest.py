@@ -14,8 +14,9 @@ ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 CHROMIUM_ARGS = [
     "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
     "--disable-component-update", "--disable-sync", "--autoplay-policy=no-user-gesture-required",
-    "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
+    "--use-fake-device-for-media-stream",
 ]
+ALLOW_MICROPHONE = "--use-fake-ui-for-media-stream"  # answers the permission prompt with Allow; without it: Block
 
 OpenPage = Callable[..., Page]
 
@@ -42,15 +43,19 @@ def playwright_driver() -> Iterator:
 
 @pytest.fixture
 def open_page(playwright_driver) -> Iterator[OpenPage]:
-    """open_page(url, microphone=None, init_script=None) -> a page in a fresh Chromium.
+    """open_page(url, microphone=None, init_script=None, microphone_allowed=True) -> a page in a
+    fresh Chromium.
 
-    The microphone plays the given WAV once, then silence. Uncaught page errors fail the test.
+    The microphone plays the given WAV once, then silence. With microphone_allowed=False the
+    browser blocks it, as when a person answers the permission prompt with Block. Uncaught page
+    errors fail the test.
     """
     browsers: list[Browser] = []
     errors: list[str] = []
 
-    def open_(url: str, microphone: Path | None = None, init_script: str | None = None) -> Page:
-        args = list(CHROMIUM_ARGS)
+    def open_(url: str, microphone: Path | None = None, init_script: str | None = None,
+              microphone_allowed: bool = True) -> Page:
+        args = CHROMIUM_ARGS + [ALLOW_MICROPHONE] if microphone_allowed else list(CHROMIUM_ARGS)
         if microphone is not None:
             args.append(f"--use-file-for-fake-audio-capture={microphone}%noloop")
         browser = playwright_driver.chromium.launch(executable_path=CHROMIUM, headless=True, args=args)

@@ -7,7 +7,6 @@ what the output tap saw reach the speakers.
 
 from __future__ import annotations
 
-import base64
 import json
 import re
 from pathlib import Path
@@ -15,44 +14,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 from audio_match import aligned_correlation, global_correlation
-from playwright.sync_api import Page, expect
+from page_helpers import recording, spanish_wav, wait_until_ready_to_start
+from playwright.sync_api import expect
 from tests.harness.servers import running, start_gateway, start_worker
-from tests.harness.speech import SENTENCES, read_pcm, speak
-
-# The hook's recordings as base64 of little-endian int16 (the played Float32 is scaled).
-RECORDING_JS = """(name) => {
-  const list = window.s2stDebug[name];
-  const parts = list.map((item) => item instanceof Float32Array
-    ? Int16Array.from(item, (x) => Math.max(-32768, Math.min(32767, Math.round(x * 32768))))
-    : new Int16Array(item));
-  const all = new Int16Array(parts.reduce((n, part) => n + part.length, 0));
-  let offset = 0;
-  for (const part of parts) { all.set(part, offset); offset += part.length; }
-  const bytes = new Uint8Array(all.buffer);
-  let text = "";
-  for (let i = 0; i < bytes.length; i += 8192) text += String.fromCharCode(...bytes.subarray(i, i + 8192));
-  return btoa(text);
-}"""
+from tests.harness.speech import read_pcm
 
 MIN_CORRELATION = 0.95
 
 
-def recording(page: Page, name: str) -> np.ndarray:
-    return np.frombuffer(base64.b64decode(page.evaluate(RECORDING_JS, name)), dtype="<i2").astype(np.float64)
-
-
 def wav_samples(path: Path) -> np.ndarray:
     return np.frombuffer(read_pcm(path)[0], dtype="<i2").astype(np.float64)
-
-
-def spanish_wav(directory: Path, rate: int, tail_silence_s: float) -> Path:
-    voice, text = SENTENCES["spa"]
-    return speak(text, voice, directory / f"spa-{rate}.wav", rate=rate, lead_silence_s=0.3, tail_silence_s=tail_silence_s)
-
-
-def wait_until_ready_to_start(page: Page) -> None:
-    expect(page.locator("#connection-state")).to_have_attribute("data-state", "connected")
-    expect(page.locator("#start")).to_be_enabled()  # languages loaded
 
 
 def test_the_page_renders_with_languages_and_controls(open_page, echo_gateway, artifacts):
@@ -67,7 +38,8 @@ def test_the_page_renders_with_languages_and_controls(open_page, echo_gateway, a
     page.set_viewport_size({"width": 360, "height": 740})
     page.screenshot(path=str(artifacts / "web-client-phone.png"), full_page=True)
     assert page.evaluate("document.documentElement.scrollWidth") <= 360, "the page scrolls sideways on a phone"
-    for control in ("#source-language", "#target-language", "#start", "#stop", "#reset", "#level"):
+    for control in ("#source-language", "#target-language", "#start", "#stop", "#reset", "#level", "#volume", "#mute",
+                    "#clear-transcript", "#timeline"):
         box = page.locator(control).bounding_box()
         assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 360, control
 
@@ -76,11 +48,12 @@ def test_every_control_is_reachable_and_usable_from_the_keyboard(open_page, echo
     page = open_page(echo_gateway.base_url, spanish_wav(tmp_path, 48000, 0.5))
     wait_until_ready_to_start(page)
     order = []
-    for _ in range(6):
+    for _ in range(9):
         page.keyboard.press("Tab")
         order.append(page.evaluate("document.activeElement.id"))
-    assert order[:4] == ["source-language", "target-language", "start", "reset"], order
-    assert "headphones" in order
+    # Reading order; Stop, and the transcript's buttons while there is nothing to keep, are disabled.
+    assert order == ["source-language", "target-language", "start", "reset", "headphones", "volume", "mute",
+                     "source-transcript", "target-transcript"], order
 
     page.focus("#start")
     page.keyboard.press("Enter")

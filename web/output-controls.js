@@ -1,0 +1,31 @@
+// The translated speech's controls: a volume slider, a mute toggle, and an indicator that shows
+// while translated speech plays (also when muted: it says the translation is talking).
+
+export class OutputControls {
+  // elements: {volume: <input type=range 0-100>, mute: <button aria-pressed>, speaking: element};
+  // onGain(gain): the volume to apply, 0 to 1.
+  constructor({ volume, mute, speaking }, onGain) {
+    this.volume = volume;
+    this.mute = mute;
+    this.speaking = speaking;
+    volume.addEventListener("input", () => onGain(this.gain));
+    mute.addEventListener("click", () => {
+      mute.setAttribute("aria-pressed", String(!this.muted));
+      onGain(this.gain);
+    });
+    this.showSpeaking(false);
+  }
+
+  get muted() {
+    return this.mute.getAttribute("aria-pressed") === "true";
+  }
+
+  get gain() {
+    return this.muted ? 0 : this.volume.valueAsNumber / 100;
+  }
+
+  showSpeaking(playing) {
+    this.speaking.dataset.active = String(playing);
+    this.speaking.textContent = playing ? "Speaking" : "Silent";
+  }
+}
