@@ -69,5 +69,20 @@ def open_page(playwright_driver) -> Iterator[OpenPage]:
 
     yield open_
     for browser in browsers:
+        for page in browser.contexts[0].pages if browser.contexts else []:
+            print(f"page at the end: {page_state(page)}")  # shown when the test failed
         browser.close()
     assert not errors, f"uncaught errors in the page: {errors}"
+
+
+def page_state(page: Page) -> dict[str, str | None]:
+    """What the page showed: connection, phase, status and error lines."""
+    try:
+        return page.evaluate("""() => ({
+          connection: document.getElementById("connection-state")?.textContent,
+          phase: document.body.dataset.phase,
+          status: document.getElementById("session-status")?.textContent,
+          error: document.getElementById("error")?.textContent,
+        })""")
+    except Exception as error:  # a page that crashed or closed says so instead
+        return {"unreadable": str(error)}

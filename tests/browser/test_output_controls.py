@@ -43,7 +43,7 @@ def test_the_volume_scales_the_translated_speech_and_the_indicator_shows_it_play
 def test_mute_silences_the_translated_speech_while_it_still_arrives(open_page, echo_gateway, tmp_path):
     page = open_page(echo_gateway.base_url, spanish_wav(tmp_path, 48000, 0.5))
     start_speaking(page)
-    page.wait_for_function("window.s2stDebug.audibleSamples > 1600", timeout=10_000)  # 0.1 s of speech played
+    page.wait_for_function("window.s2stDebug.audibleSamples > 1600", timeout=20_000)  # 0.1 s of speech played
     page.click("#mute")
     expect(page.locator("#mute")).to_have_attribute("aria-pressed", "true")
     page.wait_for_timeout(300)  # reports of blocks played before the click arrive
