@@ -266,6 +266,7 @@ async def start_refused(client: ProtocolClient) -> dict:
     """The error a `start` gets, or the one the gateway sent before it closed the socket."""
     with contextlib.suppress(websockets.ConnectionClosed):
         await client.send({"type": "start", "target_language": "eng"})
+    with contextlib.suppress(websockets.ConnectionClosed):  # what arrived before the close is still read
         while not any(event["type"] == "error" for event in client.events):
             await client.receive()
     return next(event for event in client.events if event["type"] == "error")
