@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime
+import sys
 import tempfile
 from contextlib import nullcontext
 from pathlib import Path
@@ -45,7 +46,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def evaluate(address: str, utterances: list[Utterance], target_language: str, speed: float) -> list[UtteranceScore]:
     recognizer = SpeechRecognizer()
     scores = []
-    for utterance in utterances:
+    for number, utterance in enumerate(utterances, start=1):
+        print(f"[{number}/{len(utterances)}] {utterance.audio.name}", file=sys.stderr, flush=True)
         recording = read_recording(utterance.audio)
         result = asyncio.run(stream(address, recording, utterance.source_language, target_language, speed))
         scores.append(score_utterance(utterance, recording, result, target_language, recognizer))
