@@ -3,7 +3,7 @@
 By default the Whisper base model the lite engine uses (inference/engines/lite/models.py finds it: PyPI's
 packaged copy, or S2ST_LITE_WHISPER_DIR / S2ST_LITE_WHISPER_MODEL). Whisper base is weak and errs on
 its own, which lowers ASR-BLEU; for figures to publish or compare with papers, point
-S2ST_LITE_WHISPER_DIR at a stronger model (the SeamlessStreaming paper transcribes with Whisper large).
+S2ST_LITE_WHISPER_DIR at a stronger model (Whisper large, or the recogniser the paper you compare with names).
 """
 
 from __future__ import annotations
