@@ -33,9 +33,11 @@ _SERVICE_CONFIG = json.dumps({
     "healthCheckConfig": {"serviceName": SERVICE_NAME},
 })
 
+KEEPALIVE_PING_MS = 20_000  # a dead worker is noticed within this plus the timeout; workers allow it (s2st.v1.limits)
+
 _CHANNEL_OPTIONS = [
     ("grpc.service_config", _SERVICE_CONFIG),
-    ("grpc.keepalive_time_ms", 20_000),
+    ("grpc.keepalive_time_ms", KEEPALIVE_PING_MS),
     ("grpc.keepalive_timeout_ms", 10_000),
     # Reconnect quickly after a worker restart instead of backing off for minutes.
     ("grpc.max_reconnect_backoff_ms", 2_000),

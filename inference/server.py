@@ -55,6 +55,12 @@ class Worker:
         self.server = grpc.aio.server(interceptors=interceptors, options=[
             ("grpc.max_receive_message_length", MAX_REQUEST_MESSAGE_BYTES),
             ("grpc.so_reuseport", 0),
+            # Keepalive pings as the contract allows them (s2st.v1.limits): by default gRPC answers the third
+            # ping that follows another within 5 minutes with nothing sent meanwhile with GOAWAY "too many
+            # pings", ending every stream on the connection; gateways watch each worker's health on a stream
+            # that is mostly silent, and ping every 20 s. Only gateways reach a worker's port.
+            ("grpc.keepalive_permit_without_calls", 1),
+            ("grpc.http2.max_ping_strikes", 0),  # 0: pings are never held against the client
             *connection_age_options(config.max_connection_age_seconds),
         ])
         translation_pb2_grpc.add_TranslatorServicer_to_server(

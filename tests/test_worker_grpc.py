@@ -14,8 +14,11 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 from tests.harness.servers import running, start_worker
 
+from gateway.worker_client import KEEPALIVE_PING_MS
+from inference.server import SERVICE_NAME
 from s2st.v1 import translation_pb2 as pb
 from s2st.v1 import translation_pb2_grpc as pb_grpc
+from s2st.v1.limits import MIN_KEEPALIVE_PING_INTERVAL_MS
 
 
 def config(**fields) -> pb.TranslateRequest:
@@ -249,3 +252,21 @@ async def test_streams_the_client_cancels_are_counted_as_cancelled_not_ok(server
         while outcome_count(worker, "CANCELLED") < 20 and time.monotonic() < deadline:
             await asyncio.sleep(0.1)
         assert (outcome_count(worker, "CANCELLED"), outcome_count(worker, "ok")) == (20, 0)
+
+
+@pytest.mark.timeout(90)
+async def test_keepalive_pings_as_often_as_the_contract_allows_never_end_a_silent_stream(echo_worker):
+    """A gateway watches each worker's health on a stream that stays silent for hours, pinging all along; gRPC's
+    default policy would answer the third ping with GOAWAY "too many pings", ending every stream on the
+    connection (live sessions with it)."""
+    assert KEEPALIVE_PING_MS >= MIN_KEEPALIVE_PING_INTERVAL_MS  # the gateway keeps to the contract
+    options = [("grpc.keepalive_time_ms", MIN_KEEPALIVE_PING_INTERVAL_MS),
+               ("grpc.http2.max_pings_without_data", 0)]  # keep pinging however silent the worker is
+    async with grpc.aio.insecure_channel(echo_worker.address, options=options) as channel:
+        watch = health_pb2_grpc.HealthStub(channel).Watch(health_pb2.HealthCheckRequest(service=SERVICE_NAME))
+        first = await watch.read()
+        assert first.status == health_pb2.HealthCheckResponse.SERVING
+        next_status = asyncio.ensure_future(watch.read())  # (cancelling a read would cancel the call)
+        await asyncio.wait([next_status], timeout=4.5 * MIN_KEEPALIVE_PING_INTERVAL_MS / 1000)  # four pings' time
+        assert not next_status.done(), next_status.exception() or next_status.result()
+        watch.cancel()

@@ -11,3 +11,8 @@ MAX_CLIENT_LABEL_BYTES = 64
 
 MAX_LANGUAGE_CODE_BYTES = 16
 """Longest language code in a SessionConfig (UTF-8 bytes)."""
+
+MIN_KEEPALIVE_PING_INTERVAL_MS = 10_000
+"""Clients may send HTTP/2 keepalive pings this often, with or without calls, whether or not the worker sent
+anything meanwhile (gRPC's default policy would answer with GOAWAY "too many pings", ending every stream on
+the connection); the gateway pings every 20 s."""
