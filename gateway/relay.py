@@ -1,8 +1,8 @@
 """One browser WebSocket: client frames to a worker's gRPC stream, worker events back to the client.
 
 Data path: socket -> ``_receive_frames`` -> protocol.py (frame -> message -> request)
--> worker_writes.py (in order, queued audio joined) -> gRPC call -> ``_relay_responses`` -> protocol.py (response -> ServerFrame) ->
-bounded outbound queue -> ``_send_frames`` -> socket. At most one session is
+-> worker_writes.py (in order, queued audio joined) -> gRPC call -> ``_relay_responses``
+-> protocol.py (response -> ServerFrame) -> bounded outbound queue -> ``_send_frames`` -> socket. At most one session is
 active per socket (``SessionState``); a new ``start`` may follow ``ended``.
 
 Whatever a client frame holds, handling it ends in a documented error event or,
@@ -281,8 +281,6 @@ class SocketRelay:
         """The socket is going away: cancel the worker stream so its state is freed at once."""
         if self._call is not None:
             self._call.cancel()
-        if self._writer is not None:
-            self._writer.cancel()
         if self._session_task is not None:
             self._session_task.cancel()
             await asyncio.gather(self._session_task, return_exceptions=True)

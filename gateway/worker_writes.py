@@ -16,6 +16,7 @@ from collections import deque
 
 import grpc
 
+from gateway.protocol import audio_request
 from s2st.v1 import translation_pb2 as pb
 from s2st.v1.limits import MAX_CHUNK_BYTES
 
@@ -66,7 +67,7 @@ class CoalescingWriter:
         while self._backlog and _is_audio(self._backlog[0]) and size + len(self._backlog[0].audio.pcm) <= MAX_CHUNK_BYTES:
             parts.append(self._backlog.popleft().audio.pcm)
             size += len(parts[-1])
-        return pb.TranslateRequest(audio=pb.AudioChunk(pcm=b"".join(parts)))
+        return audio_request(b"".join(parts))
 
 
 def _is_audio(request: pb.TranslateRequest) -> bool:

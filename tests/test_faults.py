@@ -10,24 +10,16 @@ import os
 import signal
 import socket
 import struct
-import time
 from pathlib import Path
 
 import numpy as np
 import websockets
 
+from tests.harness.polling import until
 from tests.harness.servers import free_port, running, start_gateway, start_worker
 from tests.harness.wsclient import ProtocolClient, connect
 
 FRAME = b"\x01\x02" * 320
-
-
-async def until(predicate, timeout: float = 10.0, interval: float = 0.1) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not reached in time")
-        await asyncio.sleep(interval)
 
 
 async def round_trip(client: ProtocolClient) -> bool:

@@ -6,15 +6,14 @@ The rest of the suite runs the gateway with two processes too (tests/harness/ser
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import signal
-import time
 from contextlib import AsyncExitStack
 
 import pytest
 import websockets
+from tests.harness.polling import until
 from tests.harness.servers import Gateway, running, start_gateway
 from tests.harness.wsclient import ProtocolClient, connect
 
@@ -48,15 +47,15 @@ async def test_the_session_limit_and_the_metrics_count_every_process(echo_worker
         async with AsyncExitStack() as stack:
             started = await start_everywhere(stack, gateway, 8)  # spread over the processes by the kernel
             assert sorted(outcome for _, outcome in started) == ["ready"] * 2 + ["too_many_sessions"] * 6, started
-            assert gateway_metric(gateway, "s2st_gateway_active_sessions") == 2
-            assert gateway_metric(gateway, "s2st_gateway_active_connections") == 8
+            assert gateway.metric("s2st_gateway_active_sessions") == 2
+            assert gateway.metric("s2st_gateway_active_connections") == 8
             live = next(client for client, outcome in started if outcome == "ready")
             await live.send({"type": "stop"})
             await live.until("ended")
             # The slot is free once the client hears `ended`: wherever the next start lands, it is admitted.
             waiting = next(client for client, outcome in started if outcome == "too_many_sessions")
             assert (await waiting.start())["type"] == "ready"
-        assert gateway_metric(gateway, "s2st_gateway_connections_total") == 8
+        assert gateway.metric("s2st_gateway_connections_total") == 8
 
 
 async def test_the_connection_limit_holds_across_processes(echo_worker, server_logs):
@@ -90,7 +89,7 @@ async def test_slots_come_back_whenever_a_client_leaves(echo_worker, server_logs
                 if index % 4 == 3:
                     await client.send({"type": "stop"})
                     await client.until("ended")
-        await until(lambda: gateway_metric(gateway, "s2st_gateway_active_connections") == 0)
+        await until(lambda: gateway.metric("s2st_gateway_active_connections") == 0, timeout=20)
         async with AsyncExitStack() as stack:
             started = await start_everywhere(stack, gateway, 3)
             assert [outcome for _, outcome in started] == ["ready"] * 3
@@ -104,26 +103,14 @@ async def test_a_process_that_dies_is_replaced_and_gives_back_its_slots(echo_wor
             started = await start_everywhere(stack, gateway, 4)
             assert [outcome for _, outcome in started] == ["ready"] * 4
             os.kill(first, signal.SIGKILL)
-            await until(lambda: len(serving_pids(gateway)) == 3)  # a new process is serving
+            await until(lambda: len(serving_pids(gateway)) == 3, timeout=20)  # a new process is serving
             replacement = serving_pids(gateway)[-1]
             assert alive(second) and alive(replacement) and not alive(first)
             # Its sockets were cut and their slots are free again; the other process's sessions go on.
-            await until(lambda: gateway_metric(gateway, "s2st_gateway_active_sessions") < 4)
-            survivors = gateway_metric(gateway, "s2st_gateway_active_sessions")
+            await until(lambda: gateway.metric("s2st_gateway_active_sessions") < 4, timeout=20)
+            survivors = gateway.metric("s2st_gateway_active_sessions")
             more = await start_everywhere(stack, gateway, 6)
             assert [outcome for _, outcome in more].count("ready") == 4 - survivors, more
         assert "a gateway process ended; starting another" in gateway.log()
 
 
-def gateway_metric(gateway: Gateway, name: str) -> float:
-    for line in gateway.metrics_text().splitlines():
-        if line.startswith(name + " "):
-            return float(line.split()[1])
-    raise KeyError(name)
-
-
-async def until(condition, timeout_s: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        await asyncio.sleep(0.1)

@@ -5,7 +5,6 @@ Both processes export over OTLP/gRPC to a collector this test runs on loopback, 
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import subprocess
@@ -15,6 +14,7 @@ from collections.abc import AsyncIterator
 import grpc
 import pytest
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2, trace_service_pb2_grpc
+from tests.harness.polling import until
 from tests.harness.servers import REPO_ROOT, Gateway, Worker, free_port, running, start_gateway, start_worker
 from tests.harness.speech import SENTENCES, speak
 from tests.harness.wsclient import finals, stream_file
@@ -55,14 +55,6 @@ def tracing_env(port: int) -> dict[str, str]:
             "OTEL_EXPORTER_OTLP_INSECURE": "true", "OTEL_BSP_SCHEDULE_DELAY": "100"}
 
 
-async def until(condition, timeout: float = 15.0) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not condition():
-        assert loop.time() < deadline, "the spans did not arrive in time"
-        await asyncio.sleep(0.1)
-
-
 def session_log_lines(server: Worker | Gateway, trace_id: str) -> list[dict]:
     records = [json.loads(line) for line in server.log().splitlines() if line.startswith("{")]
     return [r for r in records if r.get("trace_id") == trace_id]
@@ -76,7 +68,7 @@ async def test_one_session_is_one_trace_across_gateway_and_worker(collector, ser
         client = await stream_file(gateway.ws_url, speak(text, voice, tmp_path / "spa.wav"), source_language="spa")
         assert finals(client, "target")
         await until(lambda: receiver.named("WebSocket /ws") and receiver.named(TRANSLATE_SPAN, "s2st-inference")
-                    and receiver.named("segment"))
+                    and receiver.named("segment"), timeout=15, what="the spans did not arrive in time")
 
         (socket_span,) = receiver.named("WebSocket /ws", "s2st-gateway")
         (client_span,) = receiver.named(TRANSLATE_SPAN, "s2st-gateway")

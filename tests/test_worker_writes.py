@@ -12,6 +12,7 @@ import os
 import grpc
 import pytest
 
+from gateway.protocol import audio_request
 from gateway.worker_writes import CoalescingWriter
 from s2st.v1 import translation_pb2 as pb
 from s2st.v1 import translation_pb2_grpc as pb_grpc
@@ -44,10 +45,6 @@ async def recorder():
     await server.stop(None)
 
 
-def audio(pcm: bytes) -> pb.TranslateRequest:
-    return pb.TranslateRequest(audio=pb.AudioChunk(pcm=pcm))
-
-
 def control(action: pb.Control.Action) -> pb.TranslateRequest:
     return pb.TranslateRequest(control=pb.Control(action=action))
 
@@ -57,10 +54,10 @@ async def test_audio_that_queues_behind_a_write_leaves_joined_in_order_with_cont
     writer = CoalescingWriter(call, max_backlog=1000)
     before, after = os.urandom(FRAME_BYTES * 300), os.urandom(FRAME_BYTES * 300)
     for offset in range(0, len(before), FRAME_BYTES):  # a burst: no pause between the frames
-        await writer.write(audio(before[offset : offset + FRAME_BYTES]))
+        await writer.write(audio_request(before[offset : offset + FRAME_BYTES]))
     await writer.write(control(pb.Control.RESET))
     for offset in range(0, len(after), FRAME_BYTES):
-        await writer.write(audio(after[offset : offset + FRAME_BYTES]))
+        await writer.write(audio_request(after[offset : offset + FRAME_BYTES]))
     await writer.done_writing()
     await asyncio.wait_for(translator.ended.wait(), 10)
 
@@ -77,7 +74,7 @@ async def test_a_frame_that_finds_the_call_idle_leaves_alone_at_once(recorder):
     translator, call = recorder
     writer = CoalescingWriter(call, max_backlog=1000)
     for index in range(5):
-        await writer.write(audio(bytes([index]) * FRAME_BYTES))
+        await writer.write(audio_request(bytes([index]) * FRAME_BYTES))
         for _ in range(100):  # the write reaches the server with nothing else to carry
             if len(translator.requests) == index + 1:
                 break
@@ -91,7 +88,7 @@ async def test_a_full_backlog_holds_the_reader_until_it_is_written(recorder):
     writer = CoalescingWriter(call, max_backlog=1)  # every write waits: nothing can queue, nothing is joined
     sent = os.urandom(FRAME_BYTES * 50)
     for offset in range(0, len(sent), FRAME_BYTES):
-        await writer.write(audio(sent[offset : offset + FRAME_BYTES]))
+        await writer.write(audio_request(sent[offset : offset + FRAME_BYTES]))
     await writer.done_writing()
     await asyncio.wait_for(translator.ended.wait(), 10)
     assert [len(r.audio.pcm) for r in translator.requests] == [FRAME_BYTES] * 50

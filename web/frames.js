@@ -2,8 +2,8 @@
 // input_step_ms), counted from the session's start. The engine decides once per step, so a frame of one
 // step adds no delay and costs the fewest messages (SeamlessStreaming: 320 ms, 16 times fewer than 20 ms).
 
-const RATE = 16000;
-const NO_STEP_MS = 20; // an engine without a step (echo) gets the capture's own frames
+import { CAPTURE_RATE as RATE, FRAME_MS as NO_STEP_MS } from "./capture.js"; // no step (echo): the capture's frames
+
 const CATCH_UP_MS = 1000; // speech held while no session was ready leaves in frames up to this long
 
 export class FrameBatcher {

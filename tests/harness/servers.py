@@ -90,19 +90,19 @@ class MeteredProcess(ServerProcess):
         with urllib.request.urlopen(f"http://127.0.0.1:{self.metrics_port}/metrics", timeout=5) as reply:
             return reply.read().decode()
 
-
-@dataclass
-class Worker(MeteredProcess):
-    @property
-    def address(self) -> str:
-        return f"127.0.0.1:{self.port}"
-
     def metric(self, name: str) -> float:
         """The value of an unlabelled metric, e.g. s2st_worker_active_sessions."""
         for line in self.metrics_text().splitlines():
             if line.startswith(name + " "):
                 return float(line.split()[1])
         raise KeyError(name)
+
+
+@dataclass
+class Worker(MeteredProcess):
+    @property
+    def address(self) -> str:
+        return f"127.0.0.1:{self.port}"
 
 
 @dataclass
