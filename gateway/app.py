@@ -27,6 +27,7 @@ from gateway.auth import LOOPBACK_HOSTS, Authenticator, bearer_token
 from gateway.config import GatewayConfig
 from gateway.limits import ClientLimits, LocalClientLimits
 from gateway.metrics import GatewayMetrics
+from gateway.qr import qr_endpoint
 from gateway.relay import SocketRelay
 from gateway.sockets import OpenSockets
 from gateway.worker_client import WorkerClient, open_channel
@@ -129,6 +130,7 @@ def create_app(config: GatewayConfig, metrics: GatewayMetrics | None = None,
         routes=[
             WebSocketRoute("/ws", websocket_endpoint),
             Route("/api/languages", languages),
+            Route("/api/qr.svg", qr_endpoint(authenticator)),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             Mount("/", StaticFiles(directory=config.web_dir, html=True), name="web"),
