@@ -29,6 +29,8 @@ from gateway.limits import ClientLimits, LocalClientLimits
 from gateway.metrics import GatewayMetrics
 from gateway.qr import qr_endpoint
 from gateway.relay import SocketRelay
+from gateway.room_routing import CLIENT_ADDRESS_HEADER, HandshakeRefused, RoomRouting, arrived_internally, relay_to_owner
+from gateway.rooms import RoomRegistry
 from gateway.sockets import OpenSockets
 from gateway.worker_client import WorkerClient, open_channel
 
@@ -60,13 +62,16 @@ async def deny(websocket: WebSocket, status: int, reason: str) -> None:
 
 
 def create_app(config: GatewayConfig, metrics: GatewayMetrics | None = None,
-               sockets: OpenSockets | None = None, limits: ClientLimits | None = None) -> Starlette:
-    """Build the gateway app for one configuration; limits: the per-IP counters (this process's own by default)."""
+               sockets: OpenSockets | None = None, limits: ClientLimits | None = None,
+               routing: RoomRouting | None = None) -> Starlette:
+    """Build the gateway app for one configuration; limits: the per-IP counters (this process's own by default);
+    routing: where the rooms of the other serving processes are (None: this is the only one)."""
     metrics = metrics or GatewayMetrics.create()
     sockets = sockets or OpenSockets()
     limits = limits or LocalClientLimits(config.max_connections_per_ip, config.max_sessions_per_ip)
     state: dict[str, WorkerClient] = {}
     authenticator = Authenticator(config.api_tokens, config.jwt)
+    rooms = RoomRegistry(config, metrics, lambda: state["workers"], routing.process_index if routing else 0)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -77,6 +82,7 @@ def create_app(config: GatewayConfig, metrics: GatewayMetrics | None = None,
         try:
             yield
         finally:
+            await rooms.close()
             await state["workers"].close()
 
     async def websocket_endpoint(websocket: WebSocket) -> None:
@@ -88,16 +94,32 @@ def create_app(config: GatewayConfig, metrics: GatewayMetrics | None = None,
         if grant is None:
             await deny(websocket, 401, "a valid token is required")
             return
-        client_ip = websocket.client.host if websocket.client else "unknown"
-        async with limits.hold("connections", client_ip) as admitted:
+        # A socket relayed by another serving process: that process holds its connection slot.
+        internal = routing is not None and arrived_internally(websocket)
+        if internal:
+            client_ip = websocket.headers.get(CLIENT_ADDRESS_HEADER, "unknown")
+        else:
+            client_ip = websocket.client.host if websocket.client else "unknown"
+        room_id = websocket.path_params.get("room_id")
+        owner = routing.owner(room_id) if routing is not None and room_id and not internal else None
+        async with contextlib.nullcontext(True) if internal else limits.hold("connections", client_ip) as admitted:
             if not admitted:
                 await deny(websocket, 429, "too many connections from this address")
                 return
+            if owner is not None and routing is not None:
+                try:
+                    metrics.room_sockets_relayed.inc()
+                    if await relay_to_owner(websocket, routing.socket_path(owner), client_ip):
+                        return
+                except HandshakeRefused as refusal:
+                    await deny(websocket, refusal.status, refusal.reason)
+                    return
             await websocket.accept()
             metrics.connections_total.inc()
             metrics.active_connections.inc()
             relay = SocketRelay(websocket, state["workers"], config, metrics, sockets,
-                                functools.partial(limits.hold, "sessions", client_ip), grant)
+                                functools.partial(limits.hold, "sessions", client_ip), grant,
+                                rooms, websocket.path_params.get("room_id"))
             try:
                 with sockets.hold(relay), tracer.start_as_current_span(
                         "WebSocket /ws", kind=trace.SpanKind.SERVER, attributes={"s2st.client": grant.subject}):
@@ -129,6 +151,7 @@ def create_app(config: GatewayConfig, metrics: GatewayMetrics | None = None,
     return Starlette(
         routes=[
             WebSocketRoute("/ws", websocket_endpoint),
+            WebSocketRoute("/ws/rooms/{room_id}", websocket_endpoint),
             Route("/api/languages", languages),
             Route("/api/qr.svg", qr_endpoint(authenticator)),
             Route("/healthz", healthz),

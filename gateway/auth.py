@@ -36,8 +36,8 @@ class Grant:
 
     Scopes come from the token's `s2st` claim: `target_languages` (list of
     codes), `max_session_seconds` (number > 0), `engines` (list of engine
-    names), `room` and `room_role` (`speaker` or `listener`; rooms read them,
-    and a listener may not open a session that speaks).
+    names), `room` (the only room id the token may join or speak in) and
+    `room_role` (`listener`: may only listen, never send speech; `speaker`: anything).
     """
 
     subject: str = ""
@@ -49,13 +49,28 @@ class Grant:
 
     def admit(self, start: Start) -> Start:
         """The start as this grant runs it (its subject as the client label), or ProtocolError(`forbidden`)."""
-        if self.room_role == "listener":
-            raise ProtocolError("forbidden", "this token only lets you listen; it cannot start a session")
-        if self.target_languages is not None and start.target_language not in self.target_languages:
-            allowed = ", ".join(sorted(self.target_languages)) or "none"
-            raise ProtocolError("forbidden", f"this token does not allow target language {start.target_language!r} "
-                                f"(allowed: {allowed})")
+        self.check_speaking()
+        self.check_target_language(start.target_language)
         return dataclasses.replace(start, client_label=self.subject) if self.subject else start
+
+    def check_speaking(self, room_id: str | None = None) -> None:
+        """Raise ProtocolError(`forbidden`) unless this grant may send speech (a session, a room, `room_id`'s speaker)."""
+        if self.room_role == "listener":
+            raise ProtocolError("forbidden", "this token only lets you listen; it cannot send speech")
+        if room_id is not None:
+            self.check_room(room_id)
+
+    def check_room(self, room_id: str) -> None:
+        """Raise ProtocolError(`forbidden`) when the token names another room."""
+        if self.room and self.room != room_id:
+            raise ProtocolError("forbidden", "this token is for another room")
+
+    def check_target_language(self, language: str) -> None:
+        """Raise ProtocolError(`forbidden`) when the token does not allow translating into `language`."""
+        if self.target_languages is not None and language not in self.target_languages:
+            allowed = ", ".join(sorted(self.target_languages)) or "none"
+            raise ProtocolError("forbidden", f"this token does not allow target language {language!r} "
+                                f"(allowed: {allowed})")
 
     def check_engine(self, engine: str) -> None:
         """Raise ProtocolError(`forbidden`) when the engine that accepted the session is not allowed."""

@@ -26,6 +26,10 @@
 | S2ST_SESSION_TOKEN_SECRET | (removed) | the old `v1.` session tokens are gone: setting it stops the gateway with a pointer to S2ST_JWT_SECRET |
 | S2ST_MAX_CONNECTIONS_PER_IP | 20 | open sockets per client IP; more get HTTP 429 (0: no limit) |
 | S2ST_MAX_SESSIONS_PER_IP | 4 | sessions one client IP may hold at once, across its sockets; one more `start` gets `too_many_sessions` (0: no limit). Keep it below a worker's S2ST_MAX_SESSIONS so no one client can take every slot |
+| S2ST_MAX_ROOMS | 50 | rooms one gateway process holds at once; one more `create_room` gets `too_many_rooms` |
+| S2ST_ROOM_MAX_LISTENERS | 1000 | listeners of one room; one more `join` gets `room_full` |
+| S2ST_ROOM_MAX_LANGUAGES | 4 | target languages a room may offer (each one listened to is a worker stream) |
+| S2ST_ROOM_GRACE_SECONDS | 30 | how long a room whose speaker's socket went away waits for the speaker to come back |
 | S2ST_WS_MAX_FRAMES_PER_SECOND | 200 | audio frames a socket may send per second on average; more are dropped with `rate_limited` (control frames never are) |
 | S2ST_WS_BURST_SECONDS | 5 | burst allowance of that limit, in seconds of it: speech queued during a network stall gets through |
 | S2ST_TRUSTED_PROXIES | 127.0.0.1 | proxies whose X-Forwarded-For names the client IP (comma list or `*`) |
@@ -73,6 +77,10 @@ class GatewayConfig(FromEnviron):
     jwt: JwtSettings = JwtSettings()
     max_connections_per_ip: int = env("S2ST_MAX_CONNECTIONS_PER_IP", 20)
     max_sessions_per_ip: int = env("S2ST_MAX_SESSIONS_PER_IP", 4)
+    max_rooms: int = env("S2ST_MAX_ROOMS", 50)
+    room_max_listeners: int = env("S2ST_ROOM_MAX_LISTENERS", 1000)
+    room_max_languages: int = env("S2ST_ROOM_MAX_LANGUAGES", 4)
+    room_grace_seconds: float = env("S2ST_ROOM_GRACE_SECONDS", 30.0)
     ws_max_frames_per_second: float = env("S2ST_WS_MAX_FRAMES_PER_SECOND", 200.0)
     ws_burst_seconds: float = env("S2ST_WS_BURST_SECONDS", 5.0)
     trusted_proxies: str = env("S2ST_TRUSTED_PROXIES", "127.0.0.1")
@@ -91,6 +99,9 @@ class GatewayConfig(FromEnviron):
         object.__setattr__(self, "allowed_origins", tuple(origin.rstrip("/") for origin in self.allowed_origins))
         if self.processes < 0:
             raise ValueError("S2ST_GATEWAY_PROCESSES must be 0 (one per core) or more")
+        if min(self.max_rooms, self.room_max_listeners, self.room_max_languages) < 1 or self.room_grace_seconds < 0:
+            raise ValueError("S2ST_MAX_ROOMS, S2ST_ROOM_MAX_LISTENERS and S2ST_ROOM_MAX_LANGUAGES must be 1 or more, "
+                             "S2ST_ROOM_GRACE_SECONDS 0 or more")
         if not 2 <= self.ws_max_frame_bytes <= MAX_CHUNK_BYTES:
             raise ValueError(f"S2ST_WS_MAX_FRAME_BYTES must be 2 to {MAX_CHUNK_BYTES} (the workers' chunk limit)")
 

@@ -16,6 +16,10 @@ class GatewayMetrics:
     active_connections: Gauge
     active_sessions: Gauge
     errors_total: Counter
+    active_rooms: Gauge
+    room_listeners: Gauge
+    room_streams: Gauge
+    room_sockets_relayed: Counter
 
     @classmethod
     def create(cls, registry: CollectorRegistry = REGISTRY) -> GatewayMetrics:
@@ -29,5 +33,14 @@ class GatewayMetrics:
                                   registry=registry, multiprocess_mode="livesum"),
             errors_total=Counter("s2st_gateway_errors", "Error events sent to clients, by code", ["code"],
                                  registry=registry),
+            active_rooms=Gauge("s2st_gateway_active_rooms", "Rooms held now", registry=registry,
+                               multiprocess_mode="livesum"),
+            room_listeners=Gauge("s2st_gateway_room_listeners", "Listeners in rooms now", registry=registry,
+                                 multiprocess_mode="livesum"),
+            room_streams=Gauge("s2st_gateway_room_streams", "Worker streams of rooms now (one per language listened to)",
+                               registry=registry, multiprocess_mode="livesum"),
+            room_sockets_relayed=Counter("s2st_gateway_room_sockets_relayed",
+                                         "Room sockets carried to the serving process that holds their room",
+                                         registry=registry),
         )
 

@@ -5,8 +5,9 @@ process (the kernel gives each new connection to one of them); it keeps the per-
 limits for all of them (gateway/shared_limits.py), serves /metrics summed across
 them (prometheus_client's multiprocess mode), restarts a process that dies, and on
 SIGTERM or SIGINT lets every process drain its sessions (gateway/serving.py) before
-it exits. What stays per process: open sockets and their sessions, the worker
-channel, the audio rate limit of each socket (which is per socket anyway).
+it exits. What stays per process: open sockets and their sessions, rooms (a room
+socket that reaches another process is relayed to the room's: gateway/room_routing.py),
+the worker channel, the audio rate limit of each socket (which is per socket anyway).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from pathlib import Path
 from prometheus_client import CollectorRegistry, multiprocess, start_http_server
 
 from gateway.config import GatewayConfig
+from gateway.room_routing import RoomRouting
 from gateway.serving import serve
 from gateway.shared_limits import LimitsTable, SharedClientLimits
 from gateway.sockets import CLOSE_WAIT_SECONDS
@@ -63,11 +65,12 @@ def _metrics_dir() -> tuple[Path, bool]:
     return path, True
 
 
-def _serve_one(config: GatewayConfig, listener: socket.socket, limits_link: socket.socket) -> None:
+def _serve_one(config: GatewayConfig, listener: socket.socket, limits_link: socket.socket,
+               routing: RoomRouting) -> None:
     """A serving process (spawned: a fresh interpreter)."""
     configure_logging(config.log_level)
     configure_tracing("s2st-gateway")
-    serve(config, listener, SharedClientLimits(limits_link))
+    serve(config, listener, SharedClientLimits(limits_link), routing)
 
 
 class Supervisor:
@@ -81,6 +84,7 @@ class Supervisor:
         self._processes: dict[int, BaseProcess] = {}  # by slot
         self._links: set[asyncio.Task[None]] = set()
         self._exits: asyncio.Queue[int] = asyncio.Queue()  # slots whose process ended
+        self._room_sockets = Path(tempfile.mkdtemp(prefix="s2st-gateway-rooms-"))  # private (0700): room_routing.py
 
     async def run(self) -> None:
         loop = asyncio.get_running_loop()
@@ -111,10 +115,12 @@ class Supervisor:
                 self._start(slot, listener)
         await self._stop_all()
         listener.close()
+        shutil.rmtree(self._room_sockets, ignore_errors=True)
 
     def _start(self, slot: int, listener: socket.socket) -> None:
         ours, theirs = socket.socketpair()
-        process = self._spawn.Process(target=_serve_one, args=(self._config, listener, theirs),
+        routing = RoomRouting(slot, self._room_sockets)
+        process = self._spawn.Process(target=_serve_one, args=(self._config, listener, theirs, routing),
                                       name=f"gateway-{slot}", daemon=False)
         process.start()
         theirs.close()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import struct
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,11 +26,15 @@ UINT32_MAX = 2**32 - 1  # the widest integer SessionConfig carries; the worker c
 
 
 class ProtocolError(ValueError):
-    """A client frame the gateway rejects; ``code`` is one of docs/protocol.md's error codes."""
+    """A client frame the gateway rejects; ``code`` is one of docs/protocol.md's error codes.
 
-    def __init__(self, code: str, message: str) -> None:
+    ``fatal``: the request failed as a whole (a room not joined), not only the frame dropped.
+    """
+
+    def __init__(self, code: str, message: str, fatal: bool = False) -> None:
         super().__init__(message)
         self.code = code
+        self.fatal = fatal
 
 
 @dataclass(frozen=True)
@@ -65,7 +70,52 @@ class Stop:
         return pb.TranslateRequest(control=pb.Control(action=pb.Control.END_OF_INPUT))
 
 
-ClientMessage = Start | Reset | Stop
+@dataclass(frozen=True)
+class CreateRoom:
+    """A speaker's new room: the target languages offered to its listeners, and how the speaker's audio comes."""
+
+    languages: tuple[str, ...]
+    source_language: str = ""
+    sample_rate: int = 16_000
+    options: dict[str, str] = field(default_factory=dict)
+
+    def stream_start(self, target_language: str, client_label: str) -> Start:
+        """The session config of the room's worker stream for one target language."""
+        return Start(target_language, self.source_language, self.sample_rate, True, self.options, client_label)
+
+
+@dataclass(frozen=True)
+class Speak:
+    """Be the speaker of the socket's room again (speaker key)."""
+
+    key: str
+
+
+@dataclass(frozen=True)
+class Join:
+    """Listen to the socket's room in one of its languages (listener key)."""
+
+    key: str
+    target_language: str
+
+
+@dataclass(frozen=True)
+class Leave:
+    """Stop listening."""
+
+
+@dataclass(frozen=True)
+class RevokeListenerLink:
+    """A new listener key; listeners who joined with the old one are removed."""
+
+
+@dataclass(frozen=True)
+class EndRoom:
+    """End the room for everyone once its streams have finished what was said."""
+
+
+RoomMessage = CreateRoom | Speak | Join | Leave | RevokeListenerLink | EndRoom
+ClientMessage = Start | Reset | Stop | RoomMessage
 
 
 def audio_request(frame: bytes) -> pb.TranslateRequest:
@@ -90,32 +140,83 @@ def parse_text(text: str) -> ClientMessage:
         return Reset()
     if kind == "stop":
         return Stop()
-    raise ProtocolError("unknown_type", f"unknown message type {kind!r}; expected start, reset or stop")
+    if kind in _ROOM_PARSERS:
+        return _ROOM_PARSERS[kind](message)
+    raise ProtocolError("unknown_type", f"unknown message type {kind!r}; expected start, reset, stop, "
+                        "create_room, speak, join, leave, revoke_listener_link or end_room")
 
 
 def _parse_start(message: dict[str, Any]) -> Start:
-    target = message.get("target_language")
+    target = _code(message, "target_language", "start")
+    source, rate, options = _audio_settings(message)
+    speech_output = message.get("speech_output", True)
+    label = message.get("client_label") or ""
+    if not isinstance(speech_output, bool):
+        raise ProtocolError("bad_message", "speech_output must be true or false")
+    _check_text(label, "client_label")
+    return Start(target, source, rate, speech_output, options, label)
+
+
+def _parse_create_room(message: dict[str, Any]) -> CreateRoom:
+    languages = message.get("languages")
+    if not isinstance(languages, list) or not languages or not all(isinstance(code, str) and code for code in languages):
+        raise ProtocolError("bad_message", "create_room needs languages: a list of target language codes")
+    for code in languages:
+        _check_text(code, "languages")
+    if len(set(languages)) != len(languages):
+        raise ProtocolError("bad_message", "languages must not repeat a code")
+    source, rate, options = _audio_settings(message)
+    return CreateRoom(tuple(languages), source, rate, options)
+
+
+def _parse_speak(message: dict[str, Any]) -> Speak:
+    return Speak(_code(message, "key", "speak"))
+
+
+def _parse_join(message: dict[str, Any]) -> Join:
+    return Join(_code(message, "key", "join"), _code(message, "target_language", "join"))
+
+
+_ROOM_PARSERS: dict[str, Callable[[dict[str, Any]], RoomMessage]] = {
+    "create_room": _parse_create_room,
+    "speak": _parse_speak,
+    "join": _parse_join,
+    "leave": lambda message: Leave(),
+    "revoke_listener_link": lambda message: RevokeListenerLink(),
+    "end_room": lambda message: EndRoom(),
+}
+
+
+def _code(message: dict[str, Any], name: str, kind: str) -> str:
+    """A required non-empty string field."""
+    value = message.get(name)
+    if not isinstance(value, str) or not value:
+        raise ProtocolError("bad_message", f"{kind} needs a {name} string")
+    _check_text(value, name)
+    return value
+
+
+def _audio_settings(message: dict[str, Any]) -> tuple[str, int, dict[str, str]]:
+    """source_language, sample_rate and options, as start and create_room take them."""
     source = message.get("source_language") or ""
     rate = message.get("sample_rate", 16_000)
-    speech_output = message.get("speech_output", True)
     options = message.get("options") or {}
-    label = message.get("client_label") or ""
-    if not isinstance(target, str) or not target:
-        raise ProtocolError("bad_message", "start needs a target_language string")
     if not isinstance(source, str):
         raise ProtocolError("bad_message", "source_language must be a string or null")
     if not isinstance(rate, int) or isinstance(rate, bool) or not 0 <= rate <= UINT32_MAX:
         raise ProtocolError("bad_message", "sample_rate must be a whole number of Hz (8000-48000 are served)")
-    if not isinstance(speech_output, bool):
-        raise ProtocolError("bad_message", "speech_output must be true or false")
     if not isinstance(options, dict) or not all(isinstance(v, str) for v in options.values()):
         raise ProtocolError("bad_message", "options must map names to string values")
-    if not isinstance(label, str):
-        raise ProtocolError("bad_message", "client_label must be a string")
-    for text_field in (target, source, label, *options, *options.values()):
-        if utf8_size(text_field) is None:
-            raise ProtocolError("bad_message", "strings must be valid Unicode text (no lone surrogates)")
-    return Start(target, source, rate, speech_output, dict(options), label)
+    for text in (source, *options, *options.values()):
+        _check_text(text, "source_language and options")
+    return source, rate, dict(options)
+
+
+def _check_text(value: Any, name: str) -> None:
+    if not isinstance(value, str):
+        raise ProtocolError("bad_message", f"{name} must be a string")
+    if utf8_size(value) is None:
+        raise ProtocolError("bad_message", "strings must be valid Unicode text (no lone surrogates)")
 
 
 def utf8_size(text: str) -> int | None:

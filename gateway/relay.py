@@ -3,7 +3,10 @@
 Data path: socket -> ``_receive_frames`` -> protocol.py (frame -> message -> request)
 -> worker_writes.py (in order, queued audio joined) -> gRPC call -> ``_relay_responses``
 -> protocol.py (response -> ServerFrame) -> bounded outbound queue -> ``_send_frames`` -> socket. At most one session is
-active per socket (``SessionState``); a new ``start`` may follow ``ended``.
+active per socket (``SessionState``); a new ``start`` may follow ``ended``. Instead of a
+session, a socket may be a room's speaker or listener: room messages and a speaker's
+audio go to its ``RoomSeat`` (gateway/room_seat.py), and the room delivers its events
+here as it does for every member.
 
 Whatever a client frame holds, handling it ends in a documented error event or,
 for a fault of the gateway's own, a logged and counted 1011 close: never a
@@ -30,7 +33,11 @@ from gateway.config import GatewayConfig
 from gateway.limits import AudioRateLimiter
 from gateway.metrics import GatewayMetrics
 from gateway.protocol import (
+    CreateRoom,
+    Join,
     ProtocolError,
+    RoomMessage,
+    Speak,
     Start,
     Stop,
     audio_request,
@@ -40,6 +47,8 @@ from gateway.protocol import (
     server_frame,
     status_error_event,
 )
+from gateway.room_seat import RoomSeat
+from gateway.rooms import RoomRegistry
 from gateway.sockets import OpenSockets
 from gateway.worker_client import WorkerClient
 from gateway.worker_writes import CoalescingWriter
@@ -53,7 +62,8 @@ CLOSE_GOING_AWAY = 1001
 CLOSE_SLOW_CLIENT = 1008
 CLOSE_INTERNAL_ERROR = 1011
 FLUSH_SECONDS = 2.0  # how long the last events may take to leave before the socket closes
-Frame = dict[str, Any] | bytes
+Frame = dict[str, Any] | str | bytes  # str: an event already serialized (a room's, once for all its listeners)
+_ROOM_SEATS = (CreateRoom, Speak, Join)  # the room messages that give an idle socket a role
 
 
 class SessionState(enum.Enum):
@@ -70,7 +80,8 @@ class SocketRelay:
 
     def __init__(self, websocket: WebSocket, workers: WorkerClient, config: GatewayConfig,
                  metrics: GatewayMetrics, sockets: OpenSockets,
-                 session_slot: Callable[[], AbstractAsyncContextManager[bool]], grant: Grant = UNRESTRICTED) -> None:
+                 session_slot: Callable[[], AbstractAsyncContextManager[bool]], grant: Grant = UNRESTRICTED,
+                 rooms: RoomRegistry | None = None, room_id: str | None = None) -> None:
         self._ws = websocket
         self._workers = workers
         self._config = config
@@ -87,6 +98,8 @@ class SocketRelay:
         self._session_task: asyncio.Task[None] | None = None  # opens, then relays, the current session
         self._audio_rate = AudioRateLimiter(config.ws_max_frames_per_second, config.ws_burst_seconds)
         self._rate_error_at = float("-inf")
+        self._seat = RoomSeat(self, rooms or RoomRegistry(config, metrics, lambda: workers), grant, room_id,
+                              session_slot)
 
     async def run(self) -> None:
         """Serve the socket until the client leaves, stops reading, or the gateway fails it."""
@@ -105,6 +118,7 @@ class SocketRelay:
                 if isinstance(result, Exception):
                     log.error("socket task failed", exc_info=result, extra={"task": task.get_name()})
             await self._end_session()
+            self._seat.socket_closed()
         if self._closing.done():
             code, reason = self._closing.result()
             with contextlib.suppress(Exception):
@@ -122,7 +136,16 @@ class SocketRelay:
 
     @property
     def has_session(self) -> bool:
-        return self._state is not SessionState.IDLE
+        return self._state is not SessionState.IDLE or self._seat.active
+
+    # A room's member (gateway/rooms.py)
+
+    def deliver(self, frame: Frame) -> None:
+        self._send(frame)
+
+    def room_ended(self, room_id: str, reason: str) -> None:
+        self._seat.clear()
+        self._send({"type": "room_ended", "room_id": room_id, "reason": reason})
 
     def shut_down(self) -> None:
         """The gateway is going away: say so, then close 1001 (a live session is cut)."""
@@ -142,7 +165,7 @@ class SocketRelay:
                 elif message.get("text") is not None:
                     await self._on_text(message["text"])
             except ProtocolError as error:
-                self._send(error_event(error.code, str(error), fatal=False))
+                self._send(error_event(error.code, str(error), fatal=error.fatal))
             except Exception:
                 log.exception("failed to handle a client frame; closing the socket")
                 self._send(error_event("internal", "the gateway failed on that frame; reconnect", fatal=True))
@@ -154,12 +177,17 @@ class SocketRelay:
 
     async def _on_text(self, text: str) -> None:
         message = parse_text(text)  # control frames are never rate limited: a `stop` always gets through
+        if isinstance(message, (Start, *_ROOM_SEATS)) and self._state is not SessionState.IDLE:
+            raise ProtocolError("already_started", "a session is already active: send stop first")
+        if isinstance(message, (Start, CreateRoom)) and self._sockets.draining:
+            self._send(_shutting_down())
+            return
+        if isinstance(message, RoomMessage) or (isinstance(message, Stop) and self._seat.role == "speaker"):
+            await self._seat.handle(message)
+            return
         if isinstance(message, Start):
-            if self._state is not SessionState.IDLE:
-                raise ProtocolError("already_started", "a session is already active: send stop first")
-            if self._sockets.draining:
-                self._send(_shutting_down())
-                return
+            if self._seat.active:
+                raise ProtocolError("already_started", f"this socket is a room's {self._seat.role}: leave the room first")
             start = self._grant.admit(message)
             self._state = SessionState.STARTING
             self._session_task = asyncio.create_task(self._run_session(start), name="session")
@@ -182,6 +210,9 @@ class SocketRelay:
             self._report_rate_limit()
             return
         check_audio(frame, self._config.ws_max_frame_bytes)
+        if self._seat.active:
+            await self._seat.feed(frame)
+            return
         if self._state not in (SessionState.STARTING, SessionState.LIVE):
             raise ProtocolError("not_started", "no active session: send start before audio")
         await self._forward(audio_request(frame))
@@ -292,7 +323,7 @@ class SocketRelay:
                 if isinstance(frame, bytes):
                     await self._ws.send_bytes(frame)
                 else:
-                    await self._ws.send_text(json.dumps(frame))
+                    await self._ws.send_text(frame if isinstance(frame, str) else json.dumps(frame))
                 self._outbound.task_done()
 
     def _send(self, frame: Frame | None) -> None:

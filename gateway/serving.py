@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import socket
+from pathlib import Path
 from typing import Any
 
 import uvicorn
@@ -28,6 +29,7 @@ from websockets.http11 import MAX_LINE_LENGTH, MAX_NUM_HEADERS
 from gateway.app import create_app
 from gateway.config import GatewayConfig
 from gateway.limits import ClientLimits
+from gateway.room_routing import RoomRouting
 from gateway.sockets import OpenSockets
 
 log = logging.getLogger("gateway.serving")
@@ -35,13 +37,16 @@ log = logging.getLogger("gateway.serving")
 # Frames beyond this are refused by the WebSocket layer itself (close 1009);
 # smaller over-limit audio frames get a `frame_too_large` error event instead.
 TRANSPORT_MAX_FRAME_BYTES = 1 << 20
+UNIX_BACKLOG = 512
 
 
-def serve(config: GatewayConfig, listener: socket.socket | None = None, limits: ClientLimits | None = None) -> None:
-    """Serve until SIGTERM or SIGINT (then drain): on config.host:port, or on `listener` shared with other processes."""
+def serve(config: GatewayConfig, listener: socket.socket | None = None, limits: ClientLimits | None = None,
+          routing: RoomRouting | None = None) -> None:
+    """Serve until SIGTERM or SIGINT (then drain): on config.host:port, or on `listener` shared with other processes
+    (then also on this process's Unix socket for room sockets the others relay: gateway/room_routing.py)."""
     sockets = OpenSockets()
     server = DrainingServer(uvicorn.Config(
-        create_app(config, sockets=sockets, limits=limits),
+        create_app(config, sockets=sockets, limits=limits, routing=routing),
         host=config.host,
         port=config.port,
         http=head_limited_protocol(config.max_request_head_bytes),
@@ -56,7 +61,22 @@ def serve(config: GatewayConfig, listener: socket.socket | None = None, limits: 
         proxy_headers=True,
         forwarded_allow_ips=config.trusted_proxies,
     ), sockets, config.shutdown_grace_seconds)
-    server.run(sockets=[listener] if listener is not None else None)
+    if listener is None:
+        server.run()
+        return
+    listening = [listener]
+    if routing is not None:
+        listening.append(_unix_listener(routing.socket_path(routing.process_index)))
+    server.run(sockets=listening)
+
+
+def _unix_listener(path: Path) -> socket.socket:
+    """A listening Unix socket at path (one left by a process that died is replaced)."""
+    path.unlink(missing_ok=True)
+    unix = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    unix.bind(str(path))
+    unix.listen(UNIX_BACKLOG)
+    return unix
 
 
 def head_limited_protocol(max_head_bytes: int) -> type[HttpToolsProtocol]:

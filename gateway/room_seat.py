@@ -1,0 +1,111 @@
+"""The room side of one socket: idle, a room's speaker, or one of its listeners (docs/protocol.md, "Rooms")."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
+from typing import Literal
+
+from gateway.auth import Grant
+from gateway.protocol import (
+    CreateRoom,
+    EndRoom,
+    Join,
+    Leave,
+    ProtocolError,
+    RevokeListenerLink,
+    RoomMessage,
+    Speak,
+    Stop,
+)
+from gateway.rooms import Member, Room, RoomRegistry
+
+Role = Literal["", "speaker", "listener"]
+
+
+class RoomSeat:
+    """What one socket does in a room; room messages from the socket's relay come here."""
+
+    def __init__(self, member: Member, rooms: RoomRegistry, grant: Grant,
+                 room_id: str | None, session_slot: Callable[[], AbstractAsyncContextManager[bool]]) -> None:
+        self._member = member
+        self._rooms = rooms
+        self._grant = grant
+        self._room_id = room_id  # from /ws/rooms/ID: the room `speak` and `join` mean
+        self._session_slot = session_slot
+        self._ending: asyncio.Task[None] | None = None
+        self.role: Role = ""
+        self.room: Room | None = None
+
+    @property
+    def active(self) -> bool:
+        return self.room is not None
+
+    async def handle(self, message: RoomMessage | Stop) -> None:
+        """Carry out a room message; ProtocolError when this socket or its token may not."""
+        if isinstance(message, (CreateRoom, Speak, Join)):
+            if self.active:
+                raise ProtocolError("already_started", f"this socket is already the room's {self.role}; "
+                                    "leave or end it first")
+            await self._take_seat(message)
+            return
+        room = self.room
+        if isinstance(message, Leave) and self.role == "listener" and room is not None:
+            room.leave(self._member)
+            self.clear()
+            self._member.deliver({"type": "left"})
+            return
+        if self.role != "speaker" or room is None:
+            raise ProtocolError("not_in_room", "only a room's speaker may send that" if not isinstance(message, Leave)
+                                else "this socket is not listening to a room")
+        if isinstance(message, Stop):
+            await room.pause()
+        elif isinstance(message, RevokeListenerLink):
+            room.revoke_listener_link()
+        elif isinstance(message, EndRoom) and self._ending is None:
+            self._ending = asyncio.create_task(room.end_by_speaker(), name="room-end")
+
+    async def feed(self, frame: bytes) -> None:
+        """Audio from this socket: the speaker's goes to the room, a listener's is refused."""
+        if self.role != "speaker" or self.room is None:
+            raise ProtocolError("forbidden", "listeners do not send audio")
+        await self.room.feed(frame)
+
+    def clear(self) -> None:
+        """The socket is out of its room (it left, or the room ended for it)."""
+        self.role, self.room, self._ending = "", None, None
+
+    def socket_closed(self) -> None:
+        """The socket went away: a listener leaves; a speaker's room waits for a speaker to come back."""
+        room, role = self.room, self.role
+        self.clear()
+        if room is None:
+            return
+        if role == "listener":
+            room.leave(self._member)
+        else:
+            room.detach_speaker(self._member)
+
+    async def _take_seat(self, message: CreateRoom | Speak | Join) -> None:
+        if isinstance(message, CreateRoom):
+            self._grant.check_speaking()
+            for language in message.languages:
+                self._grant.check_target_language(language)
+            room = await self._rooms.create(message, self._grant, self._member, self._session_slot)
+            if not room.ended.is_set():
+                self.role, self.room = "speaker", room
+            return
+        if self._room_id is None:
+            raise ProtocolError("unknown_room", "open /ws/rooms/ROOM_ID to speak in or join a room", fatal=True)
+        room = self._rooms.get(self._room_id)
+        if isinstance(message, Speak):
+            room.check_speaker_key(message.key)
+            self._grant.check_speaking(room.room_id)
+            room.attach_speaker(self._member)
+            self.role, self.room = "speaker", room
+            return
+        self._grant.check_room(room.room_id)
+        self._grant.check_target_language(message.target_language)
+        room.join(self._member, message.key, message.target_language)
+        self.role, self.room = "listener", room
