@@ -1,15 +1,18 @@
-// The page: language pickers, Start / Stop / Reset, level meter, transcripts, latency, errors.
+// The page: language pickers, Start / Stop / Reset, level meter, transcripts, latency, errors; or, instead
+// of a one-to-one session, a room this page speaks in (Share with listeners: room-share.js).
 // Data path: microphone -> Capture -> Connection.send -> gateway;
-//            gateway -> Connection -> onEvent (transcripts, status, stats) / onAudio -> Playback;
+//            gateway -> Connection -> onEvent (transcripts, status, stats, room, listeners) / onAudio -> Playback;
 //            events -> TranscriptStore -> transcript views, lag timeline, downloads.
 
 import { Capture, CAPTURE_RATE, FRAME_MS } from "./capture.js";
 import { Connection } from "./connection.js";
 import { FrameBatcher, concat } from "./frames.js";
-import { closeWords, languagesWords, microphoneWords, serverErrorWords } from "./errors.js";
+import { closeWords, languagesWords, microphoneWords, roomEndedWords, serverErrorWords } from "./errors.js";
 import { OutputControls } from "./output-controls.js";
 import { Playback } from "./playback.js";
 import { remember, wanted } from "./preferences.js";
+import { addressFor, apiUrl, roomAddress, roomSocketUrl, socketUrl } from "./room-links.js";
+import { RoomShare } from "./room-share.js";
 import { LagTimeline } from "./timeline.js";
 import { TranscriptPanel } from "./transcript-panel.js";
 import { TranscriptStore } from "./transcript-store.js";
@@ -35,6 +38,11 @@ const panel = new TranscriptPanel({
   downloads: document.querySelectorAll("#downloads button"), copy: $("copy-transcript"), clear: $("clear-transcript"),
   note: $("transcript-note"),
 }, store, clearTranscript);
+const share = new RoomShare({
+  languages: $("room-languages"), open: $("open-room"), panel: $("room-share"), link: $("listener-link"),
+  copy: $("copy-link"), note: $("room-note"), qr: $("listener-qr"), counts: $("listener-counts"),
+  total: $("listener-total"), revoke: $("revoke-link"), end: $("end-room"),
+}, { onOpen: openRoom, onRevoke: revokeLink, onEnd: endRoom });
 const output = new OutputControls({ volume: $("volume"), mute: $("mute"), speaking: $("speaking") },
   (gain) => playback?.setGain(gain));
 
@@ -46,12 +54,9 @@ const debug = (window.s2stDebug = {
   spokenSegments: [], // "session:segment" of every segment whose translated speech arrived
 });
 
-const token = new URLSearchParams(location.search).get("token");
-const tokenQuery = token ? `?token=${encodeURIComponent(token)}` : "";
-const connection = new Connection(
-  `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/ws${tokenQuery}`,
-  { onState, onEvent, onAudio },
-);
+// A speaker link (`?room=ID&speak=KEY`) comes back to its room: its socket, and `speak` at Open.
+const spoken = roomAddress();
+const connection = new Connection(spoken.speak ? roomSocketUrl(spoken.room) : socketUrl("/ws"), { onState, onEvent, onAudio });
 
 // The session this page runs, in one place (the relay's SessionState on the server side).
 const current = {
@@ -61,6 +66,11 @@ const current = {
   discarding: false, // `reset` sent: drop the old utterance's events until `reset_done`
   pending: [], // microphone frames captured while no session was ready
   expectedSequence: 0, // of the next translated audio chunk
+  mode: "session", // what Start or Open a room began: a one-to-one "session" or a "room" this page speaks in
+  // The room this page speaks in: its latest `room` event, or what a speaker link gives (kept through
+  // reconnections); null: none.
+  room: spoken.speak ? { room_id: spoken.room, speaker_key: spoken.speak, languages: spoken.languages } : null,
+  roomLive: false, // the gateway knows this socket as the room's speaker: audio may flow
 };
 let languagesLoaded = false;
 let speechTargets = new Set();
@@ -88,8 +98,10 @@ function setPhase(next) {
   current.phase = next;
   document.body.dataset.phase = next; // for styling and the tests
   const focused = document.activeElement;
-  ui.start.disabled = next !== "idle" || !languagesLoaded;
-  ui.stop.disabled = next !== "starting" && next !== "live";
+  const room = current.mode === "room";
+  ui.start.disabled = next !== "idle" || !languagesLoaded || current.room !== null;
+  ui.stop.disabled = room || (next !== "starting" && next !== "live");
+  share.enable(next === "idle" && languagesLoaded, room && next === "live");
   ui.source.disabled = next !== "idle" || ui.source.dataset.fixed === "true";
   ui.target.disabled = ui.headphones.disabled = next !== "idle";
   // Keep keyboard focus on a usable button when the focused one just became disabled.
@@ -105,7 +117,7 @@ function onState(state, detail) {
     ui.connection.textContent = "Connected";
     if (ui.error.dataset.from === "connection") showError(null);
     if (!languagesLoaded) loadLanguages();
-    if (current.phase === "starting" || current.phase === "live") sendStart(); // resume after a reconnect
+    if (current.phase === "starting" || current.phase === "live") sendOpening(); // resume after a reconnect
   }
   if (state === "reconnecting") {
     ui.connection.textContent = `Connection lost. Reconnecting in ${detail.delay} s…`;
@@ -113,9 +125,11 @@ function onState(state, detail) {
     if (!["session", "languages"].includes(ui.error.dataset.from)) showError(closeWords(detail.code), "connection");
     current.ready = null;
     current.startSent = false;
+    current.roomLive = false; // the room waits for its speaker (S2ST_ROOM_GRACE_SECONDS)
     const held = batcher.takeHeld(); // captured, never sent: the next session gets it first
     if (held !== null) current.pending.unshift(held);
-    if (current.phase === "stopping") finishSession("Stopped");
+    if (current.phase === "stopping" && current.mode === "room") roomEnded("ended"); // it ends without us
+    else if (current.phase === "stopping") finishSession("Stopped");
     else if (current.phase === "live") setPhase("starting");
   }
 }
@@ -158,7 +172,20 @@ function onEvent(event) {
       current.ready = null;
       if (current.phase === "stopping") finishSession("Stopped");
       break;
+    case "room": // the room opened, this page is its speaker again, or its listener link was revoked
+      roomOpened(event);
+      break;
+    case "listeners":
+      if (current.room !== null) share.showCounts(event);
+      break;
+    case "room_ended":
+      roomEnded(event.reason);
+      break;
     case "error":
+      if (current.mode === "room") {
+        roomError(event);
+        break;
+      }
       // A fatal error of a running session is kept through the reconnection that may follow it.
       showError(serverErrorWords(event), event.fatal && current.phase !== "idle" ? "session" : "");
       if (!event.fatal) break;
@@ -198,7 +225,7 @@ function formatMs(value) {
 // Without an echo canceller, translated speech from loudspeakers would come back through the
 // microphone and be translated again: while it plays, send silence instead (keeps the clock).
 function micGated() {
-  return !ui.headphones.checked && capture !== null && !capture.echoCancelled && playback.audible;
+  return !ui.headphones.checked && capture !== null && !capture.echoCancelled && Boolean(playback?.audible);
 }
 
 function onFrame(pcm) {
@@ -207,12 +234,17 @@ function onFrame(pcm) {
     pcm = new ArrayBuffer(pcm.byteLength);
     debug.gatedFrames++;
   }
-  if (current.ready === null) {
+  if (!audioFlows()) {
     current.pending.push(pcm);
     if (current.pending.length > PENDING_MAX_MS / FRAME_MS) current.pending.shift();
     return;
   }
   batcher.push(pcm);
+}
+
+// A session is ready, or the gateway knows this page as its room's speaker.
+function audioFlows() {
+  return current.ready !== null || current.roomLive;
 }
 
 // What was captured while no session was ready, in order, ahead of what follows.
@@ -253,21 +285,31 @@ function sendStart() {
   setStatus("Starting…");
 }
 
-async function start() {
+function start() {
+  return begin("session");
+}
+
+// mode: "session" (Start) or "room" (Open a room: the speaker hears nothing back, so no playback).
+async function begin(mode) {
   if (current.phase !== "idle") return;
   showError(null);
   if (!navigator.mediaDevices?.getUserMedia) {
     showError(microphoneWords(null));
     return;
   }
+  current.mode = mode;
   setPhase("starting");
   setStatus("Opening the microphone…");
-  playback ??= new Playback(onTap, { record: debug.record, gain: output.gain, onSpeaking: (on) => output.showSpeaking(on) });
+  const opening = [];
+  if (mode === "session") {
+    playback ??= new Playback(onTap, { record: debug.record, gain: output.gain, onSpeaking: (on) => output.showSpeaking(on) });
+    opening.push(playback.prepare(current.ready?.output_sample_rate ?? playback.rate ?? DEFAULT_OUTPUT_RATE));
+  }
   capture = new Capture(onFrame, onLevel);
   try {
-    // Both AudioContexts are made synchronously here, inside the click.
-    await Promise.all([playback.prepare(current.ready?.output_sample_rate ?? playback.rate ?? DEFAULT_OUTPUT_RATE),
-      capture.start({ headphones: ui.headphones.checked })]);
+    // The AudioContexts are made synchronously here, inside the click.
+    opening.push(capture.start({ headphones: ui.headphones.checked }));
+    await Promise.all(opening);
   } catch (error) {
     capture.stop();
     capture = null;
@@ -278,8 +320,13 @@ async function start() {
   }
   if (current.phase !== "starting") return; // stopped while the microphone opened
   debug.echoCancellation = capture.stream.getAudioTracks()[0].getSettings().echoCancellation;
-  if (connection.ready) sendStart();
+  if (connection.ready) sendOpening();
   else setStatus("Waiting for the connection…");
+}
+
+function sendOpening() {
+  if (current.mode === "room") sendRoomRequest();
+  else sendStart();
 }
 
 function stopCapture() {
@@ -311,6 +358,88 @@ function finishSession(status) {
   stopCapture();
   setPhase("idle");
   setStatus(status);
+}
+
+// ---- a room this page speaks in ----------------------------------------------------------------
+
+function openRoom() {
+  return begin("room");
+}
+
+// `create_room`, or `speak` to come back to the room (after a dropped connection, or from a speaker link).
+function sendRoomRequest() {
+  if (current.startSent || current.roomLive || !connection.ready) return;
+  if (current.room === null) {
+    store.newSession();
+    current.startSent = connection.send({
+      type: "create_room", languages: share.languages, source_language: ui.source.value || null, sample_rate: CAPTURE_RATE,
+    });
+    setStatus("Opening the room…");
+  } else {
+    current.startSent = connection.send({ type: "speak", key: current.room.speaker_key });
+    setStatus("Coming back to the room…");
+  }
+}
+
+function roomOpened(room) {
+  current.room = room;
+  current.startSent = false;
+  share.show(room);
+  // A dropped connection comes back on the room's own socket (the gateway process that holds it); a
+  // reload comes back as the speaker through the address.
+  connection.moveTo(roomSocketUrl(room.room_id));
+  history.replaceState(history.state, "", addressFor(room));
+  if (current.phase !== "starting") return; // a revoked link's new key
+  current.roomLive = true;
+  setPhase("live");
+  setStatus("The room is open. Speak now.");
+  showError(null);
+  batcher.start(0); // the engines' step is not known here: the capture's frames
+  flushPending();
+}
+
+function revokeLink() {
+  if (current.roomLive) connection.send({ type: "revoke_listener_link" });
+}
+
+function endRoom() {
+  if (current.mode !== "room" || current.phase !== "live") return;
+  flushPending();
+  batcher.flush();
+  stopCapture();
+  connection.send({ type: "end_room" });
+  setPhase("stopping");
+  setStatus("Ending the room: the last words are being translated…");
+}
+
+// The room is over for this page; the socket goes back to `/ws`, ready for a session or another room.
+function roomEnded(reason) {
+  const words = reason === "ended" ? { text: "The room has ended." } : roomEndedWords(reason); // ended by this page
+  current.room = null;
+  current.roomLive = current.startSent = false;
+  current.pending = [];
+  batcher.clear();
+  share.ended(words);
+  history.replaceState(history.state, "", addressFor(null));
+  connection.moveTo(socketUrl("/ws"), { now: true });
+  current.mode = "session";
+  finishSession(words.text);
+}
+
+// An error while this page opens or speaks in a room. A refused `create_room` or `speak` leaves the page
+// idle (a room that is gone, forgotten); in a live room the error is only shown: the room goes on.
+function roomError(event) {
+  const refused = current.phase === "starting" && (event.fatal || event.code === "forbidden");
+  if (refused) {
+    current.startSent = false;
+    if (current.room !== null && ["unknown_room", "speaker_gone"].includes(event.code)) {
+      roomEnded(event.code);
+    } else {
+      current.mode = "session";
+      finishSession("Idle");
+    }
+  }
+  showError(serverErrorWords(event), refused ? "session" : "");
 }
 
 function reset() {
@@ -362,7 +491,7 @@ async function loadLanguages() {
   if (languagesLoaded || loadLanguages.busy) return;
   loadLanguages.busy = true;
   try {
-    const reply = await fetch(`api/languages${tokenQuery}`);
+    const reply = await fetch(apiUrl("languages"));
     const body = await reply.json().catch(() => ({}));
     if (!reply.ok) throw Object.assign(new Error(body.message || reply.statusText), { status: reply.status });
     speechTargets = new Set(body.speech_output_languages.map(({ code }) => code));
@@ -370,6 +499,7 @@ async function loadLanguages() {
     else ui.source.dataset.fixed = "true";
     fillPicker(ui.target, "target", body.target_languages, "eng",
       ({ code, name }) => (speechTargets.has(code) ? name : `${name} (text only)`));
+    share.fillLanguages(body.target_languages, ui.target.value);
     languagesLoaded = true;
     if (ui.error.dataset.from === "languages") showError(null);
     setPhase(current.phase);
@@ -390,6 +520,7 @@ rememberHeadphones();
 ui.headphones.addEventListener("change", rememberHeadphones);
 window.addEventListener("online", () => connection.retryNow());
 restoreTranscript();
+if (current.room !== null) share.comingBack();
 setPhase("idle");
 loadLanguages();
 connection.open();

@@ -11,6 +11,7 @@ export class Connection {
     this.url = url;
     this.handlers = handlers;
     this.ws = null;
+    this.openedUrl = null; // of the socket in this.ws
     this.attempt = 0;
     this.retryTimer = null;
   }
@@ -19,6 +20,7 @@ export class Connection {
     clearTimeout(this.retryTimer);
     this.handlers.onState("connecting");
     const ws = new WebSocket(this.url);
+    this.openedUrl = this.url;
     ws.binaryType = "arraybuffer";
     ws.onopen = () => {
       this.attempt = 0;
@@ -35,6 +37,17 @@ export class Connection {
       this.retryTimer = setTimeout(() => this.open(), delay * 1000);
     };
     this.ws = ws;
+  }
+
+  // Where the next connection goes (a room's speaker comes back on /ws/rooms/ID). With now: a socket open
+  // elsewhere is closed and the page connects here at once (a room's socket takes no `start`).
+  moveTo(url, { now = false } = {}) {
+    this.url = url;
+    if (!now || this.ws === null || this.openedUrl === url) return;
+    const ws = this.ws;
+    this.ws = null; // its close is not a drop: no reconnection
+    ws.close(1000);
+    this.open();
   }
 
   // Skips the wait of a pending reconnection (e.g. when the network comes back).

@@ -27,6 +27,24 @@ const ERROR_WORDS = {
   too_many_sessions: "This network already has the most sessions allowed. Stop one, then press Start.",
   shutting_down: "The server is restarting. Press Start again in a moment.",
   internal: "The translator failed. Press Start to try again.",
+  // Rooms (docs/protocol.md, "Room errors").
+  unknown_room: "This room link does not work any more: the room has ended or the speaker replaced the link. " +
+    "Ask the speaker for the current link.",
+  room_full: "This room is full. Ask the speaker, or try again later.",
+  language_not_offered: "This room does not offer that language. Pick one of the languages in the list.",
+  too_many_rooms: "The server holds as many rooms as it can right now. Please try again in a few minutes.",
+  speaker_gone: "The speaker left and did not come back, so the room is ending.",
+  not_in_room: "The page and the server lost step about the room. Reload the page.",
+};
+
+// Why a room ended (docs/protocol.md, `room_ended`), for whoever was in it.
+const ROOM_ENDED_WORDS = {
+  ended: "The speaker ended it.",
+  speaker_gone: "The speaker left and did not come back.",
+  link_revoked: "The speaker replaced the link you joined with. Ask them for the new link.",
+  replaced: "You opened this room as the speaker in another window or device, which speaks now.",
+  worker_unavailable: "The translation into this language failed and could not be restarted.",
+  shutting_down: "The server is restarting.",
 };
 
 // Close codes of the socket (docs/protocol.md), and 1006, the browser's own code for a connection
@@ -83,4 +101,10 @@ export function microphoneWords(error) {
   const name = error?.name ?? "SecurityError";
   const text = MICROPHONE_WORDS[name] ?? "The microphone could not be opened. Check it, then press Start.";
   return { text, details: error ? `${error.name}: ${error.message}` : "navigator.mediaDevices is unavailable" };
+}
+
+// A `room_ended` event: "The room has ended." and why, in words.
+export function roomEndedWords(reason) {
+  const why = ROOM_ENDED_WORDS[reason] ?? "";
+  return { text: `The room has ended. ${why}`.trim(), details: `room_ended: ${reason}` };
 }

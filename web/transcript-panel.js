@@ -9,19 +9,22 @@ const FORMATS = {
   json: { write: asJson, type: "application/json" },
 };
 const KEPT = "Kept in this browser until you press Clear.";
+const NOT_KEPT = "Not kept when you leave this page: download it to keep it.";
 const DOWNLOAD_URL_LIFETIME_MS = 10_000; // the file's object URL outlives the click that saves it
 
 export class TranscriptPanel {
   // elements: {downloads: buttons with data-format, copy, clear, note}; onClear(): forget it all.
-  constructor({ downloads, copy, clear, note }, store, onClear) {
+  // kept: the store saves it in this browser (a room's listener's does not).
+  constructor({ downloads, copy, clear, note }, store, onClear, { kept = true } = {}) {
     this.store = store;
+    this.kept = kept ? KEPT : NOT_KEPT;
     this.keepers = [...downloads, copy];
     this.clearButton = clear;
     this.note = note;
     for (const button of downloads) button.addEventListener("click", () => this.download(button.dataset.format));
     copy.addEventListener("click", () => this.copy());
     clear.addEventListener("click", onClear);
-    this.say(KEPT);
+    this.say(this.kept);
   }
 
   // Enables downloads and copying when there is a line to keep, Clear when there is anything.
@@ -47,7 +50,7 @@ export class TranscriptPanel {
   async copy() {
     try {
       await navigator.clipboard.writeText(asText(this.store.spoken));
-      this.say("Copied. " + KEPT);
+      this.say("Copied. " + this.kept);
     } catch (_) {
       this.say("The browser did not allow copying. Use a download instead.");
     }

@@ -14,8 +14,10 @@ const hasText = (entry) => entry.source !== null || entry.target !== null;
 
 export class TranscriptStore {
   // onChange(): after every change. onSaveFailed(error): the browser would not keep it.
-  constructor({ onChange = () => {}, onSaveFailed = () => {} } = {}) {
+  // storageKey: where it is saved; null: nowhere (a room's listener: the room gives the transcript so far).
+  constructor({ onChange = () => {}, onSaveFailed = () => {}, storageKey = STORAGE_KEY } = {}) {
     this.onChange = onChange;
+    this.storageKey = storageKey;
     this.onSaveFailed = onSaveFailed;
     this.segments = []; // in order of their first event
     this.byKey = new Map();
@@ -29,8 +31,9 @@ export class TranscriptStore {
   // Reads what an earlier visit saved; false when there was nothing (or nothing readable).
   load() {
     let saved;
+    if (this.storageKey === null) return false;
     try {
-      saved = JSON.parse(localStorage.getItem(STORAGE_KEY));
+      saved = JSON.parse(localStorage.getItem(this.storageKey));
     } catch (_) {
       return false;
     }
@@ -134,9 +137,10 @@ export class TranscriptStore {
   save() {
     clearTimeout(this.saveTimer);
     this.saveTimer = null;
+    if (this.storageKey === null) return;
     try {
-      if (this.segments.length === 0) localStorage.removeItem(STORAGE_KEY);
-      else localStorage.setItem(STORAGE_KEY, JSON.stringify({ version: STORAGE_VERSION, clock: this.clock, segments: this.segments }));
+      if (this.segments.length === 0) localStorage.removeItem(this.storageKey);
+      else localStorage.setItem(this.storageKey, JSON.stringify({ version: STORAGE_VERSION, clock: this.clock, segments: this.segments }));
     } catch (error) {
       this.onSaveFailed(error); // storage full, or turned off (some private windows)
     }

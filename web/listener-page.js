@@ -1,0 +1,283 @@
+// A room's listener view (`?room=ID&listen=KEY`, docs/web-client.md): pick a language, Listen; the room's
+// transcript so far, then live transcripts and translated speech, with volume and mute. A listener never
+// sends audio and never asks for the microphone.
+// Data path: gateway -> Connection -> onEvent (joined, transcripts, speaker, room_ended) / onAudio -> Playback;
+//            transcripts -> TranscriptStore (not saved: the room gives its transcript on every join) -> lists.
+
+import { Connection } from "./connection.js";
+import { closeWords, languagesWords, roomEndedWords, serverErrorWords } from "./errors.js";
+import { OutputControls } from "./output-controls.js";
+import { Playback } from "./playback.js";
+import { wanted } from "./preferences.js";
+import { apiUrl, roomAddress, roomSocketUrl } from "./room-links.js";
+import { TranscriptPanel } from "./transcript-panel.js";
+import { TranscriptStore } from "./transcript-store.js";
+import { TranscriptView } from "./transcripts.js";
+
+const DEFAULT_OUTPUT_RATE = 16000; // until a `joined` event says otherwise
+const LANGUAGES_RETRY_S = 3;
+
+const $ = (id) => document.getElementById(id);
+const ui = {
+  connection: $("connection-state"), language: $("listen-language"), listen: $("listen"), leave: $("leave"),
+  status: $("session-status"), error: $("error"), errorText: $("error-text"), errorDetails: $("error-details"),
+  announcer: $("announcer"), controls: document.querySelector(".controls"),
+};
+const address = roomAddress();
+const announce = (text) => (ui.announcer.textContent = text);
+const sourceView = new TranscriptView($("source-transcript"));
+const targetView = new TranscriptView($("target-transcript"), announce);
+const store = new TranscriptStore({ storageKey: null, onChange: () => panel.refresh() });
+const panel = new TranscriptPanel({
+  downloads: document.querySelectorAll("#downloads button"), copy: $("copy-transcript"), clear: $("clear-transcript"),
+  note: $("transcript-note"),
+}, store, clearTranscript, { kept: false });
+const output = new OutputControls({ volume: $("volume"), mute: $("mute"), speaking: $("speaking") },
+  (gain) => playback?.setGain(gain));
+
+// Test hook, as on the speaker's page (docs/web-client.md): counters of the speech received and played.
+const debug = (window.s2stDebug = {
+  record: false, receivedChunks: 0, sequenceErrors: 0, playedSamples: 0, audibleSamples: 0, received: [], played: [],
+});
+
+const connection = new Connection(roomSocketUrl(address.room), { onState, onEvent, onAudio });
+
+// What this page does in the room, in one place.
+const current = {
+  phase: "idle", // idle | joining (`join` sent) | listening | leaving (`leave` sent) | ended (the room is over)
+  language: null, // the language to listen in once `left` (a switch), or while joining and listening
+  joined: null, // the `joined` event of the language listened to
+  expectedSequence: null, // of the next translated audio chunk; null: any (joined mid-stream)
+};
+let playback = null;
+let languagesLoaded = false;
+let names = new Map(); // language code -> name
+
+// ---- page state ---------------------------------------------------------------------------------
+
+function showError(words, from = "") {
+  ui.errorText.textContent = words?.text ?? "";
+  ui.errorDetails.textContent = words?.details ? `Details: ${words.details}` : "";
+  ui.error.hidden = !words;
+  ui.error.dataset.from = from;
+}
+
+function setStatus(text) {
+  ui.status.textContent = text;
+}
+
+function setPhase(next) {
+  current.phase = next;
+  document.body.dataset.phase = next; // for styling and the tests
+  const focused = document.activeElement;
+  ui.listen.disabled = next !== "idle" || !languagesLoaded || !connection.ready;
+  ui.leave.disabled = next !== "joining" && next !== "listening";
+  ui.language.disabled = next === "ended" || next === "leaving" || !languagesLoaded;
+  if (focused instanceof HTMLButtonElement && focused.disabled) {
+    [ui.leave, ui.listen].find((button) => !button.disabled)?.focus();
+  }
+}
+
+const languageName = (code) => names.get(code) ?? code;
+
+function onState(state, detail) {
+  ui.connection.dataset.state = state;
+  if (state === "connecting") ui.connection.textContent = "Connecting…";
+  if (state === "connected") {
+    ui.connection.textContent = "Connected";
+    if (ui.error.dataset.from === "connection") showError(null);
+    // Back after a drop: the new socket is in no room yet. Join again what was wanted (the room gives the
+    // transcript so far again); a `leave` that was under way is done.
+    if (current.phase === "leaving" && current.language === null) setPhase("idle");
+    if (["joining", "listening", "leaving"].includes(current.phase)) sendJoin();
+    else setPhase(current.phase);
+  }
+  if (state === "reconnecting") {
+    ui.connection.textContent = `Connection lost. Reconnecting in ${detail.delay} s…`;
+    if (current.phase !== "ended") showError(closeWords(detail.code), "connection");
+    current.joined = null;
+    if (current.phase === "listening") setPhase("joining");
+    else setPhase(current.phase);
+  }
+}
+
+// ---- events from the server ---------------------------------------------------------------------
+
+function onEvent(event) {
+  switch (event.type) {
+    case "joined":
+      joined(event);
+      break;
+    case "transcript":
+      if (current.phase === "listening") (event.side === "source" ? sourceView : targetView).update(store.transcript(event).key, event);
+      break;
+    case "speech":
+      if (current.phase === "listening") store.speech(event);
+      break;
+    case "stats":
+      if (current.phase === "listening") store.stats(event);
+      break;
+    case "speaker":
+      if (current.phase === "listening") setStatus(listeningWords(event.connected));
+      break;
+    case "left":
+      current.joined = null;
+      if (current.phase !== "leaving") break;
+      if (current.language !== null) sendJoin(); // switching language
+      else {
+        setPhase("idle");
+        setStatus("Not listening. Pick a language and press Listen.");
+      }
+      break;
+    case "room_ended": {
+      const words = roomEndedWords(event.reason);
+      current.joined = null;
+      current.language = null;
+      setPhase("ended");
+      setStatus(words.text);
+      ui.status.dataset.reason = event.reason;
+      break;
+    }
+    case "error":
+      showError(serverErrorWords(event), event.fatal ? "room" : "");
+      if (event.fatal && current.phase === "joining") {
+        current.language = null;
+        setPhase("idle");
+        setStatus("Not listening.");
+      }
+      break;
+    default:
+      break; // events of later protocol versions, and a session's that a room's socket never gets
+  }
+}
+
+function listeningWords(speakerConnected) {
+  const language = languageName(current.joined.target_language);
+  return speakerConnected ? `Listening in ${language}.`
+    : `Listening in ${language}. The speaker disconnected; waiting for them to come back…`;
+}
+
+// A `joined` event: the room's transcript so far, then the language's live events.
+function joined(event) {
+  if (current.phase !== "joining") return;
+  current.joined = event;
+  current.expectedSequence = null;
+  clearTranscript();
+  store.newSession();
+  event.transcript.forEach(({ source, target }, index) => {
+    const said = { segment_id: index + 1, final: true, input_offset_ms: 0 };
+    if (source) sourceView.update(store.transcript({ ...said, side: "source", text: source, language: null }).key, { text: source, final: true }, { quiet: true });
+    if (target) {
+      const line = { ...said, side: "target", text: target, language: event.target_language };
+      targetView.update(store.transcript(line).key, line, { quiet: true });
+    }
+  });
+  store.newSession(); // the live events' segment ids are the stream's own
+  playback.prepare(event.output_sample_rate).catch(() => {});
+  showError(null);
+  setPhase("listening");
+  setStatus(listeningWords(event.speaker_connected));
+}
+
+function onAudio(header, pcm) {
+  if (current.phase !== "listening" || current.joined === null) return;
+  if (current.expectedSequence !== null && header.sequence !== current.expectedSequence) debug.sequenceErrors++;
+  current.expectedSequence = header.sequence + 1;
+  debug.receivedChunks++;
+  if (debug.record) debug.received.push(pcm);
+  store.audio(header, (1000 * pcm.byteLength) / 2 / current.joined.output_sample_rate);
+  playback.enqueue(pcm);
+}
+
+function onTap({ samples, audible, blocks }) {
+  debug.playedSamples = samples;
+  debug.audibleSamples = audible;
+  if (debug.record) debug.played.push(...blocks);
+}
+
+// ---- buttons ------------------------------------------------------------------------------------
+
+function sendJoin() {
+  if (!connection.send({ type: "join", key: address.listen, target_language: current.language })) return;
+  setPhase("joining");
+  setStatus(`Joining in ${languageName(current.language)}…`);
+}
+
+async function listen() {
+  if (current.phase !== "idle") return;
+  showError(null);
+  current.language = ui.language.value;
+  // Made inside the click: browsers let audio start only after a gesture.
+  playback ??= new Playback(onTap, { record: debug.record, gain: output.gain, onSpeaking: (on) => output.showSpeaking(on) });
+  const preparing = playback.prepare(playback.rate ?? DEFAULT_OUTPUT_RATE);
+  sendJoin();
+  await preparing.catch(() => {});
+}
+
+function leave() {
+  if (current.phase !== "joining" && current.phase !== "listening") return;
+  current.language = null;
+  stopListening();
+}
+
+// Another language: `leave`, then `join` once `left` came.
+function switchLanguage() {
+  if (current.phase !== "joining" && current.phase !== "listening") return;
+  current.language = ui.language.value;
+  stopListening();
+}
+
+function stopListening() {
+  playback?.clear();
+  if (connection.send({ type: "leave" })) {
+    setPhase("leaving");
+    setStatus("Leaving…");
+  } else {
+    setPhase("idle"); // no socket: nothing to leave
+  }
+}
+
+function clearTranscript() {
+  sourceView.clear();
+  targetView.clear();
+  store.clear();
+}
+
+// ---- languages ----------------------------------------------------------------------------------
+
+// The room's languages: those its link lists, named from /api/languages; without a list, every target
+// the service offers (a language the room does not offer is refused, in words).
+async function loadLanguages() {
+  let offered = address.languages.map((code) => ({ code, name: code }));
+  try {
+    const reply = await fetch(apiUrl("languages"));
+    const body = await reply.json().catch(() => ({}));
+    if (!reply.ok) throw Object.assign(new Error(body.message || reply.statusText), { status: reply.status });
+    names = new Map(body.target_languages.map(({ code, name }) => [code, name]));
+    if (offered.length === 0) offered = body.target_languages;
+    else offered = offered.map(({ code }) => ({ code, name: languageName(code) }));
+  } catch (error) {
+    if (offered.length === 0) {
+      showError(languagesWords(error), "languages");
+      setTimeout(loadLanguages, LANGUAGES_RETRY_S * 1000);
+      return;
+    }
+  }
+  for (const { code, name } of offered) ui.language.add(new Option(name, code));
+  const codes = offered.map(({ code }) => code);
+  ui.language.value = [...wanted("target"), codes[0]].find((code) => codes.includes(code));
+  languagesLoaded = true;
+  if (ui.error.dataset.from === "languages") showError(null);
+  setPhase(current.phase);
+}
+
+ui.controls.setAttribute("aria-label", "Listening");
+document.title = "Listening: speech translation";
+ui.listen.addEventListener("click", listen);
+ui.leave.addEventListener("click", leave);
+ui.language.addEventListener("change", switchLanguage);
+window.addEventListener("online", () => connection.retryNow());
+setStatus("Pick a language and press Listen.");
+setPhase("idle");
+loadLanguages();
+connection.open();
