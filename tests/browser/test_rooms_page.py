@@ -196,3 +196,40 @@ def test_every_room_error_and_end_reason_has_its_own_plain_words(open_page, echo
         text = description["text"]
         assert not re.search(r"\b[a-z]+_[a-z_]+\b", text), f"a raw code on screen: {text}"  # "ended" is a word
         assert re.fullmatch(r"[A-Z].*[.!…]", text), f"not a sentence: {text}"
+
+
+# Keeps the page's sockets in window.sockets, so a test can drop one as a network would.
+KEEP_SOCKETS = """
+window.sockets = [];
+const Native = window.WebSocket;
+window.WebSocket = class extends Native {
+  constructor(...args) { super(...args); window.sockets.push(this); }
+};
+"""
+
+
+def test_a_speaker_whose_connection_drops_or_who_reloads_comes_back_to_the_same_room(open_page, echo_gateway, tmp_path):
+    wav = speech_after_a_pause(tmp_path, 0.5, [SENTENCES["spa"][1]])
+    speaker = open_page(echo_gateway.base_url, wav, init_script=KEEP_SOCKETS)
+    link = open_room(speaker, ["eng"])
+    listener = listen(open_page, link, "eng")
+    room_id = speaker.locator("#room-share").get_attribute("data-room")
+
+    speaker.evaluate("window.sockets.at(-1).close()")  # the network drops
+    expect(listener.locator("#session-status")).to_contain_text("waiting for them", timeout=5_000)
+    expect(speaker.locator("body")).to_have_attribute("data-phase", "live", timeout=10_000)
+    expect(listener.locator("#session-status")).to_have_text("Listening in English.", timeout=5_000)
+    assert "/ws/rooms/" in speaker.evaluate("window.sockets.at(-1).url")  # the room's own socket
+    expect(speaker.locator("#listener-link")).to_have_value(link)  # the same room, the same link
+
+    assert f"room={room_id}" in speaker.url and "speak=" in speaker.url  # the address is the speaker link
+    speaker.reload()
+    expect(speaker.locator("#open-room")).to_have_text("Speak in the room again")
+    expect(speaker.locator("#start")).to_be_disabled()
+    speaker.click("#open-room")
+    expect(speaker.locator("body")).to_have_attribute("data-phase", "live", timeout=10_000)
+    expect(speaker.locator("#listener-link")).to_have_value(link)
+    expect(speaker.locator("#listener-counts li[data-language=eng]")).to_have_text("English: 1", timeout=5_000)
+    expect(listener.locator("#session-status")).to_have_text("Listening in English.", timeout=5_000)
+    speaker.click("#end-room")
+    expect(listener.locator("body")).to_have_attribute("data-phase", "ended", timeout=15_000)
