@@ -23,12 +23,29 @@ from pathlib import Path
 
 import pytest
 from page_helpers import RECORD_SERVER_EVENTS, server_events
+from test_accessibility import low_contrast
 from playwright.sync_api import Page, Route, expect
 from tests.harness.speech import SENTENCES, TWO_PHRASES, speak
 
 PROTOCOL_DOC = (Path(__file__).resolve().parents[2] / "docs" / "protocol.md").read_text()
 LISTENER_LANGUAGES = {"eng": "English", "fra": "French"}
 LISTENER_AUDIBLE_SAMPLES = 8000  # 0.5 s of speech played
+PHONE = {"width": 360, "height": 740}
+
+# The listener view as assistive technology reads it (partial: these nodes, in this order).
+LISTENER_TREE = """
+- main:
+  - region "Listening":
+    - combobox "Listen in"
+    - button "Listen" [disabled]
+    - button "Stop listening"
+    - group "Translated speech":
+      - slider "Volume"
+      - button "Mute"
+  - status: Listening in English.
+  - list "What was said"
+  - list "Translation"
+"""
 
 # Counts what a listener page asks of the microphone and the audio it sends (it must do neither), and keeps
 # the server's events.
@@ -119,6 +136,13 @@ def test_two_listeners_hear_their_own_languages_and_see_the_room_end(open_page, 
     for listener in (english, french):  # the speech comes after the pause
         listener.wait_for_function(f"window.s2stDebug.audibleSamples > {LISTENER_AUDIBLE_SAMPLES}", timeout=30_000)
         assert listener.evaluate("window.s2stDebug.sequenceErrors") == 0
+    expect(english).to_have_title("Listening: speech translation")
+    expect(english.locator("body")).to_match_aria_snapshot(LISTENER_TREE)
+    assert low_contrast(speaker) == [] and low_contrast(english) == []
+    english.set_viewport_size(PHONE)
+    speaker.set_viewport_size(PHONE)
+    for page in (speaker, english):
+        assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"], "scrolls sideways on a phone"
 
     speaker.click("#end-room")
     for listener in (english, french):
