@@ -36,14 +36,19 @@ class CoalescingWriter:
         if self._task is None:
             self._task = asyncio.create_task(self._write_backlog(), name="worker-write")
         if len(self._backlog) >= self._max_backlog:
-            await asyncio.shield(self._task)
+            await self._written()
 
     async def done_writing(self) -> None:
         """Everything queued written, then the end of the requests."""
-        if self._task is not None:
-            await asyncio.shield(self._task)
+        await self._written()
         with contextlib.suppress(grpc.aio.AioRpcError, asyncio.InvalidStateError):
             await self._call.done_writing()
+
+    async def _written(self) -> None:
+        """Until the backlog is written or the writes are cancelled (the session ended): never raises the
+        writer's cancellation into the caller (the socket's reader), and never cancels the writer."""
+        if self._task is not None:
+            await asyncio.wait([self._task])
 
     def cancel(self) -> None:
         self._backlog.clear()

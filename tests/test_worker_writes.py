@@ -93,3 +93,17 @@ async def test_a_full_backlog_holds_the_reader_until_it_is_written(recorder):
     await asyncio.wait_for(translator.ended.wait(), 10)
     assert [len(r.audio.pcm) for r in translator.requests] == [FRAME_BYTES] * 50
     assert b"".join(r.audio.pcm for r in translator.requests) == sent
+
+
+async def test_a_session_that_ends_while_the_reader_waits_for_writes_does_not_cancel_the_reader(recorder):
+    # The socket's reader waits here; the session's end cancels the writer. The reader must go on
+    # (its socket stays open for the next session): the fuzz test found it cancelled instead.
+    translator, call = recorder
+    writer = CoalescingWriter(call, max_backlog=4)
+    for _ in range(3):
+        await writer.write(audio_request(os.urandom(MAX_CHUNK_BYTES // 2)))
+    waiting = asyncio.create_task(writer.done_writing())
+    await asyncio.sleep(0)
+    writer.cancel()
+    await asyncio.wait_for(waiting, 5)  # returns; a CancelledError here is the bug
+    assert not waiting.cancelled()
