@@ -140,7 +140,7 @@ def parse_text(text: str) -> ClientMessage:
         return Reset()
     if kind == "stop":
         return Stop()
-    if kind in _ROOM_PARSERS:
+    if isinstance(kind, str) and kind in _ROOM_PARSERS:
         return _ROOM_PARSERS[kind](message)
     raise ProtocolError("unknown_type", f"unknown message type {kind!r}; expected start, reset, stop, "
                         "create_room, speak, join, leave, revoke_listener_link or end_room")

@@ -3,20 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-import base64
 import contextlib
 import json
-import os
 import signal
-import socket
-import struct
 from pathlib import Path
 
-import numpy as np
 import websockets
 
 from tests.harness.polling import until
 from tests.harness.servers import free_port, running, start_gateway, start_worker
+from tests.harness.raw_ws import NonReadingClient
 from tests.harness.wsclient import ProtocolClient, connect
 
 FRAME = b"\x01\x02" * 320
@@ -167,35 +163,6 @@ async def test_old_gateway_connections_are_replaced_so_dns_is_resolved_again_yet
                 assert await round_trip(fresh)
             assert client_ports_connected_to(worker.port) - first_connection  # a new connection was made
             assert await round_trip(live)
-
-
-class NonReadingClient:
-    """A WebSocket client that writes and never reads, on a raw socket with a tiny receive buffer."""
-
-    def __init__(self, port: int) -> None:
-        self.sock = socket.socket()
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-        self.sock.settimeout(5)
-        self.sock.connect(("127.0.0.1", port))
-        key = base64.b64encode(os.urandom(16)).decode()
-        self.sock.sendall((f"GET /ws HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\n"
-                           f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n")
-                          .encode())
-        response = b""
-        while b"\r\n\r\n" not in response:
-            response += self.sock.recv(1)
-        assert b" 101 " in response.split(b"\r\n")[0]
-
-    def send(self, payload: bytes, opcode: int) -> None:
-        mask = os.urandom(4)
-        header = bytes([0x80 | opcode])
-        if len(payload) < 126:
-            header += bytes([0x80 | len(payload)])
-        else:
-            header += bytes([0x80 | 127]) + struct.pack(">Q", len(payload))
-        masked = bytes(b ^ mask[i % 4] for i, b in enumerate(payload)) if len(payload) < 4096 else \
-            (np.frombuffer(payload, np.uint8) ^ np.resize(np.frombuffer(mask, np.uint8), len(payload))).tobytes()
-        self.sock.sendall(header + mask + masked)
 
 
 def test_a_client_that_stops_reading_is_closed_and_the_gateway_stays_bounded(echo_worker, server_logs):

@@ -21,7 +21,7 @@ from hypothesis import event as label
 from hypothesis import strategies as st
 from tests.harness.wsclient import ProtocolClient, connect
 
-from gateway.protocol import MAX_TEXT_FRAME_BYTES, ProtocolError, Reset, Start, Stop, check_audio, parse_text
+from gateway.protocol import MAX_TEXT_FRAME_BYTES, ClientMessage, ProtocolError, check_audio, parse_text
 
 PROTOCOL_DOC = Path(__file__).resolve().parent.parent / "docs" / "protocol.md"
 # code -> fatal, read from the error table of docs/protocol.md (`| \`busy\` | yes | ...`).
@@ -57,8 +57,14 @@ start_fields = {
     "options": st.dictionaries(any_text, any_text, max_size=2) | json_values,
     "client_label": any_text | json_values,
 }
-messages = st.fixed_dictionaries({"type": st.sampled_from(["start", "reset", "stop", "dance", "", "START"]) | json_values},
-                                 optional=start_fields)
+room_fields = {
+    "languages": st.sampled_from([["eng"], ["eng", "fra"], [], ["eng", "eng"], ["a", "b", "c", "d", "e"]]) | json_values,
+    "key": any_text | json_values,
+}
+message_types = ["start", "reset", "stop", "create_room", "speak", "join", "leave", "revoke_listener_link", "end_room",
+                 "dance", "", "START"]
+messages = st.fixed_dictionaries({"type": st.sampled_from(message_types) | json_values},
+                                 optional={**start_fields, **room_fields})
 # A valid start with one field replaced: reaches the worker's checks as often as the gateway's.
 one_odd_field = st.sampled_from(sorted(start_fields)).flatmap(
     lambda name: start_fields[name].map(lambda value: {"type": "start", "target_language": "eng", name: value}))
@@ -99,7 +105,7 @@ def test_parse_text_returns_a_message_or_raises_only_documented_protocol_errors(
     except ProtocolError as error:
         assert error.code in DOCUMENTED_ERRORS and not DOCUMENTED_ERRORS[error.code], error.code
     else:
-        assert isinstance(message, Start | Reset | Stop)
+        assert isinstance(message, ClientMessage)
 
 
 @PURE
@@ -122,11 +128,14 @@ async def settle(client: ProtocolClient) -> None:
     """
     probe = f"probe-{next(probes)}"
     await client.send({"type": "stop"})  # ends a session the fuzzed frames may have opened
+    await client.send({"type": "end_room"})  # and a room they created (else: not_in_room)
+    await client.send({"type": "leave"})  # or joined (they cannot: rooms are joined on /ws/rooms/ID)
     await client.send({"type": probe})
     loop = asyncio.get_running_loop()
     deadline = loop.time() + ROUND_TRIP_TIMEOUT_S
     probed = False
-    while not probed or count(client, "ready") > count(client, "ended"):
+    while not probed or count(client, "ready") > count(client, "ended") or \
+            count(client, "room") > count(client, "room_ended"):
         item = await client.receive(max(0.01, deadline - loop.time()))
         probed = probed or (isinstance(item, dict) and item["type"] == "error" and probe in item["message"])
 

@@ -1,0 +1,360 @@
+"""Rooms end to end: a real gateway (two serving processes, as everywhere in the suite) and real workers.
+
+The lite engine translates into English only, so the tests that need two target
+languages run on the echo engine, which accepts any code and sends the speaker's
+audio back: it stands in for a second language's worker stream, and lets each
+listener's audio be checked byte for byte. Speech in, transcripts out: the lite test.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+from tests.harness.polling import until
+from tests.harness.raw_ws import NonReadingClient
+from tests.harness.servers import Gateway, Worker, running, start_gateway
+from tests.harness.speech import SENTENCES, read_pcm, speak
+from tests.harness.wsclient import ProtocolClient, connect
+
+from gateway.jwt_tokens import mint_token
+
+FRAME_BYTES = 640  # 20 ms at 16 kHz
+GRACE_SECONDS = 3
+
+
+@pytest.fixture(scope="module")
+def room_gateway(echo_worker: Worker, server_logs: Path) -> Iterator[Gateway]:
+    env = {"S2ST_ROOM_GRACE_SECONDS": str(GRACE_SECONDS), "S2ST_ROOM_MAX_LISTENERS": "6",
+           "S2ST_MAX_SESSIONS_PER_IP": "0"}
+    with running(start_gateway(echo_worker.address, env, log_dir=server_logs)) as gateway:
+        yield gateway
+
+
+def room_url(gateway: Gateway, room_id: str) -> str:
+    return f"{gateway.ws_url}/rooms/{room_id}"
+
+
+class Room:
+    """A speaker's socket and what the room event said."""
+
+    def __init__(self, gateway: Gateway, speaker: ProtocolClient, event: dict) -> None:
+        self.gateway, self.speaker, self.event = gateway, speaker, event
+        self.id, self.listener_key, self.speaker_key = event["room_id"], event["listener_key"], event["speaker_key"]
+
+    @property
+    def url(self) -> str:
+        return room_url(self.gateway, self.id)
+
+    async def stream(self, pcm: bytes, pace_s: float = 0.0) -> None:
+        for start in range(0, len(pcm), FRAME_BYTES):
+            await self.speaker.send(pcm[start:start + FRAME_BYTES])
+            await asyncio.sleep(pace_s)
+
+
+@contextlib.asynccontextmanager
+async def opened(url: str) -> AsyncIterator[ProtocolClient]:
+    async with connect(url) as ws:
+        yield ProtocolClient(ws)
+
+
+@contextlib.asynccontextmanager
+async def a_room(gateway: Gateway, languages: tuple[str, ...] = ("eng", "fra"), **fields) -> AsyncIterator[Room]:
+    async with opened(gateway.ws_url) as speaker:
+        await speaker.send({"type": "create_room", "languages": list(languages), **fields})
+        event = await speaker.until("room", "error")
+        assert event["type"] == "room", event
+        yield Room(gateway, speaker, event)
+
+
+async def join(stack: contextlib.AsyncExitStack, room: Room, language: str, key: str | None = None) -> ProtocolClient:
+    listener = await stack.enter_async_context(opened(room.url))
+    await listener.send({"type": "join", "key": key or room.listener_key, "target_language": language})
+    return listener
+
+
+async def joined(stack: contextlib.AsyncExitStack, room: Room, language: str) -> ProtocolClient:
+    listener = await join(stack, room, language)
+    event = await listener.until("joined", "error")
+    assert event["type"] == "joined", event
+    return listener
+
+
+async def error_of(client: ProtocolClient) -> dict:
+    return await client.until("error")
+
+
+async def counts(room: Room, expected: dict[str, int]) -> dict:
+    """The speaker's listener counts, once they say `expected`."""
+    while True:
+        event = await room.speaker.until("listeners")
+        if event["counts"] == expected:
+            return event
+
+
+async def drain(client: ProtocolClient, quiet_s: float = 0.5) -> None:
+    """Receive until nothing arrives for quiet_s."""
+    with contextlib.suppress(TimeoutError):
+        while True:
+            await client.receive(quiet_s)
+
+
+async def audio_until(client: ProtocolClient, n_bytes: int) -> None:
+    while len(client.received_pcm()) < n_bytes:
+        await client.receive()
+
+
+def worker_sessions(worker: Worker) -> float:
+    return worker.metric("s2st_worker_active_sessions")
+
+
+async def test_each_language_listened_to_has_one_worker_stream_and_every_listener_hears_it(
+        room_gateway, echo_worker):
+    pcm = os.urandom(FRAME_BYTES * 40)
+    async with a_room(room_gateway) as room, contextlib.AsyncExitStack() as stack:
+        assert len(room.id) > 20 and len(room.listener_key) >= 32 and room.listener_key != room.speaker_key
+        english = [await joined(stack, room, "eng") for _ in range(3)]
+        french = [await joined(stack, room, "fra")]
+        await counts(room, {"eng": 3, "fra": 1})
+        assert worker_sessions(echo_worker) == 2  # one stream per language, not per listener
+        await room.stream(pcm)
+        await room.speaker.send({"type": "end_room"})
+        for listener in english + french:
+            ended = await listener.until("room_ended")
+            assert ended == {"type": "room_ended", "room_id": room.id, "reason": "ended"}
+            assert listener.received_pcm() == pcm  # the speaker's audio, sent once, reached every listener whole
+        assert (await room.speaker.until("room_ended"))["reason"] == "ended"
+    await until(lambda: worker_sessions(echo_worker) == 0, what="the room's worker streams closed")
+    await until(lambda: room_gateway.metric("s2st_gateway_active_rooms") == 0, what="the room forgotten")
+
+
+async def test_the_last_listener_of_a_language_ends_its_stream_and_a_listener_may_switch(room_gateway, echo_worker):
+    async with a_room(room_gateway) as room, contextlib.AsyncExitStack() as stack:
+        first, second = await joined(stack, room, "fra"), await joined(stack, room, "fra")
+        assert worker_sessions(echo_worker) == 1
+        await first.send({"type": "leave"})
+        assert (await first.until("left")) == {"type": "left"}
+        assert worker_sessions(echo_worker) == 1  # second still listens
+        await second.send({"type": "leave"})
+        await second.until("left")
+        await until(lambda: worker_sessions(echo_worker) == 0, what="the French stream closed")
+        await counts(room, {})
+        # Rejoin, in another language, on the same socket.
+        await first.send({"type": "join", "key": room.listener_key, "target_language": "eng"})
+        assert (await first.until("joined"))["target_language"] == "eng"
+        await counts(room, {"eng": 1})
+        first.audio.clear()
+        await room.stream(b"\x03\x00" * 320)
+        await audio_until(first, 640)
+        assert first.received_pcm() == b"\x03\x00" * 320
+
+
+async def test_speech_reaches_listeners_as_transcripts_and_a_late_joiner_gets_the_transcript_so_far(
+        tmp_path, lite_worker, server_logs):
+    """Real speech through the lite engine (English out): two listeners share one stream; a late one gets history."""
+    pcm, _ = read_pcm(speak(SENTENCES["spa"][1], SENTENCES["spa"][0], tmp_path / "spa.wav", tail_silence_s=1.5))
+    with running(start_gateway(lite_worker.address, log_dir=server_logs)) as gateway:
+        async with a_room(gateway, ("eng",), source_language="spa") as room, contextlib.AsyncExitStack() as stack:
+            listeners = [await joined(stack, room, "eng"), await joined(stack, room, "eng")]
+            assert worker_sessions(lite_worker) == 1
+            await room.stream(pcm, pace_s=0.01)
+            await room.speaker.send({"type": "stop"})  # a pause: the stream finishes what was said
+            finals = []
+            for listener in listeners:
+                final = await listener.until("transcript", timeout=60)
+                while not (final["side"] == "target" and final["final"]):
+                    final = await listener.until("transcript", timeout=60)
+                finals.append(final)
+                assert listener.received_pcm()  # the translated speech
+            assert finals[0] == finals[1] and finals[0]["text"]
+            await drain(room.speaker)
+            seen = [e for e in room.speaker.events if e["type"] == "transcript"]
+            assert any(e["final"] for e in seen) and {e["side"] for e in seen} == {"source"}  # the speaker's own words
+            late = await join(stack, room, "eng")
+            history = (await late.until("joined"))["transcript"]
+            assert history and history[-1]["target"] == finals[0]["text"] and history[-1]["source"]
+
+
+async def test_a_speaker_who_drops_may_come_back_within_the_grace(room_gateway, echo_worker):
+    async with contextlib.AsyncExitStack() as stack:
+        async with a_room(room_gateway) as room:
+            listener = await joined(stack, room, "eng")
+        assert (await listener.until("speaker")) == {"type": "speaker", "connected": False}
+        async with opened(room.url) as back:
+            await back.send({"type": "speak", "key": room.speaker_key})
+            assert (await back.until("room"))["listener_key"] == room.listener_key
+            assert (await listener.until("speaker")) == {"type": "speaker", "connected": True}
+            listener.audio.clear()
+            room.speaker = back
+            await room.stream(b"\x09\x00" * 3200)
+            await back.send({"type": "end_room"})
+            await listener.until("room_ended")
+            assert listener.received_pcm() == b"\x09\x00" * 3200
+
+
+async def test_a_speaker_who_does_not_come_back_ends_the_room_for_everyone(room_gateway, echo_worker):
+    async with contextlib.AsyncExitStack() as stack:
+        async with a_room(room_gateway) as room:
+            listener = await joined(stack, room, "fra")
+        await listener.until("speaker")
+        loop = asyncio.get_running_loop()
+        dropped_at = loop.time()
+        gone = await listener.until("error", timeout=GRACE_SECONDS + 5)
+        assert gone["code"] == "speaker_gone" and loop.time() - dropped_at >= GRACE_SECONDS - 0.5
+        assert (await listener.until("room_ended"))["reason"] == "speaker_gone"
+        await until(lambda: worker_sessions(echo_worker) == 0, what="the stream closed")
+        async with opened(room.url) as late:  # the room is gone: its links open nothing
+            await late.send({"type": "speak", "key": room.speaker_key})
+            assert (await error_of(late))["code"] == "unknown_room"
+        # The listener's socket is idle again: it may start a session of its own.
+        assert (await listener.start())["type"] == "ready"
+
+
+async def test_a_listener_that_does_not_read_is_cut_off_and_the_others_go_on(echo_worker, server_logs):
+    env = {"S2ST_OUTBOUND_QUEUE_FRAMES": "16", "S2ST_WS_MAX_FRAMES_PER_SECOND": "0"}
+    with running(start_gateway(echo_worker.address, env, log_dir=server_logs)) as gateway:
+        async with a_room(gateway, ("eng",)) as room, contextlib.AsyncExitStack() as stack:
+            reader = await joined(stack, room, "eng")
+            stalled = NonReadingClient(gateway.port, f"/ws/rooms/{room.id}")
+            stalled.send(json.dumps({"type": "join", "key": room.listener_key, "target_language": "eng"}).encode(), 0x1)
+            await counts(room, {"eng": 2})
+            sent = b""
+            for _ in range(300):  # 64 KiB a frame echoed to both: the stalled one's buffers fill
+                frame = os.urandom(65_536)
+                await room.speaker.send(frame)
+                sent += frame
+                await drain(reader, 0.0)
+                if gateway.log().count("does not read") >= 1:
+                    break
+            stalled.sock.close()
+            assert "does not read" in gateway.log()
+            await counts(room, {"eng": 1})
+            await room.speaker.send({"type": "end_room"})
+            await reader.until("room_ended", timeout=20)
+            assert reader.received_pcm() == sent  # the room went on for the listener who reads
+
+
+async def test_revoking_the_listener_link_removes_who_joined_with_it(room_gateway):
+    async with a_room(room_gateway) as room, contextlib.AsyncExitStack() as stack:
+        old = await joined(stack, room, "eng")
+        await room.speaker.send({"type": "revoke_listener_link"})
+        renewed = await room.speaker.until("room")
+        assert renewed["listener_key"] != room.listener_key and renewed["speaker_key"] == room.speaker_key
+        assert (await old.until("room_ended"))["reason"] == "link_revoked"
+        refused = await join(stack, room, "eng", key=room.listener_key)
+        assert (await error_of(refused))["code"] == "unknown_room"
+        fresh = await join(stack, room, "eng", key=renewed["listener_key"])
+        assert (await fresh.until("joined", "error"))["type"] == "joined"
+
+
+@pytest.mark.parametrize("message, code", [
+    ({"type": "join", "key": "wrong", "target_language": "eng"}, "unknown_room"),
+    ({"type": "join", "key": None, "target_language": "deu"}, "language_not_offered"),
+    ({"type": "speak", "key": "wrong"}, "unknown_room"),
+], ids=["wrong key", "language not offered", "wrong speaker key"])
+async def test_room_requests_that_cannot_be_met_get_their_error(room_gateway, message, code):
+    async with a_room(room_gateway) as room, opened(room.url) as client:
+        await client.send({**message, "key": message["key"] or room.listener_key})
+        error = await error_of(client)
+        assert (error["code"], error["fatal"]) == (code, True)
+        await client.send({"type": "join", "key": room.listener_key, "target_language": "eng"})
+        assert (await client.until("joined"))["type"] == "joined"  # the socket is still usable
+
+
+async def test_unknown_rooms_full_rooms_and_misplaced_messages(room_gateway):
+    async with opened(f"{room_gateway.ws_url}/rooms/1.nosuchroom") as client:
+        await client.send({"type": "join", "key": "k", "target_language": "eng"})
+        assert (await error_of(client))["code"] == "unknown_room"
+    async with opened(room_gateway.ws_url) as client:
+        await client.send({"type": "join", "key": "k", "target_language": "eng"})  # no room path
+        assert (await error_of(client))["code"] == "unknown_room"
+        for message in ({"type": "end_room"}, {"type": "revoke_listener_link"}, {"type": "leave"}):
+            await client.send(message)
+            assert ((await error_of(client))["code"], client.events[-1]["fatal"]) == ("not_in_room", False)
+    async with a_room(room_gateway) as room, contextlib.AsyncExitStack() as stack:
+        await room.speaker.send({"type": "create_room", "languages": ["eng"]})
+        assert (await error_of(room.speaker))["code"] == "already_started"
+        await room.speaker.send({"type": "start", "target_language": "eng"})
+        assert (await error_of(room.speaker))["code"] == "already_started"
+        listeners = [await joined(stack, room, "eng") for _ in range(6)]  # S2ST_ROOM_MAX_LISTENERS
+        extra = await join(stack, room, "fra")
+        assert (await error_of(extra))["code"] == "room_full"
+        await listeners[0].send(b"\x00\x00" * 160)
+        assert (await error_of(listeners[0]))["code"] == "forbidden"  # a listener never sends audio
+        await listeners[0].send({"type": "end_room"})
+        assert (await error_of(listeners[0]))["code"] == "not_in_room"
+
+
+@pytest.mark.parametrize("fields, code", [
+    ({"languages": []}, "bad_message"),
+    ({"languages": ["eng", "eng"]}, "bad_message"),
+    ({"languages": ["eng", 7]}, "bad_message"),
+    ({"languages": ["a", "b", "c", "d", "e"]}, "invalid_config"),
+    ({"languages": ["eng"], "sample_rate": "fast"}, "bad_message"),
+], ids=["none", "repeated", "not a string", "too many", "bad rate"])
+async def test_bad_create_room_messages_are_refused(room_gateway, fields, code):
+    async with opened(room_gateway.ws_url) as client:
+        await client.send({"type": "create_room", **fields})
+        assert (await error_of(client))["code"] == code
+
+
+async def test_rooms_per_gateway_process_are_bounded(echo_worker, server_logs):
+    with running(start_gateway(echo_worker.address, {"S2ST_MAX_ROOMS": "1"}, log_dir=server_logs,
+                               processes=1)) as gateway:
+        async with a_room(gateway), opened(gateway.ws_url) as second:
+            await second.send({"type": "create_room", "languages": ["eng"]})
+            assert (await error_of(second))["code"] == "too_many_rooms"
+
+
+async def test_a_room_takes_one_of_the_speakers_session_slots(echo_worker, server_logs):
+    with running(start_gateway(echo_worker.address, {"S2ST_MAX_SESSIONS_PER_IP": "1"},
+                               log_dir=server_logs)) as gateway:
+        async with a_room(gateway) as room, opened(gateway.ws_url) as other:
+            assert (await other.start())["code"] == "too_many_sessions"
+            await room.speaker.send({"type": "end_room"})
+            await room.speaker.until("room_ended")
+            assert (await other.start())["type"] == "ready"
+
+
+async def test_room_sockets_reach_the_process_that_holds_their_room(room_gateway):
+    """Rooms are created on both serving processes; listeners of each, wherever they land, all join."""
+    async with contextlib.AsyncExitStack() as stack:
+        rooms: dict[str, Room] = {}
+        for _ in range(40):
+            room = await stack.enter_async_context(a_room(room_gateway, ("eng",)))
+            rooms.setdefault(room.id.split(".")[0], room)
+            if len(rooms) == 2:
+                break
+        assert sorted(rooms) == ["0", "1"]
+        for room in rooms.values():
+            listeners = [await joined(stack, room, "eng") for _ in range(5)]
+            await room.stream(b"\x02\x00" * 320)
+            for listener in listeners:
+                await listener.until("speech")
+        assert room_gateway.metric("s2st_gateway_room_sockets_relayed_total") >= 1
+
+
+async def test_a_listener_token_may_listen_but_not_speak(echo_worker, server_logs):
+    secret = "s" * 32
+    with running(start_gateway(echo_worker.address, {"S2ST_JWT_SECRET": secret}, log_dir=server_logs)) as gateway:
+        speaker_token = mint_token(secret, ttl_seconds=60)
+        async with opened(f"{gateway.ws_url}?token={speaker_token}") as speaker:
+            await speaker.send({"type": "create_room", "languages": ["eng"]})
+            room = Room(gateway, speaker, await speaker.until("room"))
+            listener_token = mint_token(secret, ttl_seconds=60, scopes={"room": room.id, "room_role": "listener"})
+            async with opened(f"{room.url}?token={listener_token}") as listener:
+                await listener.send({"type": "speak", "key": room.speaker_key})
+                assert (await error_of(listener))["code"] == "forbidden"
+                await listener.send({"type": "create_room", "languages": ["eng"]})
+                assert (await error_of(listener))["code"] == "forbidden"
+                await listener.send({"type": "join", "key": room.listener_key, "target_language": "eng"})
+                assert (await listener.until("joined"))["type"] == "joined"
+            other_room = mint_token(secret, ttl_seconds=60, scopes={"room": "0.another", "room_role": "listener"})
+            async with opened(f"{room.url}?token={other_room}") as stranger:
+                await stranger.send({"type": "join", "key": room.listener_key, "target_language": "eng"})
+                assert (await error_of(stranger))["code"] == "forbidden"
