@@ -250,6 +250,9 @@ class Room:
         self._counts_timer: asyncio.TimerHandle | None = None
         self._ending = False
         self.ended = asyncio.Event()
+        # A token's max_session_seconds bounds the room as it bounds a session (each stream alone would reopen).
+        self._deadline = None if grant.max_session_seconds is None else asyncio.get_running_loop().call_later(
+            grant.max_session_seconds, self.end, "session_too_long")
 
     # The speaker
 
@@ -401,7 +404,7 @@ class Room:
             return
         self._ending = True
         self.ended.set()
-        for timer in (self._grace, self._counts_timer):
+        for timer in (self._grace, self._counts_timer, self._deadline):
             if timer is not None:
                 timer.cancel()
         for stream in list(self._streams.values()):

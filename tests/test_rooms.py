@@ -46,10 +46,7 @@ class Room:
     def __init__(self, gateway: Gateway, speaker: ProtocolClient, event: dict) -> None:
         self.gateway, self.speaker, self.event = gateway, speaker, event
         self.id, self.listener_key, self.speaker_key = event["room_id"], event["listener_key"], event["speaker_key"]
-
-    @property
-    def url(self) -> str:
-        return room_url(self.gateway, self.id)
+        self.url = room_url(gateway, self.id)
 
     async def stream(self, pcm: bytes, pace_s: float = 0.0) -> None:
         for start in range(0, len(pcm), FRAME_BYTES):
@@ -358,3 +355,16 @@ async def test_a_listener_token_may_listen_but_not_speak(echo_worker, server_log
             async with opened(f"{room.url}?token={other_room}") as stranger:
                 await stranger.send({"type": "join", "key": room.listener_key, "target_language": "eng"})
                 assert (await error_of(stranger))["code"] == "forbidden"
+
+
+async def test_a_speakers_token_bounds_the_room_as_it_bounds_a_session(echo_worker, server_logs):
+    secret = "s" * 32
+    with running(start_gateway(echo_worker.address, {"S2ST_JWT_SECRET": secret}, log_dir=server_logs)) as gateway:
+        token = mint_token(secret, ttl_seconds=60, scopes={"max_session_seconds": 2})
+        async with opened(f"{gateway.ws_url}?token={token}") as speaker, contextlib.AsyncExitStack() as stack:
+            await speaker.send({"type": "create_room", "languages": ["eng"]})
+            room = Room(gateway, speaker, await speaker.until("room"))
+            room.url = f"{room.url}?token={token}"
+            listener = await joined(stack, room, "eng")
+            for client in (listener, speaker):
+                assert (await client.until("room_ended", timeout=6))["reason"] == "session_too_long"
