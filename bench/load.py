@@ -5,9 +5,12 @@ Modes:
   --find-max          the largest N whose p99 per-frame relay latency stays under --p99-ms (echo engine)
   --soak MINUTES      moderate load (--sessions, default 20) for that long, sessions restarting as they
                       end; RSS of both processes every 30 s and its trend after warm-up
+  --rooms             room fan-out (bench/rooms.py): one speaker and --listeners N listeners (a comma list
+                      of levels) on one gateway process, against a worker whose events carry their
+                      emission time; latency from worker event to listener socket, cut-offs, losses, CPU
 --engine echo (default) measures the transport; --engine lite streams espeak-ng Spanish speech and
 reports first-output latency (first frame sent to first translated audio received).
-Usage: `.venv/bin/python -m bench.load --find-max`.
+Usage: `.venv/bin/python -m bench.load --find-max` or `... --rooms --listeners 1,100,1000`.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ import numpy as np
 import websockets
 
 from bench.relay import FRAME_BYTES, FRAME_MS, gateway_session
+from bench.rooms import run_rooms
 from tests.harness.servers import rss_mb, running, start_gateway, start_worker
 from tests.harness.speech import read_pcm, speak
 from tests.harness.wsclient import open_session
@@ -151,16 +155,28 @@ def soak(ws_url: str, sessions: int, minutes: float, memory: dict[str, Callable[
     asyncio.run(main())
 
 
+def levels(text: str) -> list[int]:
+    """A comma list of counts: "1,100,1000"."""
+    return [int(count) for count in text.split(",")]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--engine", default="echo", choices=["echo", "lite"])
     parser.add_argument("--sessions", type=int, default=20)
-    parser.add_argument("--seconds", type=float, default=10.0, help="length of each echo session")
+    parser.add_argument("--seconds", type=float, default=10.0, help="length of each echo session, or of the speech in a room")
     parser.add_argument("--find-max", action="store_true")
     parser.add_argument("--p99-ms", type=float, default=50.0)
     parser.add_argument("--budget-s", type=float, default=240.0, help="time limit of --find-max")
     parser.add_argument("--soak", type=float, metavar="MINUTES")
+    parser.add_argument("--rooms", action="store_true", help="room fan-out instead of sessions")
+    parser.add_argument("--listeners", type=levels, default=[1, 100, 1000], help="--rooms: listener counts, e.g. 1,100,1000")
+    parser.add_argument("--client-processes", type=int, default=4, help="--rooms: processes the listeners are spread over")
+    parser.add_argument("--pin", action="store_true", help="--rooms: the gateway on a core of its own, the rest elsewhere")
     args = parser.parse_args()
+    if args.rooms:
+        run_rooms(args.listeners, args.seconds, args.client_processes, args.pin)
+        return
     logs = Path(tempfile.mkdtemp(prefix="bench-load-"))
     quiet = {"S2ST_LOG_LEVEL": "WARNING"}
     with (running(start_worker(args.engine, {**quiet, "S2ST_MAX_SESSIONS": "2000"}, log_dir=logs)) as worker,

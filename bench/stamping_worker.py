@@ -69,8 +69,8 @@ class StampingTranslator(pb_grpc.TranslatorServicer):
                 yield pb.TranslateResponse(input_offset_ms=consumed_ms, audio=pb.AudioOutput(
                     pcm=chunk, segment_id=1, sequence=stamps))
                 stamps += 1
+        print(f"stream ended: {stamps} stamps", flush=True)  # before `end`: in the log when the client hears it
         yield pb.TranslateResponse(input_offset_ms=consumed_ms, end=pb.EndOfStream())
-        print(f"stream ended: {stamps} stamps", flush=True)
 
 
 def stamps_emitted(log: str) -> int:
