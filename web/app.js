@@ -52,6 +52,7 @@ const debug = (window.s2stDebug = {
   record: false, sentFrames: 0, sentSamples: 0, receivedChunks: 0, sequenceErrors: 0, gatedFrames: 0,
   playedSamples: 0, audibleSamples: 0, echoCancellation: null, sent: [], received: [], played: [],
   spokenSegments: [], // "session:segment" of every segment whose translated speech arrived
+  ...window.s2stDebug, // what a test set before this module loaded (main.js)
 });
 
 // A speaker link (`?room=ID&speak=KEY`) comes back to its room: its socket, and `speak` at Open.

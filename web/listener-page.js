@@ -38,6 +38,7 @@ const output = new OutputControls({ volume: $("volume"), mute: $("mute"), speaki
 // Test hook, as on the speaker's page (docs/web-client.md): counters of the speech received and played.
 const debug = (window.s2stDebug = {
   record: false, receivedChunks: 0, sequenceErrors: 0, playedSamples: 0, audibleSamples: 0, received: [], played: [],
+  ...window.s2stDebug, // what a test set before this module loaded (main.js)
 });
 
 const connection = new Connection(roomSocketUrl(address.room), { onState, onEvent, onAudio });
