@@ -44,6 +44,7 @@ const ROOM_ENDED_WORDS = {
   link_revoked: "The speaker replaced the link you joined with. Ask them for the new link.",
   replaced: "You opened this room as the speaker in another window or device, which speaks now.",
   worker_unavailable: "The translation into this language failed and could not be restarted.",
+  session_too_long: "It reached the longest time the speaker's access allows.",
   shutting_down: "The server is restarting.",
 };
 
