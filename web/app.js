@@ -6,8 +6,9 @@
 
 import { Capture, CAPTURE_RATE, FRAME_MS } from "./capture.js";
 import { Connection } from "./connection.js";
-import { FrameBatcher, concat } from "./frames.js";
+import { showErrorIn } from "./error-banner.js";
 import { closeWords, languagesWords, microphoneWords, roomEndedWords, serverErrorWords } from "./errors.js";
+import { FrameBatcher, concat } from "./frames.js";
 import { OutputControls } from "./output-controls.js";
 import { Playback } from "./playback.js";
 import { remember, wanted } from "./preferences.js";
@@ -82,13 +83,8 @@ let slowNetworkShown = false;
 
 // ---- page state ---------------------------------------------------------------------------
 
-// words: {text, details} (errors.js), or null to clear. from: what the message is about, so
-// that only its own success clears it.
 function showError(words, from = "") {
-  ui.errorText.textContent = words?.text ?? "";
-  ui.errorDetails.textContent = words?.details ? `Details: ${words.details}` : "";
-  ui.error.hidden = !words;
-  ui.error.dataset.from = from;
+  showErrorIn(ui, words, from);
 }
 
 function setStatus(text) {

@@ -5,6 +5,7 @@
 //            transcripts -> TranscriptStore (not saved: the room gives its transcript on every join) -> lists.
 
 import { Connection } from "./connection.js";
+import { showErrorIn } from "./error-banner.js";
 import { closeWords, languagesWords, roomEndedWords, serverErrorWords } from "./errors.js";
 import { OutputControls } from "./output-controls.js";
 import { Playback } from "./playback.js";
@@ -57,10 +58,7 @@ let names = new Map(); // language code -> name
 // ---- page state ---------------------------------------------------------------------------------
 
 function showError(words, from = "") {
-  ui.errorText.textContent = words?.text ?? "";
-  ui.errorDetails.textContent = words?.details ? `Details: ${words.details}` : "";
-  ui.error.hidden = !words;
-  ui.error.dataset.from = from;
+  showErrorIn(ui, words, from);
 }
 
 function setStatus(text) {
