@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from tests.harness.polling import until
 from tests.harness.raw_ws import NonReadingClient
-from tests.harness.servers import Gateway, Worker, running, start_gateway
+from tests.harness.servers import Gateway, Worker, free_port, running, start_gateway
 from tests.harness.speech import SENTENCES, read_pcm, speak
 from tests.harness.wsclient import ProtocolClient, connect
 
@@ -369,3 +369,16 @@ async def test_a_speakers_token_bounds_the_room_as_it_bounds_a_session(echo_work
             listener = await joined(stack, room, "eng")
             for client in (listener, speaker):
                 assert (await client.until("room_ended", timeout=6))["reason"] == "session_too_long"
+
+
+async def test_a_language_whose_worker_stream_cannot_open_tells_its_listener_and_the_room_goes_on(server_logs):
+    with running(start_gateway(f"127.0.0.1:{free_port()}", {"S2ST_WORKER_TIMEOUT_SECONDS": "2"},
+                               log_dir=server_logs)) as gateway:  # no worker there
+        async with a_room(gateway, ("eng",)) as room, contextlib.AsyncExitStack() as stack:
+            listener = await join(stack, room, "eng")
+            error = await listener.until("error", timeout=10)
+            assert error["code"] == "worker_unavailable" and error["fatal"]
+            assert (await listener.until("room_ended"))["reason"] == "worker_unavailable"
+            await counts(room, {})
+            await listener.send({"type": "join", "key": room.listener_key, "target_language": "eng"})
+            assert (await listener.until("error", timeout=10))["code"] == "worker_unavailable"  # it may try again
