@@ -30,7 +30,8 @@ END_TIMEOUT_S = 60.0  # end_room to room_ended: the streams' last events first
 class ListenerTally:
     """What one client process's listeners received."""
 
-    latencies_ms: np.ndarray  # worker emission to socket, every stamped transcript of every listener
+    stamps_ns: np.ndarray  # every stamped transcript of every listener: the worker's emission time
+    latencies_ms: np.ndarray  # and its time from the worker to the listener's socket
     received: list[int]  # transcripts and audio frames, per listener that stayed to the end
     cut_off: int  # listeners the gateway closed with 1008
     failed: int  # listeners that could not join, or ended otherwise
@@ -40,6 +41,7 @@ class ListenerTally:
 
 @dataclass
 class _Listener:
+    stamps_ns: list[int] = field(default_factory=list)
     latencies_ns: list[int] = field(default_factory=list)
     received: int = 0
     outcome: str = "failed"  # "stayed", "cut_off" or "failed"
@@ -61,7 +63,9 @@ async def _listen_one(url: str, key: str, first_stamp: asyncio.Event) -> _Listen
                         continue
                     event = json.loads(message)
                     if event["type"] == "transcript":
-                        listener.latencies_ns.append(now - int(event["text"]))
+                        stamp = int(event["text"])
+                        listener.stamps_ns.append(stamp)
+                        listener.latencies_ns.append(now - stamp)
                         listener.received += 1
                         first_stamp.set()
                     elif event["type"] == "room_ended":
@@ -87,6 +91,7 @@ async def _listen(url: str, key: str, count: int) -> ListenerTally:
     cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
     stayed = [one for one in listeners if one.outcome == "stayed"]
     return ListenerTally(
+        stamps_ns=np.array([ns for one in listeners for ns in one.stamps_ns], dtype=np.int64),
         latencies_ms=np.array([ns for one in listeners for ns in one.latencies_ns], dtype=np.float64) / 1e6,
         received=[one.received for one in stayed],
         cut_off=sum(one.outcome == "cut_off" for one in listeners),

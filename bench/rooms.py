@@ -5,9 +5,11 @@ gateway serving process; per level a speaker creates a room on /ws, N listeners
 (spread over several client processes) join it on /ws/rooms/ID, then the speaker
 talks in real time for --seconds and ends the room. Printed per level: latency
 from the worker's stamp to each listener's socket over every listener (p50, p99,
-max), listeners cut off (1008) and messages lost, the gateway's CPU (busy share
-of one core, and µs per message delivered, marginal against the first level)
-and RSS, and the client processes' CPU, so a reader sees which side saturated.
+max; spread: how long one event takes from the first listener to the last,
+median over events), listeners cut off (1008) and messages lost, the gateway's
+CPU (busy share of one core, and µs per message delivered, marginal against the
+first level) and RSS, and the client processes' CPU, so a reader sees which side
+saturated.
 """
 
 from __future__ import annotations
@@ -39,7 +41,8 @@ class FanOut:
     listeners: int
     joined: int
     stamps: int
-    latencies_ms: np.ndarray
+    stamps_ns: np.ndarray  # per stamped transcript received: the worker's stamp
+    latencies_ms: np.ndarray  # and its latency to the listener's socket
     delivered: int  # transcripts and audio frames that reached listeners
     lost: int  # of those expected by listeners that stayed to the end
     cut_off: int
@@ -78,6 +81,7 @@ async def run_room(gateway: Gateway, worker: Worker, listeners: int, seconds: fl
     received = [count for tally in tallies for count in tally.received]
     return FanOut(
         listeners=listeners, joined=joined, stamps=stamps,
+        stamps_ns=np.concatenate([tally.stamps_ns for tally in tallies]),
         latencies_ms=np.concatenate([tally.latencies_ms for tally in tallies]),
         delivered=sum(received), lost=sum(MESSAGES_PER_STAMP * stamps - count for count in received),
         cut_off=sum(tally.cut_off for tally in tallies), failed=sum(tally.failed for tally in tallies),
@@ -87,7 +91,7 @@ async def run_room(gateway: Gateway, worker: Worker, listeners: int, seconds: fl
 
 
 HEADER = (f"{'listeners':>9} {'joined':>6} | {'events':>6} {'delivered':>9} | {'p50 ms':>7} {'p99 ms':>7} "
-          f"{'max ms':>7} | {'p50 x':>6} {'p99 x':>6} | {'cut off':>7} {'lost':>5} | {'gw CPU %':>8} "
+          f"{'max ms':>7} {'spread ms':>9} | {'p50 x':>6} {'p99 x':>6} | {'cut off':>7} {'lost':>5} | {'gw CPU %':>8} "
           f"{'gw us/msg':>9} {'marginal':>8} | {'gw RSS MB':>9} | {'client CPU %':>12}")
 
 
@@ -99,6 +103,17 @@ def percentiles(latencies_ms: np.ndarray) -> tuple[float, float, float]:
     return float(p50), float(p99), float(latencies_ms.max())
 
 
+def spread_ms(stamps_ns: np.ndarray, latencies_ms: np.ndarray) -> float:
+    """Median over events of the time from the first listener receiving one to the last receiving it:
+    how long the gateway takes to walk every listener's socket."""
+    if not len(stamps_ns):
+        return np.nan
+    order = np.argsort(stamps_ns, kind="stable")
+    stamps, latencies = stamps_ns[order], latencies_ms[order]
+    starts = np.flatnonzero(np.r_[True, stamps[1:] != stamps[:-1]])
+    return float(np.median(np.maximum.reduceat(latencies, starts) - np.minimum.reduceat(latencies, starts)))
+
+
 def describe(level: FanOut, first: FanOut) -> str:
     """A table row; `x` columns and the marginal CPU per message are against the first level."""
     (p50, p99, worst), (first50, first99, _) = percentiles(level.latencies_ms), percentiles(first.latencies_ms)
@@ -106,7 +121,8 @@ def describe(level: FanOut, first: FanOut) -> str:
     extra = level.delivered - first.delivered
     marginal = 1e6 * (level.gateway_cpu_seconds - first.gateway_cpu_seconds) / extra if extra > 0 else np.nan
     return (f"{level.listeners:>9} {level.joined:>6} | {MESSAGES_PER_STAMP * level.stamps:>6} {level.delivered:>9} | "
-            f"{p50:>7.2f} {p99:>7.2f} {worst:>7.1f} | {p50 / first50:>6.1f} "
+            f"{p50:>7.2f} {p99:>7.2f} {worst:>7.1f} "
+            f"{spread_ms(level.stamps_ns, level.latencies_ms):>9.1f} | {p50 / first50:>6.1f} "
             f"{p99 / first99:>6.1f} | {level.cut_off:>7} {level.lost:>5} | "
             f"{100 * level.gateway_cpu_seconds / level.wall_seconds:>8.0f} {per_message:>9.1f} {marginal:>8.1f} | "
             f"{level.gateway_rss_mb:>9.1f} | {100 * level.client_cpu_seconds / level.client_wall_seconds:>12.0f}"
