@@ -13,6 +13,7 @@ import contextlib
 import json
 import time
 from dataclasses import dataclass, field
+from typing import Literal
 
 import numpy as np
 import websockets
@@ -35,7 +36,7 @@ class ListenerTally:
     received: list[int]  # transcripts and audio frames, per listener that stayed to the end
     cut_off: int  # listeners the gateway closed with 1008
     failed: int  # listeners that could not join, or ended otherwise
-    cpu_seconds: float  # this process's CPU time from its first stamp to its last
+    cpu_seconds: float  # this process's CPU time from its first stamp until its listeners are done
     wall_seconds: float
 
 
@@ -44,7 +45,7 @@ class _Listener:
     stamps_ns: list[int] = field(default_factory=list)
     latencies_ns: list[int] = field(default_factory=list)
     received: int = 0
-    outcome: str = "failed"  # "stayed", "cut_off" or "failed"
+    outcome: Literal["stayed", "cut_off", "failed"] = "failed"  # stayed: to room_ended
 
 
 async def _listen_one(url: str, key: str, first_stamp: asyncio.Event) -> _Listener:
