@@ -24,7 +24,7 @@ import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_health.v1.health import aio as health_aio
 
-from tests.harness.servers import Worker, _spawn, _wait_until, free_port, worker_serving
+from tests.harness.servers import Worker, free_port, spawn_server, wait_until_ready, worker_serving
 
 from s2st.v1 import translation_pb2 as pb
 from s2st.v1 import translation_pb2_grpc as pb_grpc
@@ -94,10 +94,10 @@ async def serve(port: int) -> None:
 def start_stamping_worker(log_dir: Path | None = None) -> Worker:
     """Start `python -m bench.stamping_worker` on a free port and wait until it serves."""
     port = free_port()
-    process, log_path = _spawn("bench.stamping_worker", {"S2ST_GRPC_PORT": str(port)},
+    process, log_path = spawn_server("bench.stamping_worker", {"S2ST_GRPC_PORT": str(port)},
                                log_dir or Path(tempfile.gettempdir()))
     worker = Worker(process, port, log_path, metrics_port=0)
-    _wait_until(lambda: worker_serving(worker.address), worker, "stamping worker")
+    wait_until_ready(lambda: worker_serving(worker.address), worker, "stamping worker")
     return worker
 
 

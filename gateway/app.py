@@ -29,7 +29,7 @@ from gateway.limits import ClientLimits, LocalClientLimits
 from gateway.metrics import GatewayMetrics
 from gateway.qr import qr_endpoint
 from gateway.relay import SocketRelay
-from gateway.room_routing import CLIENT_ADDRESS_HEADER, HandshakeRefused, RoomRouting, arrived_internally, relay_to_owner
+from gateway.room_routing import CLIENT_ADDRESS_HEADER, HandshakeRefused, RoomRouting, relay_to_owner
 from gateway.rooms import RoomRegistry
 from gateway.sockets import OpenSockets
 from gateway.worker_client import WorkerClient, open_channel
@@ -71,7 +71,7 @@ def create_app(config: GatewayConfig, metrics: GatewayMetrics | None = None,
     limits = limits or LocalClientLimits(config.max_connections_per_ip, config.max_sessions_per_ip)
     state: dict[str, WorkerClient] = {}
     authenticator = Authenticator(config.api_tokens, config.jwt)
-    rooms = RoomRegistry(config, metrics, lambda: state["workers"], routing.process_index if routing else 0)
+    rooms = RoomRegistry(config, metrics, lambda: state["workers"], routing.room_id_prefix if routing else "0")
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -94,22 +94,23 @@ def create_app(config: GatewayConfig, metrics: GatewayMetrics | None = None,
         if grant is None:
             await deny(websocket, 401, "a valid token is required")
             return
-        # A socket relayed by another serving process: that process holds its connection slot.
-        internal = routing is not None and arrived_internally(websocket)
-        if internal:
+        # A socket relayed by another serving process or gateway: that one holds its connection slot.
+        arrival = routing.arrival(websocket) if routing is not None else "client"
+        if arrival != "client":
             client_ip = websocket.headers.get(CLIENT_ADDRESS_HEADER, "unknown")
         else:
             client_ip = websocket.client.host if websocket.client else "unknown"
         room_id = websocket.path_params.get("room_id")
-        owner = routing.owner(room_id) if routing is not None and room_id and not internal else None
-        async with contextlib.nullcontext(True) if internal else limits.hold("connections", client_ip) as admitted:
+        owner = routing.route(room_id, arrival) if routing is not None and room_id else None
+        async with contextlib.nullcontext(True) if arrival != "client" else limits.hold("connections", client_ip) \
+                as admitted:
             if not admitted:
                 await deny(websocket, 429, "too many connections from this address")
                 return
-            if owner is not None and routing is not None:
+            if owner is not None:
                 try:
                     metrics.room_sockets_relayed.inc()
-                    if await relay_to_owner(websocket, routing.socket_path(owner), client_ip):
+                    if await relay_to_owner(websocket, owner, client_ip):
                         return
                 except HandshakeRefused as refusal:
                     await deny(websocket, refusal.status, refusal.reason)

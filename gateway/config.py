@@ -5,6 +5,9 @@
 | S2ST_GATEWAY_HOST | 127.0.0.1 | address the HTTP server binds (0.0.0.0 in containers) |
 | S2ST_GATEWAY_PORT | 8080 | HTTP port: web client, /ws, /api/languages, /healthz, /readyz |
 | S2ST_GATEWAY_PROCESSES | 1 | serving processes sharing the port: 0 is one per CPU core this process may use. Above 1, a supervisor holds the port, the per-IP limits and /metrics, and restarts a process that dies |
+| S2ST_GATEWAY_NAME | (empty) | this gateway's name among several (a DNS label, e.g. its pod's name): room ids start with it, and a room socket that reaches another gateway is relayed to the one it names (docs/scale.md). Needs the two below and S2ST_GATEWAY_PROCESSES=1 |
+| S2ST_GATEWAY_PEER_ADDRESS | (empty) | host:port of a peer gateway's peer port, `{name}` standing for its S2ST_GATEWAY_NAME, e.g. `{name}.gateway-peers.ns.svc.cluster.local:8081` |
+| S2ST_GATEWAY_PEER_PORT | 0 | port (on S2ST_GATEWAY_HOST) where peer gateways hand over room sockets; it believes the client address they pass, so only gateways may reach it (a NetworkPolicy) |
 | S2ST_GATEWAY_METRICS_PORT | 9092 | Prometheus /metrics port, on S2ST_GATEWAY_HOST; keep it private; 0 turns it off |
 | S2ST_ALLOWED_HOSTS | (empty) | comma list of host names the gateway answers to besides localhost, 127.0.0.1 and ::1 (its public name; `*`: any); other Host headers get 400 (DNS rebinding) |
 | S2ST_MAX_REQUEST_HEAD_BYTES | 16384 | largest request line plus headers; more gets 431 |
@@ -45,6 +48,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -53,6 +57,7 @@ from gateway.auth import JwtSettings
 from s2st.runtime.settings import FromEnviron, env, from_environ
 from s2st.v1.limits import MAX_CHUNK_BYTES
 
+GATEWAY_NAME = re.compile(r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?")  # a DNS label, as a pod's name is
 DEFAULT_WEB_DIR = Path(__file__).resolve().parent.parent / "web"
 
 
@@ -63,6 +68,9 @@ class GatewayConfig(FromEnviron):
     host: str = env("S2ST_GATEWAY_HOST", "127.0.0.1")
     port: int = env("S2ST_GATEWAY_PORT", 8080)
     processes: int = env("S2ST_GATEWAY_PROCESSES", 1)
+    gateway_name: str = env("S2ST_GATEWAY_NAME", "")
+    peer_address: str = env("S2ST_GATEWAY_PEER_ADDRESS", "")
+    peer_port: int = env("S2ST_GATEWAY_PEER_PORT", 0)
     metrics_port: int = env("S2ST_GATEWAY_METRICS_PORT", 9092)
     allowed_hosts: tuple[str, ...] = env("S2ST_ALLOWED_HOSTS", ())
     max_request_head_bytes: int = env("S2ST_MAX_REQUEST_HEAD_BYTES", 16_384)
@@ -99,11 +107,25 @@ class GatewayConfig(FromEnviron):
         object.__setattr__(self, "allowed_origins", tuple(origin.rstrip("/") for origin in self.allowed_origins))
         if self.processes < 0:
             raise ValueError("S2ST_GATEWAY_PROCESSES must be 0 (one per core) or more")
+        self._check_peers()
         if min(self.max_rooms, self.room_max_listeners, self.room_max_languages) < 1 or self.room_grace_seconds < 0:
             raise ValueError("S2ST_MAX_ROOMS, S2ST_ROOM_MAX_LISTENERS and S2ST_ROOM_MAX_LANGUAGES must be 1 or more, "
                              "S2ST_ROOM_GRACE_SECONDS 0 or more")
         if not 2 <= self.ws_max_frame_bytes <= MAX_CHUNK_BYTES:
             raise ValueError(f"S2ST_WS_MAX_FRAME_BYTES must be 2 to {MAX_CHUNK_BYTES} (the workers' chunk limit)")
+
+    def _check_peers(self) -> None:
+        peers = (self.gateway_name, self.peer_address, self.peer_port)
+        if not any(peers):
+            return
+        if not all(peers):
+            raise ValueError("S2ST_GATEWAY_NAME, S2ST_GATEWAY_PEER_ADDRESS and S2ST_GATEWAY_PEER_PORT go together")
+        if not GATEWAY_NAME.fullmatch(self.gateway_name):
+            raise ValueError("S2ST_GATEWAY_NAME must be a DNS label: lower-case letters, digits and inner hyphens")
+        if "{name}" not in self.peer_address or ":" not in self.peer_address:
+            raise ValueError("S2ST_GATEWAY_PEER_ADDRESS must be host:port with {name} in it")
+        if self.process_count != 1 or self.peer_port == self.port:
+            raise ValueError("peer gateways need S2ST_GATEWAY_PROCESSES=1 and a S2ST_GATEWAY_PEER_PORT of its own")
 
     @property
     def process_count(self) -> int:

@@ -27,7 +27,7 @@ from prometheus_client import CollectorRegistry, multiprocess, start_http_server
 
 from gateway.config import GatewayConfig
 from gateway.room_routing import RoomRouting
-from gateway.serving import serve
+from gateway.serving import listen_tcp, serve
 from gateway.shared_limits import LimitsTable, SharedClientLimits
 from gateway.sockets import CLOSE_WAIT_SECONDS
 from s2st.runtime.logs import configure_logging
@@ -36,7 +36,6 @@ from s2st.runtime.tracing import configure_tracing
 log = logging.getLogger("gateway.processes")
 
 MULTIPROC_DIR_VARIABLE = "PROMETHEUS_MULTIPROC_DIR"  # prometheus_client's own name for it
-LISTEN_BACKLOG = 2048
 RESTART_DELAY_SECONDS = 1.0  # a process that keeps dying is restarted at most this often
 STOP_MARGIN_SECONDS = 10.0  # beyond the drain, for uvicorn's own shutdown
 
@@ -91,7 +90,7 @@ class Supervisor:
         stop = asyncio.Event()
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, stop.set)
-        listener = _listen(self._config.host, self._config.port)
+        listener = listen_tcp(self._config.host, self._config.port)
         if self._config.metrics_port:
             self._serve_metrics()
         for slot in range(self._config.process_count):
@@ -119,7 +118,7 @@ class Supervisor:
 
     def _start(self, slot: int, listener: socket.socket) -> None:
         ours, theirs = socket.socketpair()
-        routing = RoomRouting(slot, self._room_sockets)
+        routing = RoomRouting.of(self._config, slot, self._room_sockets)
         process = self._spawn.Process(target=_serve_one, args=(self._config, listener, theirs, routing),
                                       name=f"gateway-{slot}", daemon=False)
         process.start()
@@ -160,14 +159,3 @@ class Supervisor:
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry, path=str(self._metrics_dir))
         start_http_server(self._config.metrics_port, addr=self._config.host, registry=registry)
-
-
-def _listen(host: str, port: int) -> socket.socket:
-    """The port every serving process accepts on."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    listener = socket.socket(family, socket.SOCK_STREAM)
-    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    listener.bind((host, port))
-    listener.listen(LISTEN_BACKLOG)
-    listener.set_inheritable(True)
-    return listener

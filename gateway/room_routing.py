@@ -1,13 +1,19 @@
-"""Room sockets that reach the wrong serving process are carried to the process that holds the room.
+"""Room sockets that reach the wrong serving process or gateway are carried to the one that holds the room.
 
-Several serving processes share one port (gateway/processes.py) and the kernel
-picks one for each connection, but a room lives on the process that created it.
-A room id starts with that process's index; each process also listens on a Unix
-socket of its own in a private directory, and a socket for `/ws/rooms/ID` whose
-room is held by another process is relayed there frame by frame, with the
-handshake's Host, Origin, Authorization and query (the owner checks them again)
-and the client's address in ``CLIENT_ADDRESS_HEADER``, which the owner trusts only
-on its Unix socket. Close codes pass through both ways.
+A room lives on the serving process that created it, and its id says where:
+``<process>.<random>`` on a gateway of its own, ``<gateway>.<process>.<random>``
+when gateways know their peers. Connections reach any process of any gateway
+(the kernel and the load balancer pick), so a socket for `/ws/rooms/ID` held
+elsewhere is relayed there frame by frame, after this gateway's own checks,
+with the handshake's Host, Origin, Authorization and query (the owner checks
+them again) and the client's address in ``CLIENT_ADDRESS_HEADER``.
+
+Where a relayed socket arrives says it was relayed, and only there is that header
+believed: a sibling process's Unix socket (in the supervisor's private directory),
+or this gateway's peer port (S2ST_GATEWAY_PEER_PORT, which only other gateways may
+reach: the chart's NetworkPolicy). A relayed socket is never relayed again, so
+nothing loops. Close codes pass through both ways. No registry, no membership:
+a gateway or process that is gone simply does not answer, and the room is unknown.
 """
 
 from __future__ import annotations
@@ -15,24 +21,33 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
+import socket
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import websockets
 from starlette.websockets import WebSocket, WebSocketDisconnect
-from websockets.asyncio.client import ClientConnection, unix_connect
+from websockets.asyncio.client import ClientConnection, connect
+
+from gateway.config import GATEWAY_NAME, GatewayConfig
 
 log = logging.getLogger("gateway.room_routing")
 
 CLIENT_ADDRESS_HEADER = "x-s2st-client-address"
-FORWARDED_HEADERS = ("origin", "authorization", "user-agent")
+FORWARDED_HEADERS = ("authorization", "user-agent")
 CONNECT_TIMEOUT_SECONDS = 5.0
 MAX_FRAME_BYTES = 1 << 20  # as the public side (gateway/serving.py)
 CLOSE_NORMAL, CLOSE_NO_STATUS, CLOSE_ABNORMAL, CLOSE_INTERNAL_ERROR = 1000, 1005, 1006, 1011
+PROCESS_INDEX = re.compile(r"[0-9]{1,3}")
+
+Arrival = Literal["client", "sibling", "peer"]  # from a client, or relayed by a sibling process or a peer gateway
+Target = Path | tuple[str, int]  # a sibling's Unix socket, or a peer's (host, port)
 
 
 class HandshakeRefused(Exception):
-    """The room's process refused the relayed handshake with an HTTP status (401, 403, 429, ...)."""
+    """The room's owner refused the relayed handshake with an HTTP status (401, 403, 429, ...)."""
 
     def __init__(self, status: int, reason: str) -> None:
         super().__init__(reason)
@@ -42,51 +57,97 @@ class HandshakeRefused(Exception):
 
 @dataclass(frozen=True)
 class RoomRouting:
-    """Which serving process this is, and where every process's Unix socket lies."""
+    """This serving process's place, where its sibling processes listen, and how to reach its peer gateways."""
 
-    process_index: int
-    sockets_dir: Path
+    process_index: int = 0
+    sockets_dir: Path | None = None  # several serving processes: each one's Unix socket is here
+    gateway_name: str = ""  # S2ST_GATEWAY_NAME
+    peer_address: str = ""  # S2ST_GATEWAY_PEER_ADDRESS, "{name}" standing for a peer's name
+    peer_port: int = 0  # S2ST_GATEWAY_PEER_PORT
+
+    @classmethod
+    def of(cls, config: GatewayConfig, process_index: int = 0, sockets_dir: Path | None = None) -> RoomRouting | None:
+        """The routing of one serving process; None when it is the only place rooms can be."""
+        if sockets_dir is None and not config.gateway_name:
+            return None
+        return cls(process_index, sockets_dir, config.gateway_name, config.peer_address, config.peer_port)
+
+    @property
+    def room_id_prefix(self) -> str:
+        return f"{self.gateway_name}.{self.process_index}" if self.gateway_name else str(self.process_index)
 
     def socket_path(self, process_index: int) -> Path:
+        assert self.sockets_dir is not None
         return self.sockets_dir / f"process-{process_index}.sock"
 
-    def owner(self, room_id: str) -> int | None:
-        """The index of the process that holds room_id, when it is another one."""
-        index, dot, _ = room_id.partition(".")
-        if not dot or not index.isdigit() or int(index) == self.process_index:
+    def arrival(self, websocket: WebSocket) -> Arrival:
+        if websocket.client is None:  # a Unix socket: only the siblings' relays come that way
+            return "sibling"
+        server = websocket.scope.get("server")
+        if self.peer_port and server is not None and server[1] == self.peer_port:
+            return "peer"
+        return "client"
+
+    def route(self, room_id: str, arrival: Arrival) -> Target | None:
+        """Where to carry a socket for room_id that arrived this way; None: here (the room is here, or nowhere)."""
+        parts = room_id.split(".")
+        if arrival == "sibling" or len(parts) not in (2, 3):
             return None
-        return int(index)
+        name, index = (parts[0], parts[1]) if len(parts) == 3 else ("", parts[0])
+        if not PROCESS_INDEX.fullmatch(index):
+            return None
+        if name != self.gateway_name:
+            if arrival != "client" or not self.peer_address or not GATEWAY_NAME.fullmatch(name):
+                return None
+            host, _, port = self.peer_address.replace("{name}", name).rpartition(":")
+            return (host.strip("[]"), int(port)) if port.isdigit() else None
+        if int(index) != self.process_index and self.sockets_dir is not None:
+            return self.socket_path(int(index))
+        return None
 
 
-def arrived_internally(websocket: WebSocket) -> bool:
-    """A socket relayed from another serving process: it came over a Unix socket (no peer address)."""
-    return websocket.client is None
+async def relay_to_owner(websocket: WebSocket, target: Target, client_address: str) -> bool:
+    """Carry this socket to the room's owner at target until either side closes.
 
-
-async def relay_to_owner(websocket: WebSocket, socket_path: Path, client_address: str) -> bool:
-    """Carry this socket to the process listening on socket_path until either side closes.
-
-    False (nothing done) when that process does not answer; HandshakeRefused when it refuses.
+    False (nothing done) when the owner does not answer; HandshakeRefused when it refuses.
     """
-    headers = {name: value for name, value in websocket.headers.items() if name in FORWARDED_HEADERS and name != "origin"}
+    headers = {name: value for name, value in websocket.headers.items() if name in FORWARDED_HEADERS}
     headers[CLIENT_ADDRESS_HEADER] = client_address
     query = f"?{websocket.url.query}" if websocket.url.query else ""
+    # The URI names the client's own Host (checked again by the owner); the socket goes to target.
     uri = f"ws://{websocket.headers.get('host', 'localhost')}{websocket.url.path}{query}"
     try:
-        owner = await unix_connect(str(socket_path), uri, additional_headers=headers,
-                                   origin=websocket.headers.get("origin"),  # type: ignore[arg-type]
-                                   compression=None, max_size=MAX_FRAME_BYTES, open_timeout=CONNECT_TIMEOUT_SECONDS,
-                                   ping_interval=None)
+        async with asyncio.timeout(CONNECT_TIMEOUT_SECONDS):
+            sock = await _connected(target)
+            owner = await connect(uri, sock=sock, additional_headers=headers,
+                                  origin=websocket.headers.get("origin"),  # type: ignore[arg-type]
+                                  compression=None, max_size=MAX_FRAME_BYTES, ping_interval=None)
     except websockets.InvalidStatus as refusal:  # the owner refused the handshake: the client gets its answer
         raise HandshakeRefused(refusal.response.status_code,
                                refusal.response.body.decode(errors="replace")) from None
     except (OSError, TimeoutError, websockets.InvalidHandshake) as error:
-        log.warning("a room's process did not answer", extra={"socket": str(socket_path), "error": repr(error)})
+        log.warning("a room's owner did not answer", extra={"target": str(target), "error": repr(error)})
         return False
     async with owner:
         await websocket.accept()
         await _pump(websocket, owner)
     return True
+
+
+async def _connected(target: Target) -> socket.socket:
+    loop = asyncio.get_running_loop()
+    if isinstance(target, Path):
+        family, address = socket.AF_UNIX, str(target)
+    else:
+        family, _, _, _, address = (await loop.getaddrinfo(*target, type=socket.SOCK_STREAM))[0]
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setblocking(False)
+    try:
+        await loop.sock_connect(sock, address)
+    except BaseException:
+        sock.close()
+        raise
+    return sock
 
 
 async def _pump(websocket: WebSocket, owner: ClientConnection) -> None:

@@ -38,7 +38,7 @@ HISTORY_SEGMENTS = 1000  # finals kept per room and per language for listeners w
 COUNTS_INTERVAL_SECONDS = 0.5  # listener counts reach the speaker at most this often
 END_FLUSH_SECONDS = 10.0  # `end_room`: how long the streams may take to finish what was said
 KEY_BYTES = 24  # speaker and listener keys: 192 random bits
-ROOM_ID_BYTES = 16  # 128 random bits, after the index of the process that holds the room
+ROOM_ID_BYTES = 16  # 128 random bits, after the place of the room
 
 Frame = dict[str, Any] | str | bytes  # str: a JSON event serialized once for every listener
 
@@ -74,7 +74,7 @@ class LanguageStream:
         self._call: grpc.aio.StreamStreamCall | None = None
         self._writer: CoalescingWriter | None = None
         self._pending: list[pb.TranslateRequest] = []  # audio that came while the stream was opening
-        # Each worker stream numbers its segments from 0: a reopened stream's are shifted past the last one,
+        # Each worker stream numbers its segments from 1: a reopened stream's are shifted past the last one,
         # so a listener never sees one segment id twice.
         self._segment_base = 0
         self._next_segment = 0
@@ -453,14 +453,14 @@ class Room:
 
 
 class RoomRegistry:
-    """The rooms of this gateway process, by id; a room id starts with the process's index (docs/scale.md)."""
+    """The rooms of this gateway process, by id; a room id starts with where it lives (gateway/room_routing.py)."""
 
     def __init__(self, config: GatewayConfig, metrics: GatewayMetrics, workers: Callable[[], WorkerClient],
-                 process_index: int = 0) -> None:
+                 id_prefix: str = "0") -> None:
         self._config = config
         self._metrics = metrics
         self._workers = workers
-        self._process_index = process_index
+        self._id_prefix = id_prefix
         self._rooms: dict[str, Room] = {}
         self._tasks: set[asyncio.Task[None]] = set()
 
@@ -494,7 +494,7 @@ class RoomRegistry:
                         "too_many_sessions", f"this address already holds {self._config.max_sessions_per_ip} "
                         "sessions or rooms; end one first", fatal=True))
                     return
-                room_id = f"{self._process_index}.{secrets.token_urlsafe(ROOM_ID_BYTES)}"
+                room_id = f"{self._id_prefix}.{secrets.token_urlsafe(ROOM_ID_BYTES)}"
                 room = self._rooms[room_id] = Room(room_id, settings, grant, self._workers(), self._config,
                                                    self._metrics, self._forget)
                 self._metrics.active_rooms.inc()

@@ -37,13 +37,14 @@ log = logging.getLogger("gateway.serving")
 # Frames beyond this are refused by the WebSocket layer itself (close 1009);
 # smaller over-limit audio frames get a `frame_too_large` error event instead.
 TRANSPORT_MAX_FRAME_BYTES = 1 << 20
-UNIX_BACKLOG = 512
+LISTEN_BACKLOG = 2048
 
 
 def serve(config: GatewayConfig, listener: socket.socket | None = None, limits: ClientLimits | None = None,
           routing: RoomRouting | None = None) -> None:
-    """Serve until SIGTERM or SIGINT (then drain): on config.host:port, or on `listener` shared with other processes
-    (then also on this process's Unix socket for room sockets the others relay: gateway/room_routing.py)."""
+    """Serve until SIGTERM or SIGINT (then drain): on config.host:port, or on `listener` shared with other processes;
+    also where other processes or gateways hand over room sockets (gateway/room_routing.py)."""
+    routing = routing or RoomRouting.of(config)
     sockets = OpenSockets()
     server = DrainingServer(uvicorn.Config(
         create_app(config, sockets=sockets, limits=limits, routing=routing),
@@ -61,13 +62,23 @@ def serve(config: GatewayConfig, listener: socket.socket | None = None, limits: 
         proxy_headers=True,
         forwarded_allow_ips=config.trusted_proxies,
     ), sockets, config.shutdown_grace_seconds)
-    if listener is None:
-        server.run()
-        return
-    listening = [listener]
-    if routing is not None:
+    listening = [listener or listen_tcp(config.host, config.port)]
+    if routing is not None and routing.sockets_dir is not None:
         listening.append(_unix_listener(routing.socket_path(routing.process_index)))
+    if config.peer_port:
+        listening.append(listen_tcp(config.host, config.peer_port))
     server.run(sockets=listening)
+
+
+def listen_tcp(host: str, port: int) -> socket.socket:
+    """A listening TCP socket on host:port, inheritable by the serving processes."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    listener = socket.socket(family, socket.SOCK_STREAM)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listener.bind((host, port))
+    listener.listen(LISTEN_BACKLOG)
+    listener.set_inheritable(True)
+    return listener
 
 
 def _unix_listener(path: Path) -> socket.socket:
@@ -75,7 +86,7 @@ def _unix_listener(path: Path) -> socket.socket:
     path.unlink(missing_ok=True)
     unix = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     unix.bind(str(path))
-    unix.listen(UNIX_BACKLOG)
+    unix.listen(LISTEN_BACKLOG)
     return unix
 
 

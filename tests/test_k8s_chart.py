@@ -99,8 +99,15 @@ def pod_templates(objects: list[dict]) -> Iterator[tuple[str, dict]]:
             yield o["metadata"]["name"], o["spec"]["template"]
 
 
-def container(objects: list[dict], deployment: str) -> dict:
-    return one(objects, "Deployment", deployment)["spec"]["template"]["spec"]["containers"][0]
+WORKLOAD_KINDS = {"gateway": "StatefulSet"}  # the others are Deployments
+
+
+def workload(objects: list[dict], name: str) -> dict:
+    return one(objects, WORKLOAD_KINDS.get(name, "Deployment"), name)
+
+
+def container(objects: list[dict], name: str) -> dict:
+    return workload(objects, name)["spec"]["template"]["spec"]["containers"][0]
 
 
 def env(container_spec: dict) -> dict[str, str]:
@@ -177,7 +184,7 @@ def test_a_deploy_names_a_release_never_latest(tag):
 def test_workers_get_one_gpu_on_the_gpu_pool_and_are_probed_over_grpc_health(gke, cpu):
     worker = container(gke, "inference")
     assert worker["resources"]["limits"]["nvidia.com/gpu"] == 1
-    pod = one(gke, "Deployment", "inference")["spec"]["template"]["spec"]
+    pod = workload(gke, "inference")["spec"]["template"]["spec"]
     assert pod["nodeSelector"] == {"cloud.google.com/gke-accelerator": TERRAFORM_OUTPUTS["gpu_type"]}
     grpc_port = port(worker, "grpc")
     assert int(env(worker)["S2ST_GRPC_PORT"]) == grpc_port
@@ -186,18 +193,18 @@ def test_workers_get_one_gpu_on_the_gpu_pool_and_are_probed_over_grpc_health(gke
     assert worker["startupProbe"]["periodSeconds"] * worker["startupProbe"]["failureThreshold"] >= 300  # model load
     lite = container(cpu, "inference")
     assert "nvidia.com/gpu" not in json.dumps(lite["resources"]) and env(lite)["S2ST_ENGINE"] == "lite"
-    assert "nodeSelector" not in one(cpu, "Deployment", "inference")["spec"]["template"]["spec"]
+    assert "nodeSelector" not in workload(cpu, "inference")["spec"]["template"]["spec"]
 
 
 def test_each_pod_is_given_the_time_its_drain_takes(gke):
-    gateway_pod = one(gke, "Deployment", "gateway")["spec"]["template"]["spec"]
+    gateway_pod = workload(gke, "gateway")["spec"]["template"]["spec"]
     gateway = gateway_pod["containers"][0]
     pre_stop = gateway["lifecycle"]["preStop"]["sleep"]["seconds"]
     gateway_drain = float(env(gateway)["S2ST_SHUTDOWN_GRACE_SECONDS"])
     uvicorn_shutdown = int(re.search(r"timeout_graceful_shutdown=(\d+)", (ROOT / "gateway" / "serving.py").read_text())
                            .group(1))
     assert gateway_pod["terminationGracePeriodSeconds"] >= pre_stop + gateway_drain + uvicorn_shutdown
-    worker_pod = one(gke, "Deployment", "inference")["spec"]["template"]["spec"]
+    worker_pod = workload(gke, "inference")["spec"]["template"]["spec"]
     worker_drain = float(env(worker_pod["containers"][0])["S2ST_SHUTDOWN_GRACE_SECONDS"])
     assert worker_pod["terminationGracePeriodSeconds"] >= worker_drain + DRAIN_FINAL_GRACE_SECONDS + 5
     backend = one(gke, "BackendConfig", "gateway")["spec"]
@@ -267,7 +274,7 @@ def test_gateways_balance_over_every_worker_behind_the_headless_service(gke):
 
 def test_gateways_scale_on_cpu_and_on_the_live_sessions_they_export_through_the_adapter(gke):
     hpa = one(gke, "HorizontalPodAutoscaler", "gateway")["spec"]
-    assert hpa["scaleTargetRef"] == {"apiVersion": "apps/v1", "kind": "Deployment", "name": "gateway"}
+    assert hpa["scaleTargetRef"] == {"apiVersion": "apps/v1", "kind": "StatefulSet", "name": "gateway"}
     metrics = {m["type"]: m for m in hpa["metrics"]}
     assert metrics["Resource"]["resource"]["name"] == "cpu"
     sessions = metrics["Pods"]["pods"]["metric"]["name"]
@@ -386,3 +393,32 @@ def test_secrets_are_read_by_the_identity_terraform_lets_read_them(gke):
 def test_the_control_plane_may_call_the_metrics_adapter_through_the_firewall(gke):
     adapter_port = port(container(gke, "prometheus-adapter"), "https")
     assert f"adapter_port = {adapter_port}" in (GKE / "network.tf").read_text()
+
+
+@pytest.mark.parametrize("variant", ["gke", "cpu"])
+def test_gateways_know_each_other_by_name_for_rooms_and_only_gateways_reach_the_peer_port(variant, request):
+    """A room lives on one gateway pod: its id starts with the pod's name, and a gateway relays room
+    sockets to the pod named, through the StatefulSet's headless Service (gateway/room_routing.py)."""
+    objects = request.getfixturevalue(variant)
+    gateways = workload(objects, "gateway")
+    gateway = container(objects, "gateway")
+    variables_of = {item["name"]: item for item in gateway["env"]}
+    assert variables_of["S2ST_GATEWAY_NAME"]["valueFrom"] == {"fieldRef": {"fieldPath": "metadata.name"}}
+    peers = one(objects, "Service", gateways["spec"]["serviceName"])["spec"]
+    assert peers["clusterIP"] == "None" and selects({"matchLabels": peers["selector"]}, pod_labels(objects, "gateway"))
+    peer_port = port(gateway, "peer")
+    assert [p["port"] for p in peers["ports"]] == [peer_port]
+    address = env(gateway)["S2ST_GATEWAY_PEER_ADDRESS"]
+    assert address == f"{{name}}.{gateways['spec']['serviceName']}.{NAMESPACE}.svc.cluster.local:{peer_port}"
+    config = GatewayConfig.from_environ({**{k: v for k, v in env(gateway).items() if v is not None},
+                                         "S2ST_GATEWAY_NAME": "gateway-3"})  # what the pod's name fills in
+    assert (config.peer_port, config.process_count) == (peer_port, 1)
+    policies = [o["spec"] for o in objects if o["kind"] == "NetworkPolicy"
+                if selects(o["spec"]["podSelector"], pod_labels(objects, "gateway"))]
+    to_peer = [rule for p in policies for rule in p.get("ingress", [])
+               if not rule.get("ports") or any(p["port"] in ("peer", peer_port) for p in rule["ports"])]
+    assert to_peer
+    for rule in to_peer:
+        assert rule.get("from") and all(set(source) == {"podSelector"} for source in rule["from"]), rule
+        assert all(selects(source["podSelector"], pod_labels(objects, "gateway")) for source in rule["from"])
+        assert not any(selects(source["podSelector"], pod_labels(objects, "inference")) for source in rule["from"])

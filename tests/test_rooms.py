@@ -16,6 +16,7 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
+import websockets
 from tests.harness.polling import until
 from tests.harness.raw_ws import NonReadingClient
 from tests.harness.servers import Gateway, Worker, free_port, running, start_gateway
@@ -23,6 +24,8 @@ from tests.harness.speech import SENTENCES, read_pcm, speak
 from tests.harness.wsclient import ProtocolClient, connect
 
 from gateway.jwt_tokens import mint_token
+from gateway.config import GatewayConfig
+from gateway.room_routing import CLIENT_ADDRESS_HEADER, RoomRouting
 
 FRAME_BYTES = 640  # 20 ms at 16 kHz
 GRACE_SECONDS = 3
@@ -382,3 +385,63 @@ async def test_a_language_whose_worker_stream_cannot_open_tells_its_listener_and
             await counts(room, {})
             await listener.send({"type": "join", "key": room.listener_key, "target_language": "eng"})
             assert (await listener.until("error", timeout=10))["code"] == "worker_unavailable"  # it may try again
+
+
+async def test_room_sockets_reach_the_gateway_that_holds_their_room(echo_worker, server_logs):
+    """Two gateways that know each other as peers (as the chart's pods do): a room created on one is joined
+    through the other. Each is named by its peer port here, so that one address template reaches both."""
+    names, gateways = [], []
+    with contextlib.ExitStack() as running_gateways:
+        for _ in range(2):
+            names.append(str(free_port()))
+            env = {"S2ST_GATEWAY_NAME": names[-1], "S2ST_GATEWAY_PEER_PORT": names[-1],
+                   "S2ST_GATEWAY_PEER_ADDRESS": "127.0.0.1:{name}", "S2ST_MAX_CONNECTIONS_PER_IP": "2"}
+            gateways.append(running_gateways.enter_context(running(start_gateway(
+                echo_worker.address, env, log_dir=server_logs, processes=1))))
+        home, other = gateways
+        async with a_room(home, ("eng",)) as room, contextlib.AsyncExitStack() as stack:
+            assert room.id.startswith(f"{names[0]}.0.")
+            room.url = room_url(other, room.id)  # every listener arrives at the other gateway
+            # Two listeners: the home gateway, where the speaker holds one of this address's two sockets,
+            # does not count the relayed ones again (else the second would get 429 there).
+            listeners = [await joined(stack, room, "eng") for _ in range(2)]
+            await room.stream(b"\x04\x00" * 320)
+            for listener in listeners:
+                await audio_until(listener, 640)
+                assert listener.received_pcm() == b"\x04\x00" * 320
+            assert other.metric("s2st_gateway_room_sockets_relayed_total") == 2
+            assert home.metric("s2st_gateway_room_listeners") == 2
+            # The other gateway counts them: a third is over, and a client cannot pass for another address on
+            # the public port (the relay's header is believed on the peer port only).
+            with pytest.raises(websockets.InvalidStatus) as refused:
+                await stack.enter_async_context(connect(room.url, additional_headers={
+                    CLIENT_ADDRESS_HEADER: "10.9.9.9"}))
+            assert refused.value.response.status_code == 429
+
+
+@pytest.mark.parametrize("environ", [
+    {"S2ST_GATEWAY_NAME": "gateway-0"},
+    {"S2ST_GATEWAY_NAME": "Gateway_0", "S2ST_GATEWAY_PEER_ADDRESS": "{name}.peers:8081", "S2ST_GATEWAY_PEER_PORT": "8081"},
+    {"S2ST_GATEWAY_NAME": "gateway-0", "S2ST_GATEWAY_PEER_ADDRESS": "peers:8081", "S2ST_GATEWAY_PEER_PORT": "8081"},
+    {"S2ST_GATEWAY_NAME": "gateway-0", "S2ST_GATEWAY_PEER_ADDRESS": "{name}.peers:8081", "S2ST_GATEWAY_PEER_PORT": "8081",
+     "S2ST_GATEWAY_PROCESSES": "2"},
+    {"S2ST_GATEWAY_NAME": "gateway-0", "S2ST_GATEWAY_PEER_ADDRESS": "{name}.peers:8080", "S2ST_GATEWAY_PEER_PORT": "8080"},
+    {"S2ST_ROOM_MAX_LISTENERS": "0"},
+], ids=["name alone", "not a DNS label", "no {name}", "several processes", "the public port", "no listeners"])
+def test_room_settings_that_cannot_work_stop_the_gateway_at_start(environ):
+    with pytest.raises(ValueError):
+        GatewayConfig.from_environ(environ)
+
+
+def test_a_room_id_names_where_it_lives_and_only_client_sockets_are_carried_to_a_peer():
+    routing = RoomRouting(process_index=0, sockets_dir=Path("/run/rooms"), gateway_name="gateway-1",
+                          peer_address="{name}.peers.ns.svc:8081", peer_port=8081)
+    assert routing.room_id_prefix == "gateway-1.0"
+    assert routing.route("gateway-1.0.abc", "client") is None  # here
+    assert routing.route("gateway-1.2.abc", "client") == Path("/run/rooms/process-2.sock")
+    assert routing.route("gateway-1.2.abc", "peer") == Path("/run/rooms/process-2.sock")
+    assert routing.route("gateway-1.2.abc", "sibling") is None  # relayed once already
+    assert routing.route("gateway-7.0.abc", "client") == ("gateway-7.peers.ns.svc", 8081)
+    assert routing.route("gateway-7.0.abc", "peer") is None  # a peer's relay is never relayed on
+    for hostile in ("evil.com:80/x.0.abc", "a..b", "gateway-7.99999.abc", "Gateway-7.0.abc", "x.y.z.w", ""):
+        assert routing.route(hostile, "client") is None, hostile  # only a DNS label inside the peers' domain

@@ -124,8 +124,8 @@ class Gateway(MeteredProcess):
         return f"ws://127.0.0.1:{self.port}/ws"
 
 
-def _spawn(module: str, env: Mapping[str, str], log_dir: Path,
-           cpus: set[int] | None = None) -> tuple[subprocess.Popen, Path]:
+def spawn_server(module: str, env: Mapping[str, str], log_dir: Path,
+                 cpus: set[int] | None = None) -> tuple[subprocess.Popen, Path]:
     """Start `python -m module` (on the given CPUs only, with its threads and children, when cpus is set)."""
     log_path = Path(tempfile.mkstemp(prefix=f"{module}-", suffix=".log", dir=log_dir)[1])
     with log_path.open("wb") as log_file:
@@ -140,7 +140,8 @@ def _spawn(module: str, env: Mapping[str, str], log_dir: Path,
     return process, log_path
 
 
-def _wait_until(ready, server: ServerProcess, what: str, timeout_s: float = STARTUP_TIMEOUT_S) -> None:
+def wait_until_ready(ready, server: ServerProcess, what: str, timeout_s: float = STARTUP_TIMEOUT_S) -> None:
+    """Wait until ready() holds, failing with the server's log when it exits or the time runs out."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if server.process.poll() is not None:
@@ -172,7 +173,7 @@ def start_worker(engine: str = "echo", env: Mapping[str, str] | None = None,
     """Start `python -m inference` and (unless wait is False) wait until it serves, over TLS if tls_ca is given."""
     port = port or free_port()
     metrics_port = free_port()
-    process, log_path = _spawn("inference", {
+    process, log_path = spawn_server("inference", {
         "S2ST_ENGINE": engine,
         "S2ST_GRPC_PORT": str(port),
         "S2ST_WORKER_METRICS_PORT": str(metrics_port),
@@ -181,7 +182,7 @@ def start_worker(engine: str = "echo", env: Mapping[str, str] | None = None,
     }, log_dir or Path(tempfile.gettempdir()), cpus)
     worker = Worker(process, port, log_path, metrics_port)
     if wait:
-        _wait_until(lambda: worker_serving(worker.address, tls_ca, client_cert), worker, f"worker ({engine})")
+        wait_until_ready(lambda: worker_serving(worker.address, tls_ca, client_cert), worker, f"worker ({engine})")
     return worker
 
 
@@ -200,7 +201,7 @@ def start_gateway(worker_target: str, env: Mapping[str, str] | None = None,
     serving processes has logged "gateway ready" (at INFO, the default level)."""
     port = port or free_port()
     metrics_port = free_port()
-    process, log_path = _spawn("gateway", {
+    process, log_path = spawn_server("gateway", {
         "S2ST_GATEWAY_PORT": str(port),
         "S2ST_GATEWAY_METRICS_PORT": str(metrics_port),
         "S2ST_GATEWAY_PROCESSES": str(processes),
@@ -208,7 +209,7 @@ def start_gateway(worker_target: str, env: Mapping[str, str] | None = None,
         **(env or {}),
     }, log_dir or Path(tempfile.gettempdir()), cpus)
     gateway = Gateway(process, port, log_path, metrics_port)
-    _wait_until(lambda: _http_ok(f"{gateway.base_url}/healthz")
+    wait_until_ready(lambda: _http_ok(f"{gateway.base_url}/healthz")
                 and gateway.log().count('"msg": "gateway ready"') >= processes, gateway, "gateway")
     return gateway
 
