@@ -171,6 +171,48 @@ def test_any_frame_sequence_gets_documented_errors_and_the_socket_stays_usable(e
     asyncio.run(scenario())
 
 
+ROOM_KEY = "<the room's listener key>"  # replaced by the real key when sent
+joins = st.fixed_dictionaries({
+    "type": st.just("join"),
+    "key": st.sampled_from([ROOM_KEY, ROOM_KEY, "", "not the key"]),
+    "target_language": st.sampled_from(["eng", "fra", "deu", ""]),
+}).map(json.dumps)
+# Mostly joins and leaves (odd values in them come from text_frames), so listening really happens in between.
+room_socket_frames = st.lists(st.one_of(joins, st.just('{"type": "leave"}'), text_frames, binary_frames),
+                              min_size=1, max_size=8)
+
+
+@OVER_THE_SOCKET
+@given(room_socket_frames)
+def test_any_frame_sequence_on_a_room_socket_gets_documented_errors_and_it_can_still_listen(echo_gateway, frames):
+    async def scenario() -> None:
+        async with connect(echo_gateway.ws_url) as speaker_ws:
+            speaker = ProtocolClient(speaker_ws)
+            await speaker.send({"type": "create_room", "languages": ["eng", "fra"]})
+            room = await speaker.until("room")
+            async with connect(f"{echo_gateway.ws_url}/rooms/{room['room_id']}") as ws:
+                client = ProtocolClient(ws)
+                for frame in frames:
+                    await client.send(frame.replace(ROOM_KEY, room["listener_key"]) if isinstance(frame, str) else frame)
+                await settle(client)  # it also leaves a room the frames joined
+                assert ws.close_code is None
+                label(f"rooms left (joined, or still joining): {min(count(client, 'left'), 2)}")
+                await client.send({"type": "join", "key": room["listener_key"], "target_language": "fra"})
+                await client.until("joined")
+                client.audio.clear()
+                await speaker.send(b"\x07\x00" * 160)
+                while len(client.received_pcm()) < 320:
+                    await client.receive()
+                assert client.received_pcm() == b"\x07\x00" * 160
+                for event in client.events:
+                    if event["type"] == "error":
+                        assert_documented(event)
+            await speaker.send({"type": "end_room"})
+            await speaker.until("room_ended")
+
+    asyncio.run(scenario())
+
+
 @pytest.mark.parametrize("frame", [b"", b"\x01", b"\x00" * (MAX_FRAME_BYTES + 2)], ids=["empty", "odd", "too-large"])
 async def test_bad_audio_in_a_live_session_is_dropped_and_the_session_goes_on(echo_gateway, frame):
     async with connect(echo_gateway.ws_url) as ws:
