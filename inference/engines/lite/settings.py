@@ -15,7 +15,7 @@
 | S2ST_LITE_MAX_SEGMENT_SECONDS | 12 | a monologue is cut into segments of at most this length |
 | S2ST_LITE_PARTIAL_INTERVAL_MS | 1000 | new speech between two partial decodes of a segment |
 | S2ST_LITE_VOICE | (per language) | eSpeak NG voice of the translated speech, e.g. `en-us` |
-| S2ST_LITE_SPEECH_RATE | 175 | eSpeak NG words per minute |
+| S2ST_LITE_SPEECH_RATE | 200 | eSpeak NG words per minute |
 """
 
 from __future__ import annotations
@@ -41,4 +41,4 @@ class LiteSettings(FromEnviron):
     max_segment_seconds: float = env("S2ST_LITE_MAX_SEGMENT_SECONDS", 12.0)
     partial_interval_ms: int = env("S2ST_LITE_PARTIAL_INTERVAL_MS", 1000)
     voice: str = env("S2ST_LITE_VOICE", "")
-    speech_rate: int = env("S2ST_LITE_SPEECH_RATE", 175)
+    speech_rate: int = env("S2ST_LITE_SPEECH_RATE", 200)
