@@ -133,6 +133,16 @@ def test_only_settled_phrases_are_spoken_early(previous, current, spoken, expect
     assert " ".join(stable_phrase(previous.split(), current.split(), spoken)) == expected
 
 
+@pytest.mark.parametrize(("text", "loops"), [
+    ("Infait référence j'ubli. Infait référence j'ubli. Infait référence j'", True),  # cut by the length cap
+    ("I need to buy milk. I need to buy milk. I need to", True),
+    ("I need to buy milk. I need to buy milk.", False),  # said twice, and ended
+    ("Thank you very much for your help, thank you.", False),
+])
+def test_a_loop_cut_short_by_the_length_cap_is_still_a_loop(text, loops):
+    assert (loop_start(text) is not None) is loops
+
+
 async def test_a_decode_that_loops_is_replaced_by_one_that_does_not(lite_engine, tmp_path, caplog):
     """Whisper's plain greedy decode of six spoken "thank you"s repeats the phrase a dozen times and more."""
     audio = samples_of(speak("Thank you. Thank you. Thank you. Thank you. Thank you. Thank you.", "en",
