@@ -7,8 +7,9 @@ Thresholds (docs/lite-engine.md says what they were checked against):
   Whisper's -1.0: our segments passed the VAD already, and on 1-2 s of real
   speech Whisper base gives no-speech probabilities of 0.6-0.9 at about -1.2 to
   -1.9, where its invented "of" and "and" sit at -3 to -5); or either
-  task's average log-probability below GIBBERISH_LOGPROB_THRESHOLD, what
-  Whisper base makes of loud noise that passed the VAD ("y", "the", "no" at -5);
+  task's average log-probability below GIBBERISH_LOGPROB_THRESHOLD (-3.5), what
+  Whisper base makes of loud noise that passed the VAD ("y", "the", "no" at -5) and of
+  a short tail of babble ("the" at -3.9, no-speech probability 0.55);
 - a loop: a phrase of 3-5 words three times or more, a word or word pair four
   times in a row, or text that zlib compresses more than COMPRESSION_RATIO_THRESHOLD
   (Whisper's temperature-fallback criterion); or a loop the decode's length cap cut
@@ -22,7 +23,7 @@ import zlib
 
 NO_SPEECH_THRESHOLD = 0.6
 LOGPROB_THRESHOLD = -2.0
-GIBBERISH_LOGPROB_THRESHOLD = -4.0
+GIBBERISH_LOGPROB_THRESHOLD = -3.5
 COMPRESSION_RATIO_THRESHOLD = 2.4
 PHRASE_REPEATS = 3
 RUN_REPEATS = 4
