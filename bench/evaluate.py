@@ -71,9 +71,11 @@ def main(argv: list[str] | None = None) -> int:
         address = worker.address if worker else args.address
         scores = evaluate(address, utterances, args.target_language, args.speed)
     summary = score_corpus(scores)
-    print(table(scores, summary))
+    by_language = {language: score_corpus([s for s in scores if s.source_language == language])
+                   for language in sorted({s.source_language for s in scores})}
+    print(table(scores, summary, by_language))
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    write_json(args.out, scores, summary, {
+    write_json(args.out, scores, summary, by_language, {
         "date": datetime.date.today().isoformat(), "address": args.address, "engine": args.start_worker,
         "set": "builtin" if args.builtin else str(args.manifest), "speed": args.speed,
         "target_language": args.target_language,

@@ -6,11 +6,13 @@ import json
 import math
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from bench.evaluate import main
 from bench.evaluation.builtin import builtin_sentences
-from bench.evaluation.metrics import average_lagging, length_adaptive_average_lagging, speech_ending_offset
+from bench.evaluation.metrics import average_lagging, length_adaptive_average_lagging, speech_ending_offset, \
+    speech_span_ms
 from bench.evaluation.scoring import LATENCIES
 from bench.evaluation.timeline import TimedText, final_text, word_delays
 from tests.harness.servers import Worker
@@ -40,6 +42,15 @@ def test_a_word_is_emitted_when_it_stops_changing() -> None:
 
 def test_speech_ending_offset_plays_chunks_back_to_back() -> None:
     assert speech_ending_offset([(1000, 500), (1200, 500)], 1500) == pytest.approx(500)
+
+
+def test_latency_is_measured_from_the_speech_in_the_file_not_its_silences() -> None:
+    rate = 16_000
+    tone = (8000 * np.sin(np.arange(rate) * 2 * np.pi * 220 / rate)).astype("<i2")
+    silence = np.zeros(rate // 2, dtype="<i2")
+    pcm = np.concatenate([silence, tone, silence, silence, silence]).tobytes()  # 0.5 s, 1 s of tone, 1.5 s
+    assert speech_span_ms(pcm, rate) == pytest.approx((500, 1500))
+    assert speech_span_ms(np.zeros(rate, dtype="<i2").tobytes(), rate) == (0, 1000)
 
 
 def test_the_builtin_set_has_thirty_sentences_per_language() -> None:

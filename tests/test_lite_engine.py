@@ -13,7 +13,9 @@ from inference.engines.base import SessionSettings, Side, SpeechAudio, SpeechEnd
 from inference.engines.lite import LiteEngine
 from inference.engines.lite.hallucination import loop_start
 from inference.engines.lite.models import ModelNotFound, whisper_model_source
+from inference.engines.lite.segmenter import SegmentClosed, Segmenter, SegmentGrew, SegmentPaused, SegmentPolicy
 from inference.engines.lite.settings import LiteSettings
+from inference.engines.lite.vad import WINDOW_SAMPLES
 
 CHUNK = 640  # 20 ms
 
@@ -131,15 +133,26 @@ def test_only_settled_phrases_are_spoken_early(previous, current, spoken, expect
     assert " ".join(stable_phrase(previous.split(), current.split(), spoken)) == expected
 
 
+@pytest.mark.parametrize(("text", "loops"), [
+    ("Infait référence j'ubli. Infait référence j'ubli. Infait référence j'", True),  # cut by the length cap
+    ("I need to buy milk. I need to buy milk. I need to", True),
+    ("I need to buy milk. I need to buy milk.", False),  # said twice, and ended
+    ("Thank you very much for your help, thank you.", False),
+])
+def test_a_loop_cut_short_by_the_length_cap_is_still_a_loop(text, loops):
+    assert (loop_start(text) is not None) is loops
+
+
 async def test_a_decode_that_loops_is_replaced_by_one_that_does_not(lite_engine, tmp_path, caplog):
-    """Whisper's plain greedy decode of six spoken "thank you"s repeats the phrase a dozen times and more."""
+    """Whisper's plain greedy decode of six spoken "thank you"s repeats the phrase a dozen times and more.
+    (Each sentence may end its own segment: their finals joined repeat "thank you" as the speaker did.)"""
     audio = samples_of(speak("Thank you. Thank you. Thank you. Thank you. Thank you. Thank you.", "en",
                              tmp_path / "thanks.wav"))
     with caplog.at_level(logging.INFO, logger="inference.engines.lite.recognizer"):
         events = await run(lite_engine, audio, source_language="eng")
     assert any(r.getMessage() == "a decode looped; decoding again" for r in caplog.records)
-    text = final_text(events, Side.TARGET)
-    assert "thank you" in text.lower() and loop_start(text) is None, text
+    finals = [e.text for e in events if isinstance(e, TranscriptUpdate) and e.side is Side.TARGET and e.is_final]
+    assert "thank you" in " ".join(finals).lower() and all(loop_start(text) is None for text in finals), finals
 
 
 async def test_babble_that_passes_the_vad_does_not_come_out_as_invented_words(lite_engine, tmp_path):
@@ -149,3 +162,48 @@ async def test_babble_that_passes_the_vad_does_not_come_out_as_invented_words(li
     targets = [e.text.strip(" .,").lower() for e in events if isinstance(e, TranscriptUpdate)
                and e.side is Side.TARGET and e.is_final]
     assert not [t for t in targets if t in ("", "of", "and", "the", "a", "in the", "often")], targets
+
+
+def test_a_short_silence_announces_a_pause_once_and_a_close_then_keeps_the_same_audio():
+    policy = SegmentPolicy(threshold=0.5, min_speech_ms=64, min_silence_ms=480, pad_ms=64, max_segment_ms=12_000,
+                           pause_ms=192)
+    frames = np.arange(40 * WINDOW_SAMPLES, dtype=np.float32)
+
+    def feed(segmenter: Segmenter, probabilities: list[float]) -> list:
+        events = []
+        for index, probability in enumerate(probabilities):
+            window = frames[index * WINDOW_SAMPLES : (index + 1) * WINDOW_SAMPLES]
+            events += segmenter.push(window, np.array([probability], dtype=np.float32))
+        return events
+
+    speech_then_silence = [0.9] * 10 + [0.0] * 15  # 320 ms voiced, then 480 ms silent
+    waited = feed(Segmenter(policy), speech_then_silence)
+    pauses = [e for e in waited if isinstance(e, SegmentPaused)]
+    (closed,) = [e for e in waited if isinstance(e, SegmentClosed)]
+    assert len(pauses) == 1 and np.array_equal(pauses[0].audio, closed.segment.audio)
+
+    segmenter = Segmenter(policy)
+    early = feed(segmenter, speech_then_silence[:16])  # 6 silent frames: 192 ms
+    assert isinstance(early[-1], SegmentPaused)
+    closed_early = segmenter.close_paused()
+    assert np.array_equal(closed_early.segment.audio, closed.segment.audio)
+    assert closed_early.segment.speech_end_sample == closed.segment.speech_end_sample
+
+    # Voice after the pause: the segment goes on and the next silence is announced again.
+    resumed = feed(Segmenter(policy), [0.9] * 10 + [0.0] * 6 + [0.9] * 4 + [0.0] * 6)
+    assert sum(isinstance(e, SegmentPaused) for e in resumed) == 2
+    assert not any(isinstance(e, SegmentClosed) for e in resumed) and isinstance(resumed[-2], SegmentGrew)
+
+
+async def test_a_finished_sentence_ends_its_segment_before_the_full_silence(lite_engine, tmp_path):
+    """Whisper's decode after a short pause ends the sentence in both languages: the segment closes then,
+    not after S2ST_LITE_MIN_SILENCE_MS."""
+    audio = samples_of(speak("Muchas gracias por tu ayuda.", "es", tmp_path / "gracias.wav", tail_silence_s=1.5))
+    session = lite_engine.open_session(SessionSettings(target_language="eng", source_language="spa"))
+    ended_at = []
+    for start in range(0, len(audio), CHUNK):
+        events = await session.push(audio[start : start + CHUNK])
+        ended_at += [(e.at_ms, (start + CHUNK) / 16) for e in events if isinstance(e, SpeechEnded)]
+    await session.close()
+    ((speech_end_ms, consumed_ms),) = ended_at
+    assert consumed_ms - speech_end_ms < LiteSettings().min_silence_ms, ended_at

@@ -33,13 +33,24 @@ class Recording:
         return 1000 * len(self.pcm) / SAMPLE_BYTES / self.sample_rate_hz
 
 
+@dataclass(frozen=True)
+class SpeechChunk:
+    """Translated speech as it came: its PCM, the worker's input offset on it, and when it reached the
+    client (ms of client clock since the first audio was sent, times the sending speed: at real-time
+    pace, the point of the input a listener was at when the chunk arrived)."""
+
+    pcm: bytes
+    input_offset_ms: float
+    arrived_ms: float
+
+
 @dataclass
 class StreamResult:
-    """What came back from one stream: transcripts, output speech (pcm, input offset), worker figures."""
+    """What came back from one stream: transcripts, output speech, worker figures."""
 
     source: list[TimedText] = field(default_factory=list)
     target: list[TimedText] = field(default_factory=list)
-    speech: list[tuple[bytes, float]] = field(default_factory=list)
+    speech: list[SpeechChunk] = field(default_factory=list)
     output_sample_rate_hz: int = 16_000
     speech_starts_ms: list[float] = field(default_factory=list)
     error: str | None = None
@@ -76,9 +87,10 @@ async def stream(address: str, recording: Recording, source_language: str, targe
                 raise RuntimeError(f"no session accepted, got {first}")
             result.output_sample_rate_hz = first.accepted.output_sample_rate_hz or result.output_sample_rate_hz
             step_ms = first.accepted.input_step_ms or DEFAULT_CHUNK_MS
-            sender = asyncio.create_task(_send(call, recording, step_ms, speed))
+            start = time.perf_counter()
+            sender = asyncio.create_task(_send(call, recording, step_ms, speed, start))
             while (response := await call.read()) is not grpc.aio.EOF:
-                _record(response, result)
+                _record(response, result, (time.perf_counter() - start) * 1000 * (speed or 1.0))
             await sender
     except grpc.aio.AioRpcError as error:
         result.error = f"{error.code().name}: {error.details()}"
@@ -87,9 +99,9 @@ async def stream(address: str, recording: Recording, source_language: str, targe
     return result
 
 
-async def _send(call: grpc.aio.StreamStreamCall, recording: Recording, step_ms: int, speed: float) -> None:
+async def _send(call: grpc.aio.StreamStreamCall, recording: Recording, step_ms: int, speed: float,
+                start: float) -> None:
     chunk_bytes = recording.sample_rate_hz * step_ms // 1000 * SAMPLE_BYTES
-    start = time.perf_counter()
     for index, offset in enumerate(range(0, len(recording.pcm), chunk_bytes)):
         if speed > 0:
             await asyncio.sleep(max(0.0, start + index * step_ms / 1000 / speed - time.perf_counter()))
@@ -98,7 +110,7 @@ async def _send(call: grpc.aio.StreamStreamCall, recording: Recording, step_ms: 
     await call.done_writing()
 
 
-def _record(response: pb.TranslateResponse, result: StreamResult) -> None:
+def _record(response: pb.TranslateResponse, result: StreamResult, arrived_ms: float) -> None:
     offset = float(response.input_offset_ms)
     kind = response.WhichOneof("event")
     if kind == "transcript":
@@ -106,6 +118,6 @@ def _record(response: pb.TranslateResponse, result: StreamResult) -> None:
         timed = TimedText(event.segment_id, event.is_final, event.text, offset)
         (result.source if event.side == pb.SOURCE else result.target).append(timed)
     elif kind == "audio" and response.audio.pcm:
-        result.speech.append((response.audio.pcm, offset))
+        result.speech.append(SpeechChunk(response.audio.pcm, offset, arrived_ms))
     elif kind == "speech" and response.speech.kind == pb.SpeechActivity.STARTED:
         result.speech_starts_ms.append(offset)

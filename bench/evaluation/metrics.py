@@ -11,11 +11,19 @@ compute time shows up in it, at a faster pace it mostly does not):
 - **LAAL**, length-adaptive AL (Papi et al., 2022; SimulEval ``LAALScorer``): the same with
   gamma = max(|Y|, n) / |X|, so over-long hypotheses are not rewarded.
 - **StartOffset** and **EndOffset** of the text (SimulEval): d_1, and d_n - |X|.
-- **Ending offset** of the speech: when the last output speech would end if every chunk were played as
-  soon as it came out, back to back, minus |X| (SimulEval's speech-output EndOffset).
-- **First-output latency**: input offset of the first output speech minus the onset of speech in the file.
+- **SimulEval's speech EndOffset**: when the last output speech would end if every chunk were played from
+  its input offset or right after the previous chunk (back to back), minus |X|.
 
 |X| is the whole file's length, silence included, as SimulEval takes it.
+
+What a listener lives through is computation-aware and starts from the speech, not the file: at
+real-time pace the client's own clock says when each chunk arrived (decoding and synthesis included),
+and a file's leading and trailing silence is nobody's wait. So the two figures the table leads with are:
+
+- **First-output latency**: arrival of the first output speech minus the onset of speech in the file.
+- **Ending offset**: the end of the output speech played back to back from each chunk's arrival, minus
+  the end of speech in the file. On a file that ends where its speech ends and an engine that computes
+  nothing, this is SimulEval's speech EndOffset.
 Source: facebookresearch/SimulEval, simuleval/evaluator/scorers/latency_scorer.py.
 """
 
@@ -26,6 +34,7 @@ import re
 import string
 
 import jiwer
+import numpy as np
 import sacrebleu
 
 
@@ -54,13 +63,14 @@ def _lagging(delays_ms: list[float], source_ms: float, target_words: int) -> flo
     return total / tau
 
 
-def speech_ending_offset(chunks: list[tuple[float, float]], source_ms: float) -> float | None:
-    """End of the output speech played back to back from when each (input offset ms, duration ms) chunk came
-    out, minus the source length."""
+def speech_ending_offset(chunks: list[tuple[float, float]], reference_ms: float) -> float | None:
+    """End of the output speech played back to back, each (start ms, duration ms) chunk from its start or
+    right after the previous one, minus reference_ms (|X| for SimulEval, the end of source speech for a
+    listener)."""
     end = None
-    for offset, duration in chunks:
-        end = max(offset, end if end is not None else offset) + duration
-    return None if end is None else end - source_ms
+    for start, duration in chunks:
+        end = max(start, end if end is not None else start) + duration
+    return None if end is None else end - reference_ms
 
 
 _PUNCTUATION = re.compile(f"[{re.escape(string.punctuation)}¿¡«»“”‘’…]")
@@ -96,18 +106,19 @@ def word_error_rate(hypotheses: list[str], references: list[str]) -> float:
     return 100 * jiwer.wer([r for _, r in pairs], [h for h, _ in pairs])
 
 
-ONSET_FRAME_MS = 10
-ONSET_LEVEL = 0.01  # -40 dBFS RMS: above any dither or room hiss in a recording, below any speech
+SPEECH_FRAME_MS = 10
+SPEECH_LEVEL = 0.01  # -40 dBFS RMS: above any dither or room hiss in a recording, below any speech
 
 
-def speech_onset_ms(pcm: bytes, sample_rate_hz: int) -> float:
-    """Start of the first 10 ms frame louder than ONSET_LEVEL: where speech begins in the file, judged
-    from the file alone so every engine is measured from the same point (0 when nothing is that loud)."""
-    import numpy as np
-
+def speech_span_ms(pcm: bytes, sample_rate_hz: int) -> tuple[float, float]:
+    """(start of the first, end of the last) 10 ms frame louder than SPEECH_LEVEL: where speech begins and
+    ends in the file, judged from the file alone so every engine is measured from the same points
+    ((0, file length) when nothing is that loud)."""
     samples = np.frombuffer(pcm, dtype="<i2").astype(np.float64) / 32768
-    frame = max(1, sample_rate_hz * ONSET_FRAME_MS // 1000)
-    for start in range(0, len(samples) - frame + 1, frame):
-        if np.sqrt(np.mean(samples[start: start + frame] ** 2)) > ONSET_LEVEL:
-            return 1000 * start / sample_rate_hz
-    return 0.0
+    frame = max(1, sample_rate_hz * SPEECH_FRAME_MS // 1000)
+    frames = len(samples) // frame
+    levels = np.sqrt(np.mean(samples[: frames * frame].reshape(frames, frame) ** 2, axis=1))
+    loud = np.flatnonzero(levels > SPEECH_LEVEL)
+    if not len(loud):
+        return 0.0, 1000 * len(samples) / sample_rate_hz
+    return 1000 * loud[0] * frame / sample_rate_hz, 1000 * (loud[-1] + 1) * frame / sample_rate_hz

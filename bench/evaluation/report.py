@@ -23,7 +23,18 @@ def _cell(value: float | None, width: int, spec: str) -> str:
     return f"{value:>{width}{spec}}"
 
 
-def table(scores: list[UtteranceScore], summary: dict[str, float | int]) -> str:
+Summary = dict[str, float | int]
+
+
+def _summary_rows(label: str, summary: Summary) -> list[str]:
+    means = " ".join(_cell(summary[field], width, spec) for _, field, width, spec in COLUMNS)
+    medians = " ".join(_cell(summary[f"median_{field}"] if f"median_{field}" in summary else None, width, spec)
+                       for _, field, width, spec in COLUMNS)
+    return [f"{label + ' (corpus BLEU/chrF, mean latency)':<{LABEL_WIDTH}} {means}",
+            f"{label + ' (median latency)':<{LABEL_WIDTH}} {medians}"]
+
+
+def table(scores: list[UtteranceScore], summary: Summary, by_language: dict[str, Summary]) -> str:
     header = f"{'utterance':<{LABEL_WIDTH}} " + " ".join(f"{name:>{width}}" for name, _, width, _ in COLUMNS)
     lines = [header]
     for score in scores:
@@ -31,13 +42,20 @@ def table(scores: list[UtteranceScore], summary: dict[str, float | int]) -> str:
         cells = " ".join(_cell(getattr(score, field), width, spec) for _, field, width, spec in COLUMNS)
         lines.append(f"{label:<{LABEL_WIDTH}} {cells}")
         lines.append(f"{'':<4}-> {score.hypothesis or '(nothing)'}" + (f"   ERROR {score.error}" if score.error else ""))
-    cells = " ".join(_cell(summary[field], width, spec) for _, field, width, spec in COLUMNS)
-    lines.append(f"{'overall (corpus BLEU/chrF, mean latency)':<{LABEL_WIDTH}} {cells}")
+    if len(by_language) > 1:
+        for language, language_summary in by_language.items():
+            lines += _summary_rows(f"[{language}]", language_summary)
+    lines += _summary_rows("overall", summary)
     lines.append(f"utterances: {summary['utterances']}, errors: {summary['errors']}")
     return "\n".join(lines)
 
 
-def write_json(path: Path, scores: list[UtteranceScore], summary: dict[str, float | int], run: dict) -> None:
-    clean = {key: (None if isinstance(value, float) and math.isnan(value) else value) for key, value in summary.items()}
-    path.write_text(json.dumps({"run": run, "overall": clean, "utterances": [s.as_dict() for s in scores]},
-                               indent=2, ensure_ascii=False))
+def _clean(summary: Summary) -> dict:
+    return {key: (None if isinstance(value, float) and math.isnan(value) else value) for key, value in summary.items()}
+
+
+def write_json(path: Path, scores: list[UtteranceScore], summary: Summary, by_language: dict[str, Summary],
+               run: dict) -> None:
+    path.write_text(json.dumps({"run": run, "overall": _clean(summary),
+                                "languages": {language: _clean(s) for language, s in by_language.items()},
+                                "utterances": [s.as_dict() for s in scores]}, indent=2, ensure_ascii=False))

@@ -38,6 +38,7 @@ class UtteranceScore:
     average_lagging_ms: float
     length_adaptive_average_lagging_ms: float
     end_offset_ms: float
+    simuleval_speech_end_offset_ms: float
     speech_ending_offset_ms: float
     error: str | None
 
@@ -60,10 +61,12 @@ def score_utterance(utterance: Utterance, recording: Recording, result: StreamRe
     delays = word_delays(result.target)
     source_ms = recording.duration_ms
     reference_words = len(utterance.reference.split())
-    speech_pcm = b"".join(pcm for pcm, _ in result.speech)
+    speech_pcm = b"".join(chunk.pcm for chunk in result.speech)
     speech_transcript = recognizer.transcribe(speech_pcm, result.output_sample_rate_hz, whisper_code(target_language))
-    chunks = [(offset, 1000 * len(pcm) / SAMPLE_BYTES / result.output_sample_rate_hz) for pcm, offset in result.speech]
-    onset = metrics.speech_onset_ms(recording.pcm, recording.sample_rate_hz)
+    durations = [1000 * len(chunk.pcm) / SAMPLE_BYTES / result.output_sample_rate_hz for chunk in result.speech]
+    produced = [(chunk.input_offset_ms, ms) for chunk, ms in zip(result.speech, durations)]
+    heard = [(chunk.arrived_ms, ms) for chunk, ms in zip(result.speech, durations)]
+    speech_start, speech_end = metrics.speech_span_ms(recording.pcm, recording.sample_rate_hz)
     source_hypothesis = final_text(result.source)
     failed = result.error is not None
     return UtteranceScore(
@@ -81,13 +84,14 @@ def score_utterance(utterance: Utterance, recording: Recording, result: StreamRe
                                                           metrics.normalize(utterance.reference)),
         source_wer=NAN if failed or not utterance.transcript else
         metrics.word_error_rate([source_hypothesis], [utterance.transcript]),
-        first_output_latency_ms=chunks[0][0] - onset if chunks else NAN,
+        first_output_latency_ms=heard[0][0] - speech_start if heard else NAN,
         start_offset_ms=delays[0] if delays else NAN,
         average_lagging_ms=_or_nan(metrics.average_lagging(delays, source_ms, reference_words)),
         length_adaptive_average_lagging_ms=_or_nan(
             metrics.length_adaptive_average_lagging(delays, source_ms, reference_words)),
         end_offset_ms=delays[-1] - source_ms if delays else NAN,
-        speech_ending_offset_ms=_or_nan(metrics.speech_ending_offset(chunks, source_ms)),
+        simuleval_speech_end_offset_ms=_or_nan(metrics.speech_ending_offset(produced, source_ms)),
+        speech_ending_offset_ms=_or_nan(metrics.speech_ending_offset(heard, speech_end)),
         error=result.error,
     )
 
@@ -97,13 +101,15 @@ def _or_nan(value: float | None) -> float:
 
 
 LATENCIES = ("first_output_latency_ms", "start_offset_ms", "average_lagging_ms",
-             "length_adaptive_average_lagging_ms", "end_offset_ms", "speech_ending_offset_ms")
+             "length_adaptive_average_lagging_ms", "end_offset_ms", "simuleval_speech_end_offset_ms",
+             "speech_ending_offset_ms")
 
 
 def score_corpus(scores: list[UtteranceScore]) -> dict[str, float | int]:
     """Corpus BLEU, chrF and ASR-BLEU (sacrebleu over all utterances, failed ones as empty hypotheses),
-    WER over those with a transcript, and the mean of each latency over the utterances that have it
-    (SimulEval averages latency per instance)."""
+    WER over those with a transcript, and the mean (SimulEval averages latency per instance) and the
+    median (``median_`` + name: what one long wait cannot drag) of each latency over the utterances that
+    have it."""
     references = [s.reference for s in scores]
     with_transcript = [s for s in scores if s.source_reference]
     summary: dict[str, float | int] = {
@@ -119,4 +125,5 @@ def score_corpus(scores: list[UtteranceScore]) -> dict[str, float | int]:
     for name in LATENCIES:
         values = [getattr(s, name) for s in scores if not math.isnan(getattr(s, name))]
         summary[name] = statistics.fmean(values) if values else NAN
+        summary[f"median_{name}"] = statistics.median(values) if values else NAN
     return summary

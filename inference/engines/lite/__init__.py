@@ -59,7 +59,8 @@ class LiteEngine(Engine):
             vad_model=load_vad_model(),
             synthesizer=Synthesizer(settings.speech_rate),
             segment_policy=SegmentPolicy(settings.vad_threshold, settings.min_speech_ms, settings.min_silence_ms,
-                                         settings.pad_ms, int(settings.max_segment_seconds * 1000)),
+                                         settings.pad_ms, int(settings.max_segment_seconds * 1000),
+                                         settings.pause_ms),
             partial_interval_ms=settings.partial_interval_ms,
             voice=settings.voice or ENGLISH_VOICE,
         )

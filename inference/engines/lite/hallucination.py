@@ -7,11 +7,13 @@ Thresholds (docs/lite-engine.md says what they were checked against):
   Whisper's -1.0: our segments passed the VAD already, and on 1-2 s of real
   speech Whisper base gives no-speech probabilities of 0.6-0.9 at about -1.2 to
   -1.9, where its invented "of" and "and" sit at -3 to -5); or either
-  task's average log-probability below GIBBERISH_LOGPROB_THRESHOLD, what
-  Whisper base makes of loud noise that passed the VAD ("y", "the", "no" at -5);
+  task's average log-probability below GIBBERISH_LOGPROB_THRESHOLD (-3.5), what
+  Whisper base makes of loud noise that passed the VAD ("y", "the", "no" at -5) and of
+  a short tail of babble ("the" at -3.9, no-speech probability 0.55);
 - a loop: a phrase of 3-5 words three times or more, a word or word pair four
   times in a row, or text that zlib compresses more than COMPRESSION_RATIO_THRESHOLD
-  (Whisper's temperature-fallback criterion).
+  (Whisper's temperature-fallback criterion); or a loop the decode's length cap cut
+  short: a phrase of 3-5 words twice in a row, then the text ends partway into it again.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ import zlib
 
 NO_SPEECH_THRESHOLD = 0.6
 LOGPROB_THRESHOLD = -2.0
-GIBBERISH_LOGPROB_THRESHOLD = -4.0
+GIBBERISH_LOGPROB_THRESHOLD = -3.5
 COMPRESSION_RATIO_THRESHOLD = 2.4
 PHRASE_REPEATS = 3
 RUN_REPEATS = 4
@@ -52,6 +54,9 @@ def loop_start(text: str) -> int | None:
                 starts.append(i)
             if len(starts) >= PHRASE_REPEATS:
                 return starts[1]
+    cut = _cut_loop_start(words)
+    if cut is not None:
+        return cut
     for size in (1, 2):
         for i in range(len(words) - size * RUN_REPEATS + 1):
             unit = words[i : i + size]
@@ -59,6 +64,21 @@ def loop_start(text: str) -> int | None:
                 return i + size
     if compression_ratio(text) > COMPRESSION_RATIO_THRESHOLD:
         return len(words) // 2
+    return None
+
+
+def _cut_loop_start(words: list[str]) -> int | None:
+    """Where a phrase of 3-5 words said twice in a row, then begun a third time at the very end (its last
+    word maybe cut mid-way), is said the second time; None without one."""
+    for size in range(3, 6):
+        for length in range(size, 0, -1):
+            start = len(words) - 2 * size - length
+            if start < 0:
+                continue
+            phrase, tail = words[start + size : start + 2 * size], words[len(words) - length :]
+            if words[start : start + size] == phrase and tail[:-1] == phrase[: length - 1] \
+                    and phrase[length - 1].startswith(tail[-1]):
+                return start + size
     return None
 
 

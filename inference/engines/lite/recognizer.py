@@ -38,6 +38,12 @@ MAX_FRAMES = 3000  # Whisper's 30 s window
 PADDING_SECONDS = 1.0
 WINDOW_STEP_FRAMES = 200  # round windows up to 2 s so similar lengths share shapes
 MAX_TEXT_TOKENS = 160
+# Speech carries at most about 6 text tokens a second (fast talk, long German words); a greedy decode that
+# goes on much longer is a loop, and a batch takes as long as its longest member: on 2 s segments, loops
+# running to MAX_TEXT_TOKENS took 0.9 s instead of 0.2 s. The loop fallback keeps MAX_TEXT_TOKENS: its
+# repetition penalty ends it on its own, and a cap there made beam search pick a cut-off hypothesis.
+TOKENS_PER_SECOND = 15
+BASE_TOKENS = 20
 FALLBACK_BEAM_SIZE = 5
 MAX_PREVIOUS_TOKENS = 223  # Whisper's limit on the previous-text prompt (half its text context, less one)
 
@@ -71,7 +77,8 @@ class Recognizer:
         prompts = [self._prompt(language, task, target_prefix if task == target_task else "", glossary)
                    for task in tasks]
         # Plain greedy decoding: penalties against repeats would also shorten speech that does repeat itself.
-        results = self._model.model.generate(encoded, prompts, beam_size=1, max_length=MAX_TEXT_TOKENS,
+        max_length = self._max_length(audio, prompts)
+        results = self._model.model.generate(encoded, prompts, beam_size=1, max_length=max_length,
                                              suppress_blank=True, return_scores=True, return_no_speech_prob=True)
         # The no-speech probability comes from the first step, the same for both prompts.
         if is_no_speech(results[0].no_speech_prob, [result.scores[0] for result in results]):
@@ -83,6 +90,12 @@ class Recognizer:
         if target_prefix and not texts[-1].startswith(target_prefix):
             texts[-1] = f"{target_prefix} {texts[-1]}".strip()
         return Recognition(language, texts[0], texts[1] if translate else None)
+
+    @staticmethod
+    def _max_length(audio: np.ndarray, prompts: list[list[int]]) -> int:
+        """Tokens a decode of this audio may need (a forced prefix counts too), at most MAX_TEXT_TOKENS."""
+        seconds = len(audio) / ENGINE_SAMPLE_RATE
+        return min(MAX_TEXT_TOKENS, BASE_TOKENS + int(TOKENS_PER_SECOND * seconds) + max(map(len, prompts)))
 
     def _decode_without_loop(self, encoded: ctranslate2.StorageView, index: int, prompt: list[int]) -> str:
         """The fallback of a decode that looped: beam search banning repeated 3-grams, cut if it still loops."""

@@ -17,11 +17,20 @@ from inference.engines.base import (
 from inference.engines.lite.languages import ENGLISH, ENGLISH_WHISPER, to_iso3
 from inference.engines.lite.recognizer import Recognition
 from inference.engines.lite.runtime import LiteRuntime
-from inference.engines.lite.segmenter import Segment, SegmentClosed, Segmenter, SegmentGrew, SegmentStarted
+from inference.engines.lite.segmenter import (
+    Segment,
+    SegmentClosed,
+    Segmenter,
+    SegmenterEvent,
+    SegmentGrew,
+    SegmentPaused,
+    SegmentStarted,
+)
 from inference.engines.lite.vad import WINDOW_SAMPLES, StreamingVad
 
 MIN_PARTIAL_AUDIO_MS = 1000  # shorter audio gives Whisper too little to say anything useful
 PHRASE_END = (".", ",", "!", "?", ";", ":")
+SENTENCE_END = (".", "!", "?")
 
 
 def _normal(word: str) -> str:
@@ -57,6 +66,7 @@ class LiteSession(EngineSession):
         self._spoken: list[str] = []  # target words of the segment already synthesized
         self._unconfirmed: SpeechStarted | None = None  # the segment's start, until a decode finds speech in it
         self._last_partial: Recognition | None = None  # the segment's latest partial decode that found speech
+        self._at_pause: tuple[int, int, Recognition] | None = None  # (audio samples, words spoken, decode)
 
     async def push(self, audio: np.ndarray) -> list[EngineEvent]:
         frames = self._frames.push(audio)
@@ -83,7 +93,7 @@ class LiteSession(EngineSession):
     async def close(self) -> None:
         self._segmenter.reset(self._consumed)
 
-    async def _on_segment_change(self, change: SegmentStarted | SegmentGrew | SegmentClosed) -> list[EngineEvent]:
+    async def _on_segment_change(self, change: SegmenterEvent) -> list[EngineEvent]:
         segment = change.segment
         if isinstance(change, SegmentStarted):
             # Announced once a decode finds speech in it: noise that passes the VAD makes no events at all.
@@ -92,6 +102,8 @@ class LiteSession(EngineSession):
             return []
         if isinstance(change, SegmentGrew):
             return await self._partial(segment)
+        if isinstance(change, SegmentPaused):
+            return await self._pause(change)
         assert segment.speech_end_sample is not None
         final = await self._final(segment)
         if final is None:
@@ -104,6 +116,7 @@ class LiteSession(EngineSession):
         self._spoken = []
         self._unconfirmed = None
         self._last_partial = None
+        self._at_pause = None
 
     def _confirmed(self) -> list[EngineEvent]:
         """The segment's SpeechStarted, the first time a decode finds speech in it."""
@@ -117,7 +130,7 @@ class LiteSession(EngineSession):
         if segment.duration_ms < MIN_PARTIAL_AUDIO_MS or not due or self._runtime.busy:
             return []
         self._last_partial_ms = segment.duration_ms
-        recognition = await self._recognize(segment)
+        recognition = await self._recognize(segment.audio)
         if not recognition.is_speech:
             return []
         self._last_partial = recognition
@@ -131,10 +144,27 @@ class LiteSession(EngineSession):
             events.append(SpeechAudio(segment.segment_id, speech))
         return events
 
+    async def _pause(self, pause: SegmentPaused) -> list[EngineEvent]:
+        """A short silence: decode what the segment would end with (while the model is idle); when both
+        texts end a sentence, the speaker most likely has, so the segment closes now instead of after
+        min_silence_ms. Otherwise the decode is kept for the close, which keeps the same audio unless
+        speech comes back first."""
+        if self._runtime.busy:
+            return []
+        recognition = await self._recognize(pause.audio, target_prefix=" ".join(self._spoken))
+        self._at_pause = (len(pause.audio), len(self._spoken), recognition)
+        if not recognition.is_speech or not all(text.rstrip().endswith(SENTENCE_END) for text in
+                                                 (recognition.transcript, self._target_text(recognition))):
+            return []
+        return await self._on_segment_change(self._segmenter.close_paused())
+
     async def _final(self, segment: Segment) -> list[EngineEvent] | None:
         """The segment's last events; None when no decode found speech in it."""
-        # The final translation continues what was already spoken, so the two never disagree.
-        recognition = await self._recognize(segment, target_prefix=" ".join(self._spoken))
+        if self._at_pause is not None and self._at_pause[:2] == (len(segment.audio), len(self._spoken)):
+            recognition = self._at_pause[2]  # the same audio and prefix: the same decode
+        else:
+            # The final translation continues what was already spoken, so the two never disagree.
+            recognition = await self._recognize(segment.audio, target_prefix=" ".join(self._spoken))
         if not recognition.is_speech:
             if self._last_partial is None:
                 return None  # noise the VAD let through: no text, no speech, no events
@@ -146,8 +176,8 @@ class LiteSession(EngineSession):
             events.append(SpeechAudio(segment.segment_id, speech, is_last=True))
         return events
 
-    async def _recognize(self, segment: Segment, target_prefix: str = ""):
-        return await self._runtime.recognize(segment.audio.copy(), self._source, self._needs_translation(),
+    async def _recognize(self, audio: np.ndarray, target_prefix: str = "") -> Recognition:
+        return await self._runtime.recognize(audio.copy(), self._source, self._needs_translation(),
                                              target_prefix, self._glossary)
 
     def _needs_translation(self) -> bool:

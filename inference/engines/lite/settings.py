@@ -10,11 +10,12 @@
 | S2ST_LITE_VAD_THRESHOLD | 0.5 | speech probability that starts speech |
 | S2ST_LITE_MIN_SPEECH_MS | 250 | voiced time before a segment starts |
 | S2ST_LITE_MIN_SILENCE_MS | 500 | silence that ends a segment |
+| S2ST_LITE_PAUSE_MS | 250 | silence after which a segment ends early when its decode ends a sentence in both languages (0: never) |
 | S2ST_LITE_PAD_MS | 200 | audio kept before speech onset and after its end |
 | S2ST_LITE_MAX_SEGMENT_SECONDS | 12 | a monologue is cut into segments of at most this length |
 | S2ST_LITE_PARTIAL_INTERVAL_MS | 1000 | new speech between two partial decodes of a segment |
 | S2ST_LITE_VOICE | (per language) | eSpeak NG voice of the translated speech, e.g. `en-us` |
-| S2ST_LITE_SPEECH_RATE | 175 | eSpeak NG words per minute |
+| S2ST_LITE_SPEECH_RATE | 200 | eSpeak NG words per minute |
 """
 
 from __future__ import annotations
@@ -35,8 +36,9 @@ class LiteSettings(FromEnviron):
     vad_threshold: float = env("S2ST_LITE_VAD_THRESHOLD", 0.5)
     min_speech_ms: int = env("S2ST_LITE_MIN_SPEECH_MS", 250)
     min_silence_ms: int = env("S2ST_LITE_MIN_SILENCE_MS", 500)
+    pause_ms: int = env("S2ST_LITE_PAUSE_MS", 250)
     pad_ms: int = env("S2ST_LITE_PAD_MS", 200)
     max_segment_seconds: float = env("S2ST_LITE_MAX_SEGMENT_SECONDS", 12.0)
     partial_interval_ms: int = env("S2ST_LITE_PARTIAL_INTERVAL_MS", 1000)
     voice: str = env("S2ST_LITE_VOICE", "")
-    speech_rate: int = env("S2ST_LITE_SPEECH_RATE", 175)
+    speech_rate: int = env("S2ST_LITE_SPEECH_RATE", 200)

@@ -14,6 +14,8 @@ from inference.engines.base import ENGINE_SAMPLE_RATE
 
 SYNTH_TIMEOUT_SECONDS = 10.0
 MAX_TEXT_CHARS = 2000
+SILENCE_LEVEL = 0.01  # -40 dBFS: below any voiced sound eSpeak NG makes
+KEPT_TAIL_SECONDS = 0.05
 
 
 class SynthesisUnavailable(RuntimeError):
@@ -46,7 +48,15 @@ class Synthesizer:
         except BaseException:
             process.kill()
             raise
-        return _decode_wav(wav_bytes)
+        return _without_silent_tail(_decode_wav(wav_bytes))
+
+
+def _without_silent_tail(audio: np.ndarray) -> np.ndarray:
+    """eSpeak NG ends every utterance with 230-250 ms of silence: dead air the listener waits through
+    after the last word before the speech counts as over. Keep 50 ms."""
+    loud = np.flatnonzero(np.abs(audio) > SILENCE_LEVEL)
+    end = loud[-1] + 1 + int(KEPT_TAIL_SECONDS * ENGINE_SAMPLE_RATE) if len(loud) else 0
+    return audio[:end]
 
 
 def _decode_wav(wav_bytes: bytes) -> np.ndarray:
