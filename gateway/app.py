@@ -120,7 +120,7 @@ def create_app(config: GatewayConfig, metrics: GatewayMetrics | None = None,
             metrics.active_connections.inc()
             relay = SocketRelay(websocket, state["workers"], config, metrics, sockets,
                                 functools.partial(limits.hold, "sessions", client_ip), grant,
-                                rooms, websocket.path_params.get("room_id"))
+                                rooms, room_id)
             try:
                 with sockets.hold(relay), tracer.start_as_current_span(
                         "WebSocket /ws", kind=trace.SpanKind.SERVER, attributes={"s2st.client": grant.subject}):

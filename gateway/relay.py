@@ -28,7 +28,7 @@ import grpc
 from opentelemetry import trace
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from gateway.auth import UNRESTRICTED, Grant
+from gateway.auth import Grant
 from gateway.config import GatewayConfig
 from gateway.limits import AudioRateLimiter
 from gateway.metrics import GatewayMetrics
@@ -50,7 +50,7 @@ from gateway.protocol import (
 from gateway.room_seat import RoomSeat
 from gateway.rooms import RoomRegistry
 from gateway.sockets import OpenSockets
-from gateway.worker_client import WorkerClient
+from gateway.worker_client import SessionRefused, WorkerClient, session_frames
 from gateway.worker_writes import CoalescingWriter
 from s2st.runtime.tracing import TRANSLATE_SPAN
 from s2st.v1 import translation_pb2 as pb
@@ -80,8 +80,8 @@ class SocketRelay:
 
     def __init__(self, websocket: WebSocket, workers: WorkerClient, config: GatewayConfig,
                  metrics: GatewayMetrics, sockets: OpenSockets,
-                 session_slot: Callable[[], AbstractAsyncContextManager[bool]], grant: Grant = UNRESTRICTED,
-                 rooms: RoomRegistry | None = None, room_id: str | None = None) -> None:
+                 session_slot: Callable[[], AbstractAsyncContextManager[bool]], grant: Grant,
+                 rooms: RoomRegistry, room_id: str | None) -> None:
         self._ws = websocket
         self._workers = workers
         self._config = config
@@ -98,7 +98,7 @@ class SocketRelay:
         self._session_task: asyncio.Task[None] | None = None  # opens, then relays, the current session
         self._audio_rate = AudioRateLimiter(config.ws_max_frames_per_second, config.ws_burst_seconds)
         self._rate_error_at = float("-inf")
-        self._seat = RoomSeat(self, rooms or RoomRegistry(config, metrics, lambda: workers), grant, room_id,
+        self._seat = RoomSeat(self, rooms, grant, room_id,
                               session_slot)
 
     async def run(self) -> None:
@@ -264,18 +264,9 @@ class SocketRelay:
 
     async def _open_and_relay(self, start: Start) -> None:
         try:
-            call, accepted = await self._workers.open_session(start, self._grant.max_session_seconds)
-        except grpc.aio.AioRpcError as error:
-            self._send(status_error_event(error.code(), error.details()))
-            return
-        except TimeoutError:
-            self._send(error_event("worker_unavailable", "the translation worker did not answer in time", True))
-            return
-        try:
-            self._grant.check_engine(accepted.accepted.engine)
-        except ProtocolError as refusal:
-            call.cancel()
-            self._send(error_event(refusal.code, str(refusal), fatal=True))
+            call, accepted = await self._workers.open_granted_session(start, self._grant)
+        except SessionRefused as refused:
+            self._send(refused.event)
             return
         self._call, self._writer = call, CoalescingWriter(call, self._config.outbound_queue_frames)
         self._metrics.active_sessions.inc()
@@ -296,11 +287,8 @@ class SocketRelay:
 
     async def _relay_responses(self, call: grpc.aio.StreamStreamCall) -> None:
         try:
-            while (response := await call.read()) is not grpc.aio.EOF:
-                converted = server_frame(response)
-                if converted.ends_session:
-                    break
-                self._send(converted.frame)
+            async for _, frame in session_frames(call):
+                self._send(frame)
         except grpc.aio.AioRpcError as error:
             if error.code() != grpc.StatusCode.CANCELLED:
                 self._send(status_error_event(error.code(), error.details()))

@@ -27,8 +27,8 @@ import grpc
 from gateway.auth import Grant
 from gateway.config import GatewayConfig
 from gateway.metrics import GatewayMetrics
-from gateway.protocol import AUDIO_HEADER, CreateRoom, ProtocolError, audio_request, error_event, server_frame, status_error_event
-from gateway.worker_client import WorkerClient
+from gateway.protocol import AUDIO_HEADER, CreateRoom, ProtocolError, audio_request, error_event
+from gateway.worker_client import SessionRefused, WorkerClient, session_frames
 from gateway.worker_writes import CoalescingWriter
 from s2st.v1 import translation_pb2 as pb
 
@@ -146,21 +146,12 @@ class LanguageStream:
     async def _open_and_relay(self) -> None:
         room = self._room
         try:
-            call, first = await room.workers.open_session(
-                room.settings.stream_start(self.language, room.client_label), room.grant.max_session_seconds)
-        except grpc.aio.AioRpcError as error:
-            room.stream_failed(self, status_error_event(error.code(), error.details()))
-            return
-        except TimeoutError:
-            room.stream_failed(self, error_event("worker_unavailable", "the translation worker did not answer in time",
-                                                 True))
+            call, first = await room.workers.open_granted_session(
+                room.settings.stream_start(self.language, room.client_label), room.grant)
+        except SessionRefused as refused:
+            room.stream_failed(self, refused.event)
             return
         self._call = call
-        try:
-            room.grant.check_engine(first.accepted.engine)
-        except ProtocolError as refusal:
-            room.stream_failed(self, error_event(refusal.code, str(refusal), True))
-            return
         self.accepted, self._segments, self._segment_base = first.accepted, {}, self._next_segment
         self._writer = CoalescingWriter(call, room.config.outbound_queue_frames)
         pending, self._pending = self._pending, []
@@ -170,12 +161,9 @@ class LanguageStream:
             member.deliver(room.joined_event(self))
         self._waiting.clear()
         try:
-            while (response := await call.read()) is not grpc.aio.EOF:
-                converted = server_frame(response)
-                if converted.ends_session:
-                    break
-                if converted.frame is not None:
-                    self._fan_out(response, converted.frame)
+            async for response, frame in session_frames(call):
+                if frame is not None:
+                    self._fan_out(response, frame)
         except grpc.aio.AioRpcError as error:
             if error.code() != grpc.StatusCode.CANCELLED:
                 # A worker that ended the stream (idle, too long, restarting): the next audio reopens it.
@@ -210,6 +198,16 @@ class LanguageStream:
             entry.target = transcript.text
         if len(self._segments) > HISTORY_SEGMENTS:
             self._segments.pop(next(iter(self._segments)))
+
+
+def unknown_room() -> ProtocolError:
+    """The refusal of a room that does not exist here, or of a wrong key: the two are not told apart."""
+    return ProtocolError("unknown_room", "no such room, or the link is no longer valid", fatal=True)
+
+
+def _check_key(given: str, expected: str) -> None:
+    if not hmac.compare_digest(given.encode(), expected.encode()):
+        raise unknown_room()
 
 
 def _shift_segment(frame: dict[str, Any] | bytes, base: int) -> tuple[dict[str, Any] | bytes, int | None]:
@@ -320,8 +318,7 @@ class Room:
                 "max_listeners": self.config.room_max_listeners}
 
     def check_speaker_key(self, key: str) -> None:
-        if not hmac.compare_digest(key.encode(), self.speaker_key.encode()):
-            raise ProtocolError("unknown_room", "no such room, or the link is no longer valid", fatal=True)
+        _check_key(key, self.speaker_key)
 
     def to_speaker(self, frame: Frame) -> None:
         if self._speaker is not None:
@@ -331,8 +328,7 @@ class Room:
 
     def join(self, member: Member, key: str, language: str) -> None:
         """Add a listener of `language`; ProtocolError when the key, language or room size says no."""
-        if not hmac.compare_digest(key.encode(), self.listener_key.encode()):
-            raise ProtocolError("unknown_room", "no such room, or the link is no longer valid", fatal=True)
+        _check_key(key, self.listener_key)
         self._check_live()
         if language not in self.settings.languages:
             raise ProtocolError("language_not_offered", f"this room offers {', '.join(self.settings.languages)}; "
@@ -467,7 +463,7 @@ class RoomRegistry:
     def get(self, room_id: str) -> Room:
         room = self._rooms.get(room_id)
         if room is None:
-            raise ProtocolError("unknown_room", "no such room, or the link is no longer valid", fatal=True)
+            raise unknown_room()
         return room
 
     async def create(self, settings: CreateRoom, grant: Grant, speaker: Member,

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from gateway.auth import Grant
 from gateway.config import GatewayConfig
-from gateway.protocol import Start
+from gateway.protocol import ProtocolError, Start, error_event, server_frame, status_error_event
 from s2st.runtime.tracing import trace_metadata
 from s2st.v1 import translation_pb2 as pb
 from s2st.v1 import translation_pb2_grpc as pb_grpc
@@ -66,6 +68,17 @@ def open_channel(config: GatewayConfig) -> grpc.aio.Channel:
     return grpc.aio.secure_channel(target, credentials, options=options)
 
 
+class SessionRefused(Exception):
+    """No session: no worker accepted or answered in time, or the grant does not allow the engine that did.
+
+    ``event`` is the fatal error event the client gets.
+    """
+
+    def __init__(self, event: dict[str, Any]) -> None:
+        super().__init__(event["message"])
+        self.event = event
+
+
 class WorkerClient:
     """One channel to the worker pool, balanced round-robin over every address the target resolves to."""
 
@@ -104,6 +117,23 @@ class WorkerClient:
                 return call, first
         raise AssertionError("unreachable: the last attempt returns or raises")
 
+    async def open_granted_session(self, start: Start, grant: Grant,
+                                   ) -> tuple[grpc.aio.StreamStreamCall, pb.TranslateResponse]:
+        """open_session within what a grant allows (its session length, its engines); SessionRefused otherwise."""
+        try:
+            call, accepted = await self.open_session(start, grant.max_session_seconds)
+        except grpc.aio.AioRpcError as error:
+            raise SessionRefused(status_error_event(error.code(), error.details())) from None
+        except TimeoutError:
+            raise SessionRefused(error_event("worker_unavailable", "the translation worker did not answer in time",
+                                             True)) from None
+        try:
+            grant.check_engine(accepted.accepted.engine)
+        except ProtocolError as refusal:
+            call.cancel()
+            raise SessionRefused(error_event(refusal.code, str(refusal), True)) from None
+        return call, accepted
+
     async def languages(self) -> dict[str, Any]:
         """The worker's ListLanguages answer as JSON-ready data."""
         reply = await self._translator.ListLanguages(pb.ListLanguagesRequest(), timeout=self._timeout)
@@ -130,6 +160,16 @@ class WorkerClient:
 
     async def close(self) -> None:
         await self._channel.close()
+
+
+async def session_frames(call: grpc.aio.StreamStreamCall,
+                         ) -> AsyncIterator[tuple[pb.TranslateResponse, dict[str, Any] | bytes | None]]:
+    """A session's responses with their client frames, until the worker's end; AioRpcError when the call fails."""
+    while (response := await call.read()) is not grpc.aio.EOF:
+        converted = server_frame(response)
+        if converted.ends_session:
+            return
+        yield response, converted.frame
 
 
 async def _status_error(call: grpc.aio.StreamStreamCall) -> grpc.aio.AioRpcError:
