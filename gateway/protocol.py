@@ -134,16 +134,10 @@ def parse_text(text: str) -> ClientMessage:
     if not isinstance(message, dict):
         raise ProtocolError("bad_json", "text frames must be JSON objects")
     kind = message.get("type")
-    if kind == "start":
-        return _parse_start(message)
-    if kind == "reset":
-        return Reset()
-    if kind == "stop":
-        return Stop()
-    if isinstance(kind, str) and kind in _ROOM_PARSERS:
-        return _ROOM_PARSERS[kind](message)
-    raise ProtocolError("unknown_type", f"unknown message type {kind!r}; expected start, reset, stop, "
-                        "create_room, speak, join, leave, revoke_listener_link or end_room")
+    parse = _PARSERS.get(kind) if isinstance(kind, str) else None  # a list or an object is no type
+    if parse is None:
+        raise ProtocolError("unknown_type", f"unknown message type {kind!r}; expected {', '.join(_PARSERS)}")
+    return parse(message)
 
 
 def _parse_start(message: dict[str, Any]) -> Start:
@@ -177,7 +171,10 @@ def _parse_join(message: dict[str, Any]) -> Join:
     return Join(_code(message, "key", "join"), _code(message, "target_language", "join"))
 
 
-_ROOM_PARSERS: dict[str, Callable[[dict[str, Any]], RoomMessage]] = {
+_PARSERS: dict[str, Callable[[dict[str, Any]], ClientMessage]] = {
+    "start": _parse_start,
+    "reset": lambda message: Reset(),
+    "stop": lambda message: Stop(),
     "create_room": _parse_create_room,
     "speak": _parse_speak,
     "join": _parse_join,
