@@ -26,6 +26,8 @@ from grpc_health.v1.health import aio as health_aio
 
 from tests.harness.servers import Worker, free_port, spawn_server, wait_until_ready, worker_serving
 
+from gateway.worker_client import SERVICE_NAME
+
 from s2st.v1 import translation_pb2 as pb
 from s2st.v1 import translation_pb2_grpc as pb_grpc
 
@@ -33,7 +35,6 @@ SAMPLE_RATE = 16_000
 STAMP_MS = 100  # one stamped transcript and one audio chunk per 100 ms of input
 STAMP_BYTES = SAMPLE_RATE * 2 * STAMP_MS // 1000
 LANGUAGES = ("eng",)
-SERVICE_NAME = pb.DESCRIPTOR.services_by_name["Translator"].full_name
 STREAM_ENDED = re.compile(r"stream ended: (\d+) stamps")
 
 
@@ -95,7 +96,7 @@ def start_stamping_worker(log_dir: Path | None = None) -> Worker:
     """Start `python -m bench.stamping_worker` on a free port and wait until it serves."""
     port = free_port()
     process, log_path = spawn_server("bench.stamping_worker", {"S2ST_GRPC_PORT": str(port)},
-                               log_dir or Path(tempfile.gettempdir()))
+                                     log_dir or Path(tempfile.gettempdir()))
     worker = Worker(process, port, log_path, metrics_port=0)
     wait_until_ready(lambda: worker_serving(worker.address), worker, "stamping worker")
     return worker

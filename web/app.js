@@ -5,14 +5,14 @@
 //            events -> TranscriptStore -> transcript views, lag timeline, downloads.
 
 import { Capture, CAPTURE_RATE, FRAME_MS } from "./capture.js";
-import { Connection } from "./connection.js";
+import { Connection, connectionWords } from "./connection.js";
 import { showErrorIn } from "./error-banner.js";
 import { closeWords, languagesWords, microphoneWords, roomEndedWords, serverErrorWords } from "./errors.js";
 import { FrameBatcher, concat } from "./frames.js";
 import { OutputControls } from "./output-controls.js";
 import { Playback } from "./playback.js";
 import { remember, wanted } from "./preferences.js";
-import { addressFor, apiUrl, roomAddress, roomSocketUrl, socketUrl } from "./room-links.js";
+import { addressFor, fetchApi, roomAddress, roomSocketUrl, socketUrl } from "./room-links.js";
 import { RoomShare } from "./room-share.js";
 import { LagTimeline } from "./timeline.js";
 import { TranscriptPanel } from "./transcript-panel.js";
@@ -109,15 +109,13 @@ function setPhase(next) {
 
 function onState(state, detail) {
   ui.connection.dataset.state = state;
-  if (state === "connecting") ui.connection.textContent = "Connecting…";
+  ui.connection.textContent = connectionWords(state, detail);
   if (state === "connected") {
-    ui.connection.textContent = "Connected";
     if (ui.error.dataset.from === "connection") showError(null);
     if (!languagesLoaded) loadLanguages();
     if (current.phase === "starting" || current.phase === "live") sendOpening(); // resume after a reconnect
   }
   if (state === "reconnecting") {
-    ui.connection.textContent = `Connection lost. Reconnecting in ${detail.delay} s…`;
     // Words that say more stay: a session's fatal error, a language list refused for want of a token.
     if (!["session", "languages"].includes(ui.error.dataset.from)) showError(closeWords(detail.code), "connection");
     current.ready = null;
@@ -488,9 +486,7 @@ async function loadLanguages() {
   if (languagesLoaded || loadLanguages.busy) return;
   loadLanguages.busy = true;
   try {
-    const reply = await fetch(apiUrl("languages"));
-    const body = await reply.json().catch(() => ({}));
-    if (!reply.ok) throw Object.assign(new Error(body.message || reply.statusText), { status: reply.status });
+    const body = await fetchApi("languages");
     speechTargets = new Set(body.speech_output_languages.map(({ code }) => code));
     if (body.source_language_selectable) fillPicker(ui.source, "source", body.source_languages, "");
     else ui.source.dataset.fixed = "true";

@@ -4,6 +4,13 @@ const BACKOFF_S = [0.5, 1, 2, 4, 8]; // then every 8 s; each delay gets +-20 % j
 const AUDIO_HEADER_BYTES = 12;
 const MAX_BUFFERED_BYTES = 256 * 1024; // about 8 s of 16 kHz audio waiting in the browser
 
+// The connection indicator's words for a state (and its detail).
+export function connectionWords(state, detail) {
+  if (state === "connecting") return "Connecting…";
+  if (state === "connected") return "Connected";
+  return `Connection lost. Reconnecting in ${detail.delay} s…`;
+}
+
 export class Connection {
   // handlers: onState(state, detail), onEvent(event), onAudio(header, pcm ArrayBuffer)
   // states: "connecting", "connected", "reconnecting" ({delay, code}).

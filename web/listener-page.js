@@ -4,13 +4,13 @@
 // Data path: gateway -> Connection -> onEvent (joined, transcripts, speaker, room_ended) / onAudio -> Playback;
 //            transcripts -> TranscriptStore (not saved: the room gives its transcript on every join) -> lists.
 
-import { Connection } from "./connection.js";
+import { Connection, connectionWords } from "./connection.js";
 import { showErrorIn } from "./error-banner.js";
 import { closeWords, languagesWords, roomEndedWords, serverErrorWords } from "./errors.js";
 import { OutputControls } from "./output-controls.js";
 import { Playback } from "./playback.js";
 import { wanted } from "./preferences.js";
-import { apiUrl, roomAddress, roomSocketUrl } from "./room-links.js";
+import { fetchApi, roomAddress, roomSocketUrl } from "./room-links.js";
 import { TranscriptPanel } from "./transcript-panel.js";
 import { TranscriptStore } from "./transcript-store.js";
 import { TranscriptView } from "./transcripts.js";
@@ -81,9 +81,8 @@ const languageName = (code) => names.get(code) ?? code;
 
 function onState(state, detail) {
   ui.connection.dataset.state = state;
-  if (state === "connecting") ui.connection.textContent = "Connecting…";
+  ui.connection.textContent = connectionWords(state, detail);
   if (state === "connected") {
-    ui.connection.textContent = "Connected";
     if (ui.error.dataset.from === "connection") showError(null);
     // Back after a drop: the new socket is in no room yet. Join again what was wanted (the room gives the
     // transcript so far again); a `leave` that was under way is done.
@@ -92,7 +91,6 @@ function onState(state, detail) {
     else setPhase(current.phase);
   }
   if (state === "reconnecting") {
-    ui.connection.textContent = `Connection lost. Reconnecting in ${detail.delay} s…`;
     if (current.phase !== "ended") showError(closeWords(detail.code), "connection");
     current.joined = null;
     if (current.phase === "listening") setPhase("joining");
@@ -249,9 +247,7 @@ function clearTranscript() {
 async function loadLanguages() {
   let offered = address.languages.map((code) => ({ code, name: code }));
   try {
-    const reply = await fetch(apiUrl("languages"));
-    const body = await reply.json().catch(() => ({}));
-    if (!reply.ok) throw Object.assign(new Error(body.message || reply.statusText), { status: reply.status });
+    const body = await fetchApi("languages");
     names = new Map(body.target_languages.map(({ code, name }) => [code, name]));
     if (offered.length === 0) offered = body.target_languages;
     else offered = offered.map(({ code }) => ({ code, name: languageName(code) }));

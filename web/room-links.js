@@ -63,5 +63,14 @@ export function apiUrl(name, fields = {}) {
   return `api/${name}${text ? `?${text}` : ""}`;
 }
 
+// A gateway API's JSON answer; an answer that is not OK throws an Error with its `status` and the
+// gateway's message (errors.js words it).
+export async function fetchApi(name) {
+  const reply = await fetch(apiUrl(name));
+  const body = await reply.json().catch(() => ({}));
+  if (!reply.ok) throw Object.assign(new Error(body.message || reply.statusText), { status: reply.status });
+  return body;
+}
+
 // The QR code of a link (gateway/qr.py draws it as SVG).
 export const qrCodeUrl = (link) => apiUrl("qr.svg", { text: link });
