@@ -14,6 +14,7 @@ import { Playback } from "./playback.js";
 import { remember, wanted } from "./preferences.js";
 import { addressFor, fetchApi, roomAddress, roomSocketUrl, socketUrl } from "./room-links.js";
 import { RoomShare } from "./room-share.js";
+import { TalkDetector } from "./talk-detector.js";
 import { LagTimeline } from "./timeline.js";
 import { TranscriptPanel } from "./transcript-panel.js";
 import { TranscriptStore } from "./transcript-store.js";
@@ -50,7 +51,7 @@ const output = new OutputControls({ volume: $("volume"), mute: $("mute"), speaki
 // Test and troubleshooting hook (docs/web-client.md): counters; with `record = true` set before
 // Start, also the PCM sent (Int16 ArrayBuffers), received (same) and played (Float32Arrays).
 const debug = (window.s2stDebug = {
-  record: false, sentFrames: 0, sentSamples: 0, receivedChunks: 0, sequenceErrors: 0, gatedFrames: 0,
+  record: false, sentFrames: 0, sentSamples: 0, receivedChunks: 0, sequenceErrors: 0, gatedFrames: 0, heldChunks: 0,
   playedSamples: 0, audibleSamples: 0, echoCancellation: null, sent: [], received: [], played: [],
   spokenSegments: [], // "session:segment" of every segment whose translated speech arrived
   ...window.s2stDebug, // what a test set before this module loaded (main.js)
@@ -79,6 +80,7 @@ let speechTargets = new Set();
 let capture = null;
 const batcher = new FrameBatcher(sendAudio); // microphone frames -> frames of the engine's step
 let playback = null;
+const talk = new TalkDetector();
 let slowNetworkShown = false;
 
 // ---- page state ---------------------------------------------------------------------------
@@ -202,7 +204,7 @@ function onAudio(header, pcm) {
   if (!debug.spokenSegments.includes(spoken)) debug.spokenSegments.push(spoken);
   if (debug.record) debug.received.push(pcm);
   store.audio(header, (1000 * pcm.byteLength) / 2 / current.ready.output_sample_rate);
-  playback.enqueue(pcm);
+  if (playback.enqueue(pcm)) debug.heldChunks++;
 }
 
 function onTap({ samples, audible, blocks }) {
@@ -218,16 +220,23 @@ function formatMs(value) {
 // ---- microphone audio to the server ---------------------------------------------------------
 
 // Without an echo canceller, translated speech from loudspeakers would come back through the
-// microphone and be translated again: while it plays, send silence instead (keeps the clock).
-function micGated() {
-  return !ui.headphones.checked && capture !== null && !capture.echoCancelled && Boolean(playback?.audible);
+// microphone and be translated again: while it plays, send silence instead (keeps the clock). And
+// while the person talks, their translation waits (talker priority), so that gating never mutes them.
+function halfDuplex() {
+  return current.mode === "session" && !ui.headphones.checked && capture !== null && !capture.echoCancelled;
 }
 
-function onFrame(pcm) {
+function onFrame(pcm, level) {
   if (current.phase !== "starting" && current.phase !== "live") return; // posted just before the capture stopped
-  if (micGated()) {
-    pcm = new ArrayBuffer(pcm.byteLength);
-    debug.gatedFrames++;
+  if (halfDuplex()) {
+    const now = performance.now();
+    if (playback.audible) {
+      pcm = new ArrayBuffer(pcm.byteLength);
+      debug.gatedFrames++;
+    } else {
+      talk.hear(level, now); // only the person: while the translation plays, the microphone hears it too
+    }
+    playback.hold(talk.talking(now));
   }
   if (!audioFlows()) {
     current.pending.push(pcm);
@@ -327,6 +336,7 @@ function sendOpening() {
 function stopCapture() {
   capture?.stop();
   capture = null;
+  playback?.hold(false); // no one talks into a closed microphone
   current.pending = [];
 }
 

@@ -12,7 +12,7 @@ const SPEAKER_CONSTRAINTS = { echoCancellation: "all", noiseSuppression: true, a
 const HEADPHONE_CONSTRAINTS = { echoCancellation: false, noiseSuppression: false, autoGainControl: false };
 
 export class Capture {
-  // onFrame(ArrayBuffer of Int16 PCM), onLevel(rms 0..1)
+  // onFrame(ArrayBuffer of Int16 PCM, its rms 0..1), onLevel(rms 0..1)
   constructor(onFrame, onLevel) {
     this.onFrame = onFrame;
     this.onLevel = onLevel;
@@ -38,7 +38,7 @@ export class Capture {
     });
     node.port.onmessage = ({ data }) => {
       this.onLevel(data.level);
-      this.onFrame(data.pcm);
+      this.onFrame(data.pcm, data.level);
     };
     // Only nodes the speakers pull from run in every browser; a muted gain keeps the microphone
     // out of them.

@@ -22,6 +22,8 @@ export class Playback {
     this.playing = false;
     this.stoppedAt = 0;
     this.queuedMs = 0;
+    this.held = false;
+    this.heldBack = []; // chunks that arrived while held, in order
   }
 
   // Creates (or re-creates for a new rate) the audio graph; call it from a click the first time,
@@ -62,9 +64,26 @@ export class Playback {
     await context.resume();
   }
 
-  // pcm: ArrayBuffer of Int16 samples at the prepared rate, in arrival order.
+  // pcm: ArrayBuffer of Int16 samples at the prepared rate, in arrival order. While held, speech that
+  // has not started waits here; speech already playing goes on.
+  // Returns true when it was held back.
   enqueue(pcm) {
-    if (!this.player) return;
+    if (!this.player) return false;
+    const held = this.heldBack.length > 0 || (this.held && !this.playing);
+    if (held) this.heldBack.push(pcm);
+    else this.post(pcm);
+    return held;
+  }
+
+  // Talker priority (talk-detector.js): true holds translated speech back until hold(false).
+  hold(held) {
+    this.held = held;
+    if (held) return;
+    for (const pcm of this.heldBack) this.post(pcm);
+    this.heldBack = [];
+  }
+
+  post(pcm) {
     const samples = new Int16Array(pcm);
     const floats = new Float32Array(samples.length);
     for (let i = 0; i < samples.length; i++) floats[i] = samples[i] / 32768;
@@ -82,6 +101,7 @@ export class Playback {
   }
 
   clear() {
+    this.heldBack = [];
     this.player?.port.postMessage("clear");
   }
 }
