@@ -11,7 +11,7 @@ from tests.harness.speech import SENTENCES, babble, read_pcm, speak
 from inference.engines.base import SessionSettings, Side, SpeechAudio, SpeechEnded, SpeechStarted, \
     TranscriptUpdate, UnsupportedConfig
 from inference.engines.lite import LiteEngine
-from inference.engines.lite.hallucination import loop_start
+from inference.engines.lite.hallucination import loop_start, without_doubled_sentence
 from inference.engines.lite.models import ModelNotFound, whisper_model_source
 from inference.engines.lite.segmenter import SegmentClosed, Segmenter, SegmentGrew, SegmentPaused, SegmentPolicy
 from inference.engines.lite.settings import LiteSettings
@@ -143,6 +143,17 @@ def test_a_loop_cut_short_by_the_length_cap_is_still_a_loop(text, loops):
     assert (loop_start(text) is not None) is loops
 
 
+@pytest.mark.parametrize(("text", "seconds", "said"), [
+    ("You want a glass of water. You want a glass of water.", 1.6, "You want a glass of water."),  # no time for 12 words
+    ("Good. You want a glass of water? You want a glass of water?", 1.6, "Good. You want a glass of water?"),
+    ("I need to buy milk. I need to buy milk.", 3.2, "I need to buy milk. I need to buy milk."),  # time to say it twice
+    ("Thank you. Thank you.", 0.4, "Thank you. Thank you."),  # too short to call a sentence
+    ("We are going. We went.", 0.5, "We are going. We went."),  # not the same sentence
+])
+def test_a_sentence_doubled_in_too_little_time_is_said_once(text, seconds, said):
+    assert without_doubled_sentence(text, seconds) == said
+
+
 async def test_a_decode_that_loops_is_replaced_by_one_that_does_not(lite_engine, tmp_path, caplog):
     """Whisper's plain greedy decode of six spoken "thank you"s repeats the phrase a dozen times and more.
     (Each sentence may end its own segment: their finals joined repeat "thank you" as the speaker did.)"""
@@ -164,9 +175,9 @@ async def test_babble_that_passes_the_vad_does_not_come_out_as_invented_words(li
     assert not [t for t in targets if t in ("", "of", "and", "the", "a", "in the", "often")], targets
 
 
-def test_a_short_silence_announces_a_pause_once_and_a_close_then_keeps_the_same_audio():
+def test_a_short_silence_announces_a_pause_once_and_the_segment_may_then_end_at_the_pause_length():
     policy = SegmentPolicy(threshold=0.5, min_speech_ms=64, min_silence_ms=480, pad_ms=64, max_segment_ms=12_000,
-                           pause_ms=192)
+                           pause_ms=192, pause_decode_ms=96)
     frames = np.arange(40 * WINDOW_SAMPLES, dtype=np.float32)
 
     def feed(segmenter: Segmenter, probabilities: list[float]) -> list:
@@ -180,19 +191,33 @@ def test_a_short_silence_announces_a_pause_once_and_a_close_then_keeps_the_same_
     waited = feed(Segmenter(policy), speech_then_silence)
     pauses = [e for e in waited if isinstance(e, SegmentPaused)]
     (closed,) = [e for e in waited if isinstance(e, SegmentClosed)]
-    assert len(pauses) == 1 and np.array_equal(pauses[0].audio, closed.segment.audio)
+    assert len(pauses) == 1 and closed.after_pause
+    assert isinstance(waited[10 + 3 - 1], SegmentPaused)  # after 3 silent frames: 96 ms
+    assert [e.silent for e in waited[:10] if isinstance(e, SegmentGrew)] == [False] * 9
+    assert np.array_equal(pauses[0].audio, closed.segment.audio[: len(pauses[0].audio)])
 
+    # Asked to end at the pause: it closes at 192 ms of silence (6 frames), as the full silence would have.
     segmenter = Segmenter(policy)
-    early = feed(segmenter, speech_then_silence[:16])  # 6 silent frames: 192 ms
-    assert isinstance(early[-1], SegmentPaused)
-    closed_early = segmenter.close_paused()
-    assert np.array_equal(closed_early.segment.audio, closed.segment.audio)
+    early = feed(segmenter, speech_then_silence[:13])
+    assert isinstance(early[-1], SegmentPaused) and segmenter.end_at_pause() is None
+    (closed_early,) = [e for e in feed(segmenter, [0.0] * 3) if isinstance(e, SegmentClosed)]
+    assert closed_early.after_pause and np.array_equal(closed_early.segment.audio, closed.segment.audio)
     assert closed_early.segment.speech_end_sample == closed.segment.speech_end_sample
+    # ... and at once when the silence is that long already.
+    segmenter = Segmenter(policy)
+    assert isinstance(feed(segmenter, speech_then_silence[:13])[-1], SegmentPaused)
+    feed(segmenter, [0.0] * 3)
+    assert segmenter.end_at_pause().after_pause
 
-    # Voice after the pause: the segment goes on and the next silence is announced again.
-    resumed = feed(Segmenter(policy), [0.9] * 10 + [0.0] * 6 + [0.9] * 4 + [0.0] * 6)
-    assert sum(isinstance(e, SegmentPaused) for e in resumed) == 2
-    assert not any(isinstance(e, SegmentClosed) for e in resumed) and isinstance(resumed[-2], SegmentGrew)
+    # Voice after the pause: the segment goes on, the wish to end is forgotten, the next silence is announced again.
+    segmenter = Segmenter(policy)
+    feed(segmenter, [0.9] * 10 + [0.0] * 3)
+    assert segmenter.end_at_pause() is None
+    resumed = feed(segmenter, [0.9] * 4 + [0.0] * 6)
+    assert sum(isinstance(e, SegmentPaused) for e in resumed) == 1
+    assert not any(isinstance(e, SegmentClosed) for e in resumed)
+    later = feed(segmenter, [0.0] * 9)
+    assert [e.after_pause for e in later if isinstance(e, SegmentClosed)] == [True]
 
 
 async def test_a_finished_sentence_ends_its_segment_before_the_full_silence(lite_engine, tmp_path):

@@ -60,7 +60,7 @@ class LiteEngine(Engine):
             synthesizer=Synthesizer(settings.speech_rate),
             segment_policy=SegmentPolicy(settings.vad_threshold, settings.min_speech_ms, settings.min_silence_ms,
                                          settings.pad_ms, int(settings.max_segment_seconds * 1000),
-                                         settings.pause_ms),
+                                         settings.pause_ms, settings.pause_decode_ms),
             partial_interval_ms=settings.partial_interval_ms,
             voice=settings.voice or ENGLISH_VOICE,
         )

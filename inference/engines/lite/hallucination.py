@@ -13,7 +13,10 @@ Thresholds (docs/lite-engine.md says what they were checked against):
 - a loop: a phrase of 3-5 words three times or more, a word or word pair four
   times in a row, or text that zlib compresses more than COMPRESSION_RATIO_THRESHOLD
   (Whisper's temperature-fallback criterion); or a loop the decode's length cap cut
-  short: a phrase of 3-5 words twice in a row, then the text ends partway into it again.
+  short: a phrase of 3-5 words twice in a row, then the text ends partway into it again;
+- a doubled sentence: one of 3 words or more said again right after itself, in more words than the audio
+  can hold (MAX_WORDS_PER_SECOND: "You want a glass of water. You want a glass of water." from 1.6 s of
+  speech). A speaker who does repeat a sentence takes the time to say it twice.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ GIBBERISH_LOGPROB_THRESHOLD = -3.5
 COMPRESSION_RATIO_THRESHOLD = 2.4
 PHRASE_REPEATS = 3
 RUN_REPEATS = 4
+MAX_WORDS_PER_SECOND = 4.5  # brisk speech says about 3 a second
 
 _WORD = re.compile(r"[\w'’-]+")
 
@@ -80,6 +84,19 @@ def _cut_loop_start(words: list[str]) -> int | None:
                     and phrase[length - 1].startswith(tail[-1]):
                 return start + size
     return None
+
+
+def without_doubled_sentence(text: str, seconds: float) -> str:
+    """Text decoded from seconds of audio, up to the first sentence of 3 words or more that it says again right
+    after itself, when it holds more words than that audio can; otherwise the whole text."""
+    sentences = re.split(r"(?<=[.!?])\s+", text.strip())
+    if len(_WORD.findall(text)) <= MAX_WORDS_PER_SECOND * seconds:
+        return text
+    words = [[w.lower() for w in _WORD.findall(sentence)] for sentence in sentences]
+    for index in range(1, len(sentences)):
+        if len(words[index]) >= 3 and words[index] == words[index - 1]:
+            return " ".join(sentences[:index])
+    return text
 
 
 def cut_loop(text: str) -> str:

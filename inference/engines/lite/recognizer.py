@@ -8,10 +8,11 @@ Two measured choices (bench/engine.py, 2 cores, int8, Whisper base):
   prompts over one encoder output.
 
 Decodes that look invented from non-speech (hallucination.is_no_speech) come
-back empty. Decoding is plain
-greedy; a decode that loops (hallucination.loop_start) is done again by beam
-search with a repetition penalty and a ban on repeated 3-grams, and cut where
-its loop starts if it still loops.
+back empty. Decoding is plain greedy; a sentence doubled in less time than
+saying it twice takes is said once (hallucination.without_doubled_sentence); a
+decode that loops (hallucination.loop_start) is done again by beam search with a
+repetition penalty and a ban on repeated 3-grams, and cut where its loop starts
+if it still loops (a partial's is only cut: the final decodes again anyway).
 
 A session's glossary goes before both prompts as Whisper's "previous text"
 (`<|startofprev|>`, what faster-whisper's `initial_prompt` and `hotwords` do):
@@ -29,7 +30,7 @@ from faster_whisper import WhisperModel
 from faster_whisper.tokenizer import Tokenizer
 
 from inference.engines.base import ENGINE_SAMPLE_RATE
-from inference.engines.lite.hallucination import cut_loop, is_no_speech, loop_start
+from inference.engines.lite.hallucination import cut_loop, is_no_speech, loop_start, without_doubled_sentence
 
 log = logging.getLogger("inference.engines.lite.recognizer")
 
@@ -64,10 +65,10 @@ class Recognizer:
         self.languages: tuple[str, ...] = tuple(self._model.supported_languages)
 
     def recognize(self, audio: np.ndarray, language: str | None, translate: bool,
-                  target_prefix: str = "", glossary: tuple[str, ...] = ()) -> Recognition:
+                  target_prefix: str = "", glossary: tuple[str, ...] = (), redo_loops: bool = True) -> Recognition:
         """Transcript, and the English translation when asked; the target text is forced to start with
         target_prefix (words already spoken), which goes into the prompt of the task that makes it.
-        Glossary terms are spelled as given."""
+        Glossary terms are spelled as given. redo_loops False: a decode that loops is only cut."""
         tasks = ["transcribe", "translate"] if translate else ["transcribe"]
         features = np.repeat(self._encoder_input(audio), len(tasks), axis=0)
         encoded = self._model.model.encode(ctranslate2.StorageView.from_array(features))
@@ -83,10 +84,11 @@ class Recognizer:
         # The no-speech probability comes from the first step, the same for both prompts.
         if is_no_speech(results[0].no_speech_prob, [result.scores[0] for result in results]):
             return Recognition(language, "", "" if translate else None, is_speech=False)
-        texts = [self._decode(result.sequences_ids[0]) for result in results]
+        seconds = len(audio) / ENGINE_SAMPLE_RATE
+        texts = [without_doubled_sentence(self._decode(result.sequences_ids[0]), seconds) for result in results]
         for index, text in enumerate(texts):
             if loop_start(text) is not None:
-                texts[index] = self._decode_without_loop(encoded, index, prompts[index])
+                texts[index] = self._decode_without_loop(encoded, index, prompts[index]) if redo_loops else cut_loop(text)
         if target_prefix and not texts[-1].startswith(target_prefix):
             texts[-1] = f"{target_prefix} {texts[-1]}".strip()
         return Recognition(language, texts[0], texts[1] if translate else None)

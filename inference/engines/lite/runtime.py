@@ -31,8 +31,9 @@ class LiteRuntime:
         return self.thread.pending > 0
 
     async def recognize(self, audio: np.ndarray, language: str | None, translate: bool,
-                        target_prefix: str = "", glossary: tuple[str, ...] = ()) -> Recognition:
-        return await self.thread.run(self.recognizer.recognize, audio, language, translate, target_prefix, glossary)
+                        target_prefix: str = "", glossary: tuple[str, ...] = (), redo_loops: bool = True) -> Recognition:
+        return await self.thread.run(self.recognizer.recognize, audio, language, translate, target_prefix, glossary,
+                                     redo_loops)
 
     def close(self) -> None:
         self.thread.close()

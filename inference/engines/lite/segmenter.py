@@ -19,7 +19,8 @@ class SegmentPolicy:
     min_silence_ms: int
     pad_ms: int
     max_segment_ms: int
-    pause_ms: int = 0  # silence after which a segment is announced as paused (0: never)
+    pause_ms: int = 0  # silence after which a segment may end early, when the caller says so (0: never)
+    pause_decode_ms: int = 0  # silence after which that pause is announced, for the caller to decide (0: pause_ms)
 
 
 @dataclass
@@ -44,12 +45,13 @@ class SegmentStarted:
 @dataclass(frozen=True)
 class SegmentGrew:
     segment: Segment
+    silent: bool  # its latest frame was silent
 
 
 @dataclass(frozen=True)
 class SegmentPaused:
-    """The open segment has been silent for pause_ms: it may have ended. ``audio`` is what closing it now
-    would keep (speech and pad), the same audio a close by silence keeps if no voice comes first."""
+    """The open segment has been silent for pause_decode_ms: it may have ended. ``audio`` is its speech and
+    the silence after it so far, up to the pad."""
 
     segment: Segment
     audio: np.ndarray
@@ -58,6 +60,7 @@ class SegmentPaused:
 @dataclass(frozen=True)
 class SegmentClosed:
     segment: Segment
+    after_pause: bool = False  # closed in the silence a SegmentPaused announced: no voice came since
 
 
 SegmenterEvent = SegmentStarted | SegmentGrew | SegmentPaused | SegmentClosed
@@ -65,7 +68,7 @@ SegmenterEvent = SegmentStarted | SegmentGrew | SegmentPaused | SegmentClosed
 
 class Segmenter:
     """Voiced frames open a segment (with some audio before them), enough silence or the length cap closes it;
-    a shorter silence announces a pause, after which the caller may close the segment itself."""
+    a shorter silence announces a pause, after which the caller may have the segment end at pause_ms."""
 
     def __init__(self, policy: SegmentPolicy) -> None:
         self._policy = policy
@@ -80,6 +83,7 @@ class Segmenter:
         self._voiced_run = 0
         self._silent_run = 0
         self._pause_announced = False  # a SegmentPaused went out for the current silence
+        self._end_at_pause = False  # the caller wants the segment closed once the silence reaches pause_ms
         self._open: Segment | None = None
 
     def push(self, frames: np.ndarray, probabilities: np.ndarray) -> list[SegmenterEvent]:
@@ -93,16 +97,21 @@ class Segmenter:
             events.append(self._progress(self._open))
         return events
 
-    def close_paused(self) -> SegmentClosed:
-        """Close the open, silent segment now, as min_silence_ms of silence would have."""
-        assert self._open is not None and self._silent_run > 0
-        return self._close_after_silence(self._open)
+    def end_at_pause(self) -> SegmentClosed | None:
+        """After a SegmentPaused: close the segment once its silence reaches pause_ms (now, if it has), as
+        min_silence_ms of silence would have, unless voice comes first."""
+        assert self._open is not None and self._pause_announced
+        if self._silent_run >= ms_to_samples(self._policy.pause_ms):
+            return self._close_after_silence(self._open)
+        self._end_at_pause = True
+        return None
 
     def _progress(self, segment: Segment) -> SegmentGrew | SegmentPaused:
-        # Announced once per silence: the first push after which the segment has been silent for pause_ms.
-        pause = ms_to_samples(self._policy.pause_ms)
-        if not pause or self._silent_run < pause or self._pause_announced:
-            return SegmentGrew(segment)
+        # Announced once per silence: the first push after which the segment has been silent for pause_decode_ms.
+        policy = self._policy
+        announce = ms_to_samples(min(policy.pause_decode_ms or policy.pause_ms, policy.pause_ms))
+        if not announce or self._silent_run < announce or self._pause_announced:
+            return SegmentGrew(segment, silent=self._silent_run > 0)
         self._pause_announced = True
         return SegmentPaused(segment, segment.audio[: len(segment.audio) - self._trailing_silence_kept()].copy())
 
@@ -135,8 +144,8 @@ class Segmenter:
         voiced = probability >= policy.threshold - NEGATIVE_MARGIN
         self._silent_run = 0 if voiced else self._silent_run + len(window)
         if voiced:
-            self._pause_announced = False
-        if self._silent_run >= ms_to_samples(policy.min_silence_ms):
+            self._pause_announced = self._end_at_pause = False
+        if self._silent_run >= ms_to_samples(policy.pause_ms if self._end_at_pause else policy.min_silence_ms):
             return [self._close_after_silence(segment)]
         if segment.duration_ms >= policy.max_segment_ms:
             # A monologue without pauses: cut here; if speech goes on, the next frames open a new segment.
@@ -148,13 +157,13 @@ class Segmenter:
     def _close_after_silence(self, segment: Segment) -> SegmentClosed:
         speech_end = self._samples - self._silent_run
         segment.audio = segment.audio[: len(segment.audio) - self._trailing_silence_kept()]
-        return self._close(speech_end)
+        return self._close(speech_end, after_pause=self._pause_announced)
 
-    def _close(self, speech_end_sample: int) -> SegmentClosed:
+    def _close(self, speech_end_sample: int, after_pause: bool = False) -> SegmentClosed:
         assert self._open is not None
         segment, self._open = self._open, None
         segment.speech_end_sample = speech_end_sample
         self._silent_run = 0
         self._voiced_run = 0
-        self._pause_announced = False
-        return SegmentClosed(segment)
+        self._pause_announced = self._end_at_pause = False
+        return SegmentClosed(segment, after_pause)

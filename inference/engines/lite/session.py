@@ -66,7 +66,7 @@ class LiteSession(EngineSession):
         self._spoken: list[str] = []  # target words of the segment already synthesized
         self._unconfirmed: SpeechStarted | None = None  # the segment's start, until a decode finds speech in it
         self._last_partial: Recognition | None = None  # the segment's latest partial decode that found speech
-        self._at_pause: tuple[int, int, Recognition] | None = None  # (audio samples, words spoken, decode)
+        self._at_pause: tuple[int, Recognition] | None = None  # (words spoken, decode) of the latest pause
 
     async def push(self, audio: np.ndarray) -> list[EngineEvent]:
         frames = self._frames.push(audio)
@@ -101,11 +101,11 @@ class LiteSession(EngineSession):
             self._unconfirmed = SpeechStarted(segment.segment_id, samples_to_ms(segment.start_sample))
             return []
         if isinstance(change, SegmentGrew):
-            return await self._partial(segment)
+            return [] if change.silent else await self._partial(segment)  # a pause decode is coming
         if isinstance(change, SegmentPaused):
             return await self._pause(change)
         assert segment.speech_end_sample is not None
-        final = await self._final(segment)
+        final = await self._final(change)
         if final is None:
             return []
         return [*self._confirmed(), SpeechEnded(segment.segment_id, samples_to_ms(segment.speech_end_sample)), *final]
@@ -130,7 +130,7 @@ class LiteSession(EngineSession):
         if segment.duration_ms < MIN_PARTIAL_AUDIO_MS or not due or self._runtime.busy:
             return []
         self._last_partial_ms = segment.duration_ms
-        recognition = await self._recognize(segment.audio)
+        recognition = await self._recognize(segment.audio, redo_loops=False)
         if not recognition.is_speech:
             return []
         self._last_partial = recognition
@@ -145,23 +145,26 @@ class LiteSession(EngineSession):
         return events
 
     async def _pause(self, pause: SegmentPaused) -> list[EngineEvent]:
-        """A short silence: decode what the segment would end with (while the model is idle); when both
-        texts end a sentence, the speaker most likely has, so the segment closes now instead of after
-        min_silence_ms. Otherwise the decode is kept for the close, which keeps the same audio unless
-        speech comes back first."""
+        """A short silence: decode what the segment would end with (while the model is idle), early enough to
+        be done when the pause is long enough to end it. When both texts end a sentence, the speaker most
+        likely has, so the segment ends at pause_ms of silence instead of min_silence_ms. Either way, a
+        close in this silence (no voice since) takes this decode as its final."""
+        self._at_pause = None
         if self._runtime.busy:
             return []
         recognition = await self._recognize(pause.audio, target_prefix=" ".join(self._spoken))
-        self._at_pause = (len(pause.audio), len(self._spoken), recognition)
+        self._at_pause = (len(self._spoken), recognition)
         if not recognition.is_speech or not all(text.rstrip().endswith(SENTENCE_END) for text in
                                                  (recognition.transcript, self._target_text(recognition))):
             return []
-        return await self._on_segment_change(self._segmenter.close_paused())
+        closed = self._segmenter.end_at_pause()
+        return [] if closed is None else await self._on_segment_change(closed)
 
-    async def _final(self, segment: Segment) -> list[EngineEvent] | None:
+    async def _final(self, closed: SegmentClosed) -> list[EngineEvent] | None:
         """The segment's last events; None when no decode found speech in it."""
-        if self._at_pause is not None and self._at_pause[:2] == (len(segment.audio), len(self._spoken)):
-            recognition = self._at_pause[2]  # the same audio and prefix: the same decode
+        segment = closed.segment
+        if closed.after_pause and self._at_pause is not None and self._at_pause[0] == len(self._spoken):
+            recognition = self._at_pause[1]  # nothing but silence since that decode
         else:
             # The final translation continues what was already spoken, so the two never disagree.
             recognition = await self._recognize(segment.audio, target_prefix=" ".join(self._spoken))
@@ -176,9 +179,9 @@ class LiteSession(EngineSession):
             events.append(SpeechAudio(segment.segment_id, speech, is_last=True))
         return events
 
-    async def _recognize(self, audio: np.ndarray, target_prefix: str = "") -> Recognition:
+    async def _recognize(self, audio: np.ndarray, target_prefix: str = "", redo_loops: bool = True) -> Recognition:
         return await self._runtime.recognize(audio.copy(), self._source, self._needs_translation(),
-                                             target_prefix, self._glossary)
+                                             target_prefix, self._glossary, redo_loops)
 
     def _needs_translation(self) -> bool:
         return self._source != ENGLISH_WHISPER

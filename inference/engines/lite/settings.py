@@ -11,6 +11,7 @@
 | S2ST_LITE_MIN_SPEECH_MS | 250 | voiced time before a segment starts |
 | S2ST_LITE_MIN_SILENCE_MS | 500 | silence that ends a segment |
 | S2ST_LITE_PAUSE_MS | 250 | silence after which a segment ends early when its decode ends a sentence in both languages (0: never) |
+| S2ST_LITE_PAUSE_DECODE_MS | 96 | silence after which that decode starts (so that it is done by then; at most S2ST_LITE_PAUSE_MS) |
 | S2ST_LITE_PAD_MS | 200 | audio kept before speech onset and after its end |
 | S2ST_LITE_MAX_SEGMENT_SECONDS | 12 | a monologue is cut into segments of at most this length |
 | S2ST_LITE_PARTIAL_INTERVAL_MS | 1000 | new speech between two partial decodes of a segment |
@@ -37,6 +38,7 @@ class LiteSettings(FromEnviron):
     min_speech_ms: int = env("S2ST_LITE_MIN_SPEECH_MS", 250)
     min_silence_ms: int = env("S2ST_LITE_MIN_SILENCE_MS", 500)
     pause_ms: int = env("S2ST_LITE_PAUSE_MS", 250)
+    pause_decode_ms: int = env("S2ST_LITE_PAUSE_DECODE_MS", 96)
     pad_ms: int = env("S2ST_LITE_PAD_MS", 200)
     max_segment_seconds: float = env("S2ST_LITE_MAX_SEGMENT_SECONDS", 12.0)
     partial_interval_ms: int = env("S2ST_LITE_PARTIAL_INTERVAL_MS", 1000)
