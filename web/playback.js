@@ -6,6 +6,7 @@ export const JITTER_MS = 100; // audio queued (or waited for) before playback st
 export const FADE_MS = 5; // join crossfade, and fade in/out around underruns
 const CAPACITY_S = 120; // queued audio beyond this is dropped (the page fell far behind)
 const PLAYING_TAIL_MS = 250; // room echo outlasts the last played sample by about this much
+const MAX_HELD_S = 20; // a talker who never pauses this long still hears their translation
 
 export class Playback {
   // onTap({samples, audible, blocks}): reports from the output tap, every 100 ms.
@@ -24,6 +25,7 @@ export class Playback {
     this.queuedMs = 0;
     this.held = false;
     this.heldBack = []; // chunks that arrived while held, in order
+    this.heldSamples = 0;
   }
 
   // Creates (or re-creates for a new rate) the audio graph; call it from a click the first time,
@@ -69,18 +71,26 @@ export class Playback {
   // Returns true when it was held back.
   enqueue(pcm) {
     if (!this.player) return false;
-    const held = this.heldBack.length > 0 || (this.held && !this.playing);
-    if (held) this.heldBack.push(pcm);
-    else this.post(pcm);
-    return held;
+    if (this.heldBack.length === 0 && !(this.held && !this.playing)) {
+      this.post(pcm);
+      return false;
+    }
+    this.heldBack.push(pcm);
+    this.heldSamples += pcm.byteLength / 2;
+    if (this.heldSamples > this.rate * MAX_HELD_S) this.release();
+    return true;
   }
 
   // Talker priority (talk-detector.js): true holds translated speech back until hold(false).
   hold(held) {
     this.held = held;
-    if (held) return;
+    if (!held) this.release();
+  }
+
+  release() {
     for (const pcm of this.heldBack) this.post(pcm);
     this.heldBack = [];
+    this.heldSamples = 0;
   }
 
   post(pcm) {
@@ -102,6 +112,7 @@ export class Playback {
 
   clear() {
     this.heldBack = [];
+    this.heldSamples = 0;
     this.player?.port.postMessage("clear");
   }
 }
