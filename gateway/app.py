@@ -76,6 +76,9 @@ def create_app(config: GatewayConfig, metrics: GatewayMetrics | None = None,
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         channel = open_channel(config)
+        # Connect to every worker now, not at the first session: the first sessions then spread over all of
+        # them (round-robin picks among connected workers) and none pays for the connection's setup.
+        channel.get_state(try_to_connect=True)
         state["workers"] = WorkerClient(channel, config.worker_timeout_seconds, config.start_attempts)
         await authenticator.warm_up()
         log.info("gateway ready", extra={"url": f"http://{config.host}:{config.port}", "worker_target": config.worker_target})

@@ -11,7 +11,7 @@ from pathlib import Path
 import websockets
 
 from tests.harness.polling import until
-from tests.harness.servers import free_port, running, start_gateway, start_worker
+from tests.harness.servers import GATEWAY_PROCESSES, free_port, running, start_gateway, start_worker
 from tests.harness.raw_ws import NonReadingClient
 from tests.harness.wsclient import ProtocolClient, connect
 
@@ -95,6 +95,10 @@ async def open_clients(stack: contextlib.AsyncExitStack, url: str, count: int) -
     return clients
 
 
+def worker_port(worker) -> int:
+    return int(worker.address.rsplit(":", 1)[1])
+
+
 def sessions_per_worker(*workers) -> list[int]:
     return [int(worker.metric("s2st_worker_active_sessions")) for worker in workers]
 
@@ -107,6 +111,9 @@ async def test_one_multi_address_target_spreads_sessions_over_three_workers_thro
           running(start_worker("echo", {"S2ST_SHUTDOWN_GRACE_SECONDS": "60"}, log_dir=server_logs)) as c,
           running(start_gateway(f"{a.address},{b.address},{c.address}", {"S2ST_MAX_SESSIONS_PER_IP": "0"},
                                 log_dir=server_logs)) as gateway):
+        # Each serving process of the gateway connects to every worker before its first session.
+        await until(lambda: all(len(client_ports_connected_to(worker_port(w))) >= GATEWAY_PROCESSES
+                                for w in (a, b, c)), what="the gateway's processes did not connect to every worker")
         async with contextlib.AsyncExitStack() as stack:
             first = await open_clients(stack, gateway.ws_url, 9)
             # Round-robin, not capacity, spreads them: every worker has room for all nine.
