@@ -89,9 +89,9 @@ def _cut_loop_start(words: list[str]) -> int | None:
 def without_doubled_sentence(text: str, seconds: float) -> str:
     """Text decoded from seconds of audio, up to the first sentence of 3 words or more that it says again right
     after itself, when it holds more words than that audio can; otherwise the whole text."""
-    sentences = re.split(r"(?<=[.!?])\s+", text.strip())
     if len(_WORD.findall(text)) <= MAX_WORDS_PER_SECOND * seconds:
         return text
+    sentences = re.split(r"(?<=[.!?])\s+", text.strip())
     words = [[w.lower() for w in _WORD.findall(sentence)] for sentence in sentences]
     for index in range(1, len(sentences)):
         if len(words[index]) >= 3 and words[index] == words[index - 1]:

@@ -73,6 +73,8 @@ class Segmenter:
     def __init__(self, policy: SegmentPolicy) -> None:
         self._policy = policy
         self._pad = ms_to_samples(policy.pad_ms)
+        # Samples of silence that announce a pause (0: never).
+        self._announce_after = ms_to_samples(min(policy.pause_decode_ms or policy.pause_ms, policy.pause_ms))
         self._next_id = 1
         self.reset(0)
 
@@ -108,8 +110,7 @@ class Segmenter:
 
     def _progress(self, segment: Segment) -> SegmentGrew | SegmentPaused:
         # Announced once per silence: the first push after which the segment has been silent for pause_decode_ms.
-        policy = self._policy
-        announce = ms_to_samples(min(policy.pause_decode_ms or policy.pause_ms, policy.pause_ms))
+        announce = self._announce_after
         if not announce or self._silent_run < announce or self._pause_announced:
             return SegmentGrew(segment, silent=self._silent_run > 0)
         self._pause_announced = True
