@@ -5,11 +5,12 @@
 //            events -> TranscriptStore -> transcript views, lag timeline, downloads.
 
 import { Capture, CAPTURE_RATE, FRAME_MS } from "./capture.js";
-import { Connection, connectionWords } from "./connection.js";
+import { Connection, showConnectionIn } from "./connection.js";
 import { showErrorIn } from "./error-banner.js";
 import { closeWords, languagesWords, microphoneWords, roomEndedWords, serverErrorWords } from "./errors.js";
 import { FrameBatcher, concat } from "./frames.js";
 import { OutputControls } from "./output-controls.js";
+import { enterPhase } from "./page-phase.js";
 import { Playback } from "./playback.js";
 import { remember, wanted } from "./preferences.js";
 import { addressFor, fetchApi, roomAddress, roomSocketUrl, socketUrl } from "./room-links.js";
@@ -94,24 +95,18 @@ function setStatus(text) {
 }
 
 function setPhase(next) {
-  current.phase = next;
-  document.body.dataset.phase = next; // for styling and the tests
-  const focused = document.activeElement;
-  const room = current.mode === "room";
-  ui.start.disabled = next !== "idle" || !languagesLoaded || current.room !== null;
-  ui.stop.disabled = room || (next !== "starting" && next !== "live");
-  share.enable(next === "idle" && languagesLoaded, room && next === "live");
-  ui.source.disabled = next !== "idle" || ui.source.dataset.fixed === "true";
-  ui.target.disabled = ui.headphones.disabled = next !== "idle";
-  // Keep keyboard focus on a usable button when the focused one just became disabled.
-  if (focused instanceof HTMLButtonElement && focused.disabled) {
-    [ui.stop, ui.start, ui.reset].find((button) => !button.disabled)?.focus();
-  }
+  enterPhase(current, next, [ui.stop, ui.start, ui.reset], () => {
+    const room = current.mode === "room";
+    ui.start.disabled = next !== "idle" || !languagesLoaded || current.room !== null;
+    ui.stop.disabled = room || (next !== "starting" && next !== "live");
+    share.enable(next === "idle" && languagesLoaded, room && next === "live");
+    ui.source.disabled = next !== "idle" || ui.source.dataset.fixed === "true";
+    ui.target.disabled = ui.headphones.disabled = next !== "idle";
+  });
 }
 
 function onState(state, detail) {
-  ui.connection.dataset.state = state;
-  ui.connection.textContent = connectionWords(state, detail);
+  showConnectionIn(ui.connection, state, detail);
   if (state === "connected") {
     if (ui.error.dataset.from === "connection") showError(null);
     if (!languagesLoaded) loadLanguages();

@@ -5,10 +5,16 @@ const AUDIO_HEADER_BYTES = 12;
 const MAX_BUFFERED_BYTES = 256 * 1024; // about 8 s of 16 kHz audio waiting in the browser
 
 // The connection indicator's words for a state (and its detail).
-export function connectionWords(state, detail) {
+function connectionWords(state, detail) {
   if (state === "connecting") return "Connecting…";
   if (state === "connected") return "Connected";
   return `Connection lost. Reconnecting in ${detail.delay} s…`;
+}
+
+// Shows a state on the page's connection indicator: its words, and `data-state` for styling and the tests.
+export function showConnectionIn(indicator, state, detail) {
+  indicator.dataset.state = state;
+  indicator.textContent = connectionWords(state, detail);
 }
 
 export class Connection {

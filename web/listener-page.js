@@ -4,10 +4,11 @@
 // Data path: gateway -> Connection -> onEvent (joined, transcripts, speaker, room_ended) / onAudio -> Playback;
 //            transcripts -> TranscriptStore (not saved: the room gives its transcript on every join) -> lists.
 
-import { Connection, connectionWords } from "./connection.js";
+import { Connection, showConnectionIn } from "./connection.js";
 import { showErrorIn } from "./error-banner.js";
 import { closeWords, languagesWords, roomEndedWords, serverErrorWords } from "./errors.js";
 import { OutputControls } from "./output-controls.js";
+import { enterPhase } from "./page-phase.js";
 import { Playback } from "./playback.js";
 import { wanted } from "./preferences.js";
 import { fetchApi, roomAddress, roomSocketUrl } from "./room-links.js";
@@ -66,22 +67,17 @@ function setStatus(text) {
 }
 
 function setPhase(next) {
-  current.phase = next;
-  document.body.dataset.phase = next; // for styling and the tests
-  const focused = document.activeElement;
-  ui.listen.disabled = next !== "idle" || !languagesLoaded || !connection.ready;
-  ui.leave.disabled = next !== "joining" && next !== "listening";
-  ui.language.disabled = next === "ended" || next === "leaving" || !languagesLoaded;
-  if (focused instanceof HTMLButtonElement && focused.disabled) {
-    [ui.leave, ui.listen].find((button) => !button.disabled)?.focus();
-  }
+  enterPhase(current, next, [ui.leave, ui.listen], () => {
+    ui.listen.disabled = next !== "idle" || !languagesLoaded || !connection.ready;
+    ui.leave.disabled = next !== "joining" && next !== "listening";
+    ui.language.disabled = next === "ended" || next === "leaving" || !languagesLoaded;
+  });
 }
 
 const languageName = (code) => names.get(code) ?? code;
 
 function onState(state, detail) {
-  ui.connection.dataset.state = state;
-  ui.connection.textContent = connectionWords(state, detail);
+  showConnectionIn(ui.connection, state, detail);
   if (state === "connected") {
     if (ui.error.dataset.from === "connection") showError(null);
     // Back after a drop: the new socket is in no room yet. Join again what was wanted (the room gives the
