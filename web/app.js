@@ -7,12 +7,13 @@
 import { Capture, CAPTURE_RATE, FRAME_MS } from "./capture.js";
 import { Connection, showConnectionIn } from "./connection.js";
 import { showErrorIn } from "./error-banner.js";
-import { closeWords, languagesWords, microphoneWords, roomEndedWords, serverErrorWords } from "./errors.js";
+import { closeWords, languagesWords, microphoneWords, resumingWords, roomEndedWords, serverErrorWords } from "./errors.js";
 import { FrameBatcher, concat } from "./frames.js";
 import { OutputControls } from "./output-controls.js";
 import { enterPhase } from "./page-phase.js";
 import { Playback } from "./playback.js";
 import { remember, wanted } from "./preferences.js";
+import { resumable, startsOnNextSocket } from "./resume.js";
 import { addressFor, fetchApi, roomAddress, roomSocketUrl, socketUrl } from "./room-links.js";
 import { RoomShare } from "./room-share.js";
 import { TalkDetector } from "./talk-detector.js";
@@ -113,17 +114,32 @@ function onState(state, detail) {
     if (current.phase === "starting" || current.phase === "live") sendOpening(); // resume after a reconnect
   }
   if (state === "reconnecting") {
-    // Words that say more stay: a session's fatal error, a language list refused for want of a token.
-    if (!["session", "languages"].includes(ui.error.dataset.from)) showError(closeWords(detail.code), "connection");
-    current.ready = null;
-    current.startSent = false;
-    current.roomLive = false; // the room waits for its speaker (S2ST_ROOM_GRACE_SECONDS)
-    const held = batcher.takeHeld(); // captured, never sent: the next session gets it first
-    if (held !== null) current.pending.unshift(held);
+    // Words that say more stay: a session's fatal error, a language list refused for want of a token, a drained
+    // session that goes on.
+    if (!["session", "languages", "resuming"].includes(ui.error.dataset.from)) showError(closeWords(detail.code), "connection");
+    sessionLost();
     if (current.phase === "stopping" && current.mode === "room") roomEnded("ended"); // it ends without us
     else if (current.phase === "stopping") finishSession("Stopped");
     else if (current.phase === "live") setPhase("starting");
   }
+}
+
+// The session on the socket is gone (a drop, a drain): what the microphone captured waits for the next one.
+function sessionLost() {
+  current.ready = null;
+  current.startSent = false;
+  current.roomLive = false; // the room waits for its speaker (S2ST_ROOM_GRACE_SECONDS)
+  const held = batcher.takeHeld(); // captured, never sent: the next session gets it first
+  if (held !== null) current.pending.unshift(held);
+}
+
+// A drain ended a live session (resume.js): a new one goes on with the microphone and the transcript.
+function resumeSession(event) {
+  showError(resumingWords(event), "resuming"); // gone at the next `ready`
+  sessionLost();
+  setPhase("starting");
+  setStatus("Reconnecting: the session goes on in a moment…");
+  if (!startsOnNextSocket(event)) sendStart();
 }
 
 // ---- events from the server -----------------------------------------------------------------
@@ -176,6 +192,10 @@ function onEvent(event) {
     case "error":
       if (current.mode === "room") {
         roomError(event);
+        break;
+      }
+      if (resumable(event, current.phase)) {
+        resumeSession(event);
         break;
       }
       // A fatal error of a running session is kept through the reconnection that may follow it.

@@ -83,6 +83,17 @@ export function serverErrorWords({ code, message, fatal }) {
   return { text, details: `${code}: ${message}` };
 }
 
+// Why a live session ended when the page goes on with a new one by itself (web/resume.js).
+const RESUMING_WORDS = {
+  shutting_down: "The server is restarting. Your session goes on in a moment.",
+  worker_unavailable: "The translator in use went away. Your session goes on with another in a moment.",
+};
+
+// A drain ended the session (`error` event) and the page starts a new one.
+export function resumingWords({ code, message }) {
+  return { text: RESUMING_WORDS[code], details: `${code}: ${message}` };
+}
+
 // The socket closed with `code`; the page is reconnecting.
 export function closeWords(code) {
   const text = CLOSE_WORDS[code] ?? "The connection to the server ended.";
