@@ -2,8 +2,10 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-# Debian packages the project needs at run time (speech synthesis, test speech, browser tests).
+# Debian packages the project needs at run time (speech synthesis, test speech, browser tests)...
 APT_PACKAGES := espeak-ng sox chromium
+# ...and for its tests only (the deployment checks run shellcheck on the VM's rendered boot scripts).
+APT_TEST := shellcheck
 EXTRAS_RUN := gateway,inference,lite
 EXTRAS_TEST := gateway,inference,lite,dev,browser-tests,deploy-checks
 
@@ -38,6 +40,7 @@ install-run: $(BIN)/python apt
 	$(BIN)/pip install --quiet -e ".[$(EXTRAS_RUN)]"
 
 install-test: $(BIN)/python apt
+	@$(MAKE) --no-print-directory apt APT_PACKAGES="$(APT_TEST)"
 	$(BIN)/pip install --quiet -e ".[$(EXTRAS_TEST)]"
 
 # Worker in the background (stopped with the gateway), gateway in the foreground.

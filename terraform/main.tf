@@ -9,18 +9,46 @@ locals {
     "a2" = "nvidia-tesla-a100"
     "n1" = "nvidia-tesla-t4"
   }
+  # What s2st.service runs (terraform/systemd/), retried until it succeeds.
+  deploy_script = templatefile("${path.module}/deploy.sh.tftpl", {
+    project_id      = var.project_id
+    repo_url        = var.repo_url
+    repo_ref        = var.repo_ref
+    domain          = var.domain
+    acme_email      = var.acme_email
+    workers_per_gpu = var.workers_per_gpu
+    image_prefix    = var.image_prefix
+    image_tag       = var.image_tag
+    jwt_jwks_url    = var.jwt_jwks_url
+    jwt_issuer      = var.jwt_issuer
+    secret_ids      = { for key, secret in google_secret_manager_secret.stack : key => secret.secret_id }
+  })
   secrets = merge(
     { grafana-admin-password = var.grafana_admin_password },
     var.jwt_secret != "" ? { jwt-secret = var.jwt_secret } : {},
   )
 }
 
-# Secrets live in Secret Manager, readable by the VM's identity only: instance metadata would expose
-# them to anyone with compute.instances.get and to every container through the metadata server.
-resource "google_project_service" "secretmanager" {
-  service            = "secretmanager.googleapis.com"
+# The APIs this root uses, enabled first: everything that calls one depends on this, so a first apply
+# in a blank project cannot race the enabling.
+resource "google_project_service" "apis" {
+  for_each = toset([
+    "compute.googleapis.com",
+    "iam.googleapis.com",
+    "secretmanager.googleapis.com",
+    "artifactregistry.googleapis.com",
+  ])
+  service            = each.value
   disable_on_destroy = false
 }
+
+moved {
+  from = google_project_service.secretmanager
+  to   = google_project_service.apis["secretmanager.googleapis.com"]
+}
+
+# Secrets live in Secret Manager, readable by the VM's identity only: instance metadata would expose
+# them to anyone with compute.instances.get and to every container through the metadata server.
 
 resource "google_secret_manager_secret" "stack" {
   for_each  = nonsensitive(toset(keys(local.secrets)))
@@ -28,7 +56,7 @@ resource "google_secret_manager_secret" "stack" {
   replication {
     auto {}
   }
-  depends_on = [google_project_service.secretmanager]
+  depends_on = [google_project_service.apis]
 }
 
 resource "google_secret_manager_secret_version" "stack" {
@@ -48,6 +76,7 @@ resource "google_secret_manager_secret_iam_member" "vm" {
 resource "google_compute_network" "vpc" {
   name                    = "${var.name}-vpc"
   auto_create_subnetworks = false
+  depends_on              = [google_project_service.apis]
 }
 
 resource "google_compute_subnetwork" "vm" {
@@ -61,6 +90,7 @@ resource "google_compute_subnetwork" "vm" {
 resource "google_service_account" "vm" {
   account_id   = "${var.name}-vm"
   display_name = "Speech translation VM"
+  depends_on   = [google_project_service.apis]
 }
 
 resource "google_project_iam_member" "vm" {
@@ -75,8 +105,9 @@ resource "google_project_iam_member" "vm" {
 }
 
 resource "google_compute_address" "web" {
-  name   = "${var.name}-ip"
-  region = var.region
+  name       = "${var.name}-ip"
+  region     = var.region
+  depends_on = [google_project_service.apis]
 }
 
 # Only HTTP (redirect + ACME) and HTTPS reach the VM; gRPC, Prometheus and Grafana stay inside.
@@ -120,7 +151,7 @@ resource "google_compute_instance" "vm" {
 
   boot_disk {
     initialize_params {
-      # Deep Learning VM: NVIDIA driver, Docker and the NVIDIA container toolkit.
+      # Deep Learning VM: the NVIDIA driver (Docker and the container toolkit are installed when missing).
       image = var.boot_image
       size  = var.boot_disk_gb
       type  = "pd-balanced"
@@ -160,19 +191,12 @@ resource "google_compute_instance" "vm" {
   metadata = {
     install-nvidia-driver = "True"
     enable-oslogin        = "TRUE"
-    # No secrets here: the startup script reads them from Secret Manager.
+    # Only OS Login users (IAM) get in: no project-wide key reaches this VM.
+    block-project-ssh-keys = "TRUE"
+    # No secrets here: the deploy reads them from Secret Manager.
     startup-script = templatefile("${path.module}/startup.sh.tftpl", {
-      project_id      = var.project_id
-      repo_url        = var.repo_url
-      repo_ref        = var.repo_ref
-      domain          = var.domain
-      acme_email      = var.acme_email
-      workers_per_gpu = var.workers_per_gpu
-      image_prefix    = var.image_prefix
-      image_tag       = var.image_tag
-      jwt_jwks_url    = var.jwt_jwks_url
-      jwt_issuer      = var.jwt_issuer
-      secret_ids      = { for key, secret in google_secret_manager_secret.stack : key => secret.secret_id }
+      deploy_script = local.deploy_script
+      units         = { for name in fileset("${path.module}/systemd", "*") : name => file("${path.module}/systemd/${name}") }
     })
   }
 
@@ -186,6 +210,10 @@ resource "google_compute_instance" "vm" {
     precondition {
       condition     = local.attach_gpus || var.gpu_count == 1
       error_message = "gpu_count applies to n1 machines only: g2 and a2 machine types come with their GPUs (2 L4: g2-standard-24)."
+    }
+    precondition {
+      condition     = var.allow_anonymous || var.jwt_secret != "" || var.jwt_jwks_url != ""
+      error_message = "/ws would be open to anyone: set jwt_secret or jwt_jwks_url, or allow_anonymous = true on purpose."
     }
     precondition {
       condition     = var.image_prefix == "" || var.image_tag != ""

