@@ -23,12 +23,14 @@ from inference.engines.seamless.settings import SeamlessSettings
 from inference.server import DRAIN_FINAL_GRACE_SECONDS
 from s2st.runtime.settings import variables
 from tests.harness.exported_metrics import gateway_gauges
+from tests.harness.terraform import Root
 
 ROOT = Path(__file__).resolve().parent.parent
 CHART = ROOT / "k8s"
 GKE = ROOT / "terraform" / "gke"
 CRD_SCHEMAS = Path(__file__).resolve().parent / "k8s_crd_schemas"
 RELEASE = NAMESPACE = "s2st"
+GKE_ROOT = Root(GKE)
 
 # What terraform/gke would output for a project (the template's variables, filled in).
 TERRAFORM_OUTPUTS = {
@@ -43,8 +45,7 @@ TERRAFORM_OUTPUTS = {
 
 def kubernetes_version() -> str:
     """The oldest minor the cluster runs: terraform/gke's kubernetes_version, the schemas' version here."""
-    variables_tf = (GKE / "variables.tf").read_text()
-    return re.search(r'variable "kubernetes_version".*?default\s*=\s*"([0-9.]+)"', variables_tf, re.S).group(1)
+    return GKE_ROOT.default("kubernetes_version")
 
 
 def terraform_values() -> dict[str, Any]:
@@ -169,9 +170,9 @@ def test_the_chart_asks_for_the_kubernetes_version_terraform_creates_and_lints_c
 
 def test_terraform_fills_every_slot_of_the_values_it_prints():
     template_slots = set(re.findall(r"\$\{(\w+)\}", (GKE / "helm-values.yaml.tftpl").read_text()))
-    outputs = (GKE / "outputs.tf").read_text()
-    arguments = re.search(r'templatefile\("\$\{path.module\}/helm-values.yaml.tftpl", \{(.*?)\n  \}\)', outputs, re.S)
-    given = set(re.findall(r"^\s+(\w+)\s+=", arguments.group(1), re.M))
+    expression = GKE_ROOT.outputs["helm_values"]["value"]  # ${templatefile("...", {name = value, ...})}, parsed
+    arguments = re.fullmatch(r'\$\{templatefile\("\$\{path.module\}/helm-values.yaml.tftpl", \{(.*)\}\)\}', expression)
+    given = set(re.findall(r"(?:^|, )(\w+) = ", arguments.group(1)))
     assert template_slots == given == set(TERRAFORM_OUTPUTS), (template_slots ^ given)
 
 
@@ -381,9 +382,9 @@ def test_secrets_are_read_by_the_identity_terraform_lets_read_them(gke):
         TERRAFORM_OUTPUTS["secret_reader_email"]
     store = one(gke, "SecretStore", "secret-manager")["spec"]["provider"]["gcpsm"]
     assert store["auth"]["workloadIdentity"]["serviceAccountRef"]["name"] == account["metadata"]["name"]
-    secrets_tf = (GKE / "secrets.tf").read_text()
-    assert f'secret_reader_ksa = "{account["metadata"]["name"]}"' in secrets_tf
-    assert "svc.id.goog[${var.namespace}/${local.secret_reader_ksa}]" in secrets_tf
+    assert GKE_ROOT.locals["secret_reader_ksa"] == account["metadata"]["name"]
+    binding = GKE_ROOT.resource("google_service_account_iam_member", "secrets")["member"]
+    assert binding.endswith("svc.id.goog[${var.namespace}/${local.secret_reader_ksa}]")
     grafana = container(gke, "grafana")["env"]
     assert {"name": "GF_SECURITY_ADMIN_PASSWORD",
             "valueFrom": {"secretKeyRef": {"name": "grafana-admin", "key": "password"}}} in grafana
@@ -392,7 +393,9 @@ def test_secrets_are_read_by_the_identity_terraform_lets_read_them(gke):
 
 def test_the_control_plane_may_call_the_metrics_adapter_through_the_firewall(gke):
     adapter_port = port(container(gke, "prometheus-adapter"), "https")
-    assert f"adapter_port = {adapter_port}" in (GKE / "network.tf").read_text()
+    assert GKE_ROOT.locals["adapter_port"] == adapter_port
+    rule = GKE_ROOT.resource("google_compute_firewall", "adapter")
+    assert rule["allow"][0]["ports"] == ["${tostring(local.adapter_port)}"] and rule["source_ranges"] == ["${var.master_cidr}"]
 
 
 @pytest.mark.parametrize("variant", ["gke", "cpu"])
@@ -422,3 +425,29 @@ def test_gateways_know_each_other_by_name_for_rooms_and_only_gateways_reach_the_
         assert rule.get("from") and all(set(source) == {"podSelector"} for source in rule["from"]), rule
         assert all(selects(source["podSelector"], pod_labels(objects, "gateway")) for source in rule["from"])
         assert not any(selects(source["podSelector"], pod_labels(objects, "inference")) for source in rule["from"])
+
+
+def test_releases_and_scale_ins_drain_for_minutes_not_seconds(gke):
+    """A session may last an hour; a drain of seconds cut nearly every live one at each release or scale-in."""
+    for workload in ("gateway", "inference"):
+        assert float(env(container(gke, workload))["S2ST_SHUTDOWN_GRACE_SECONDS"]) >= 120, workload
+    backend = one(gke, "BackendConfig", "gateway")["spec"]
+    assert 120 <= backend["connectionDraining"]["drainingTimeoutSec"] <= 3600  # Google's limit
+
+
+def test_images_may_be_pinned_by_digest_and_a_malformed_digest_is_refused():
+    digest = "sha256:" + "ab" * 32
+    pinned = render(terraform_values(), {"images": {"digests": {"gateway": digest, "inference": digest}}})
+    for workload in ("gateway", "inference"):
+        image = container(pinned, workload)["image"]
+        assert image.endswith(f":{TERRAFORM_OUTPUTS['image_tag']}@{digest}"), image
+    assert "@" not in container(render(terraform_values()), "gateway")["image"]  # a tag alone, as before
+    with pytest.raises(helm.HelmError, match="images.digests.gateway"):
+        render(terraform_values(), {"images": {"digests": {"gateway": "sha256:short"}}})
+
+
+@pytest.mark.parametrize("variant", ["gke", "cpu"])
+def test_every_container_is_restarted_when_it_stops_answering(variant, request):
+    for name, template in pod_templates(request.getfixturevalue(variant)):
+        for c in template["spec"]["containers"]:
+            assert c.get("livenessProbe") and c.get("readinessProbe"), f"{name}/{c['name']}"

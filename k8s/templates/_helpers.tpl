@@ -19,11 +19,13 @@ podSelector:
   matchLabels: {{- include "s2st.selector" . | nindent 4 }}
 {{- end }}
 
-{{/* A release is a tag, never latest: every pod of a rollout must run the same code. */}}
+{{/* A release is a tag, never latest: every pod of a rollout must run the same code; a digest, when given, pins it. */}}
 {{- define "s2st.image" -}}
 {{- $tag := required "images.tag: the release to deploy (e.g. v1.2.0)" .root.Values.images.tag -}}
 {{- if eq $tag "latest" }}{{ fail "images.tag: a release, never latest" }}{{ end -}}
-{{ required (printf "images.%s: the image's registry path" .image) (index .root.Values.images .image) }}:{{ $tag }}
+{{- $digest := index (.root.Values.images.digests | default dict) .image | default "" -}}
+{{- if and $digest (not (regexMatch "^sha256:[0-9a-f]{64}$" $digest)) }}{{ fail (printf "images.digests.%s: sha256: and 64 hex digits" .image) }}{{ end -}}
+{{ required (printf "images.%s: the image's registry path" .image) (index .root.Values.images .image) }}:{{ $tag }}{{ if $digest }}@{{ $digest }}{{ end }}
 {{- end }}
 
 {{/* Pods run as the images' unprivileged user (uid 10001 unless given). */}}

@@ -27,15 +27,29 @@ resource "google_container_cluster" "main" {
     master_ipv4_cidr_block  = var.master_cidr
   }
 
-  dynamic "master_authorized_networks_config" {
-    for_each = length(var.authorized_networks) > 0 ? [1] : []
-    content {
-      dynamic "cidr_blocks" {
-        for_each = var.authorized_networks
-        content {
-          cidr_block = cidr_blocks.value
-        }
+  # Only these ranges reach the API endpoint (a required variable: ["0.0.0.0/0"] opens it on purpose).
+  master_authorized_networks_config {
+    dynamic "cidr_blocks" {
+      for_each = var.authorized_networks
+      content {
+        cidr_block = cidr_blocks.value
       }
+    }
+  }
+
+  # Node upgrades (and the drains they cause) happen in this weekly window only, not at any hour.
+  maintenance_policy {
+    recurring_window {
+      start_time = var.maintenance_start
+      end_time   = var.maintenance_end
+      recurrence = var.maintenance_recurrence
+    }
+  }
+
+  lifecycle {
+    precondition {
+      condition     = var.allow_anonymous || var.jwt_secret != ""
+      error_message = "/ws would be open to anyone: set jwt_secret, or allow_anonymous = true on purpose."
     }
   }
 

@@ -8,7 +8,9 @@ resource "google_project_service" "apis" {
     "container.googleapis.com",
     "secretmanager.googleapis.com",
     "artifactregistry.googleapis.com",
-    "iamcredentials.googleapis.com", # External Secrets impersonates its service account through it
+    "iamcredentials.googleapis.com",      # External Secrets impersonates its service account through it
+    "iam.googleapis.com",                 # the service accounts below
+    "containerfilesystem.googleapis.com", # image streaming (the GPU pool's gcfs_config)
   ])
   service            = each.value
   disable_on_destroy = false
@@ -19,12 +21,15 @@ resource "google_project_service" "apis" {
 resource "google_service_account" "nodes" {
   account_id   = "${var.name}-gke-nodes"
   display_name = "Speech translation GKE nodes"
+  depends_on   = [google_project_service.apis]
 }
 
 resource "google_project_iam_member" "nodes" {
   for_each = toset([
     "roles/container.defaultNodeServiceAccount",
     "roles/artifactregistry.reader",
+    # Image streaming calls the Container File System API as the node: without it pods fail to start.
+    "roles/serviceusage.serviceUsageConsumer",
   ])
   project = var.project_id
   role    = each.value

@@ -27,6 +27,7 @@ resource "google_secret_manager_secret_version" "cluster" {
 resource "google_service_account" "secrets" {
   account_id   = "${var.name}-gke-secrets"
   display_name = "Speech translation secret reader (External Secrets)"
+  depends_on   = [google_project_service.apis]
 }
 
 resource "google_secret_manager_secret_iam_member" "secrets" {

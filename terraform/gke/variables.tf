@@ -56,13 +56,30 @@ variable "image_tag" {
 }
 
 variable "authorized_networks" {
-  description = "CIDR ranges allowed to reach the cluster's API endpoint (your office, a bastion). Empty: any address, still behind IAM."
+  description = "CIDR ranges allowed to reach the cluster's API endpoint (your office, a bastion); required. [\"0.0.0.0/0\"] opens it to any address (still behind IAM): only on purpose."
   type        = list(string)
-  default     = []
   validation {
-    condition     = alltrue([for cidr in var.authorized_networks : can(cidrhost(cidr, 0))])
-    error_message = "authorized_networks must be CIDR ranges such as 203.0.113.4/32."
+    condition     = length(var.authorized_networks) > 0 && alltrue([for cidr in var.authorized_networks : can(cidrhost(cidr, 0))])
+    error_message = "authorized_networks must list CIDR ranges such as 203.0.113.4/32 (0.0.0.0/0 for any address)."
   }
+}
+
+variable "maintenance_start" {
+  description = "Start of the first weekly maintenance window (RFC 3339, UTC); only its time of day and length matter."
+  type        = string
+  default     = "2026-01-03T02:00:00Z"
+}
+
+variable "maintenance_end" {
+  description = "End of that window: GKE needs at least 48 hours of windows in 32 days (here 2 x 6 h a week)."
+  type        = string
+  default     = "2026-01-03T08:00:00Z"
+}
+
+variable "maintenance_recurrence" {
+  description = "When the window recurs (RFC 5545 RRULE): Saturday and Sunday nights by default."
+  type        = string
+  default     = "FREQ=WEEKLY;BYDAY=SA,SU"
 }
 
 variable "master_cidr" {
@@ -169,8 +186,14 @@ variable "grafana_admin_password" {
   }
 }
 
+variable "allow_anonymous" {
+  description = "Leave /ws open to anyone who reaches the URL (a public GPU endpoint): only on purpose. Without it, the apply needs jwt_secret."
+  type        = bool
+  default     = false
+}
+
 variable "jwt_secret" {
-  description = "Optional HS256 secret of the session tokens your backend mints (32 bytes or more); empty leaves /ws open. Stored in Secret Manager."
+  description = "HS256 secret of the session tokens your backend mints (32 bytes or more); required unless allow_anonymous = true. Stored in Secret Manager."
   type        = string
   default     = ""
   sensitive   = true
