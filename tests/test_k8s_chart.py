@@ -451,3 +451,26 @@ def test_every_container_is_restarted_when_it_stops_answering(variant, request):
     for name, template in pod_templates(request.getfixturevalue(variant)):
         for c in template["spec"]["containers"]:
             assert c.get("livenessProbe") and c.get("readinessProbe"), f"{name}/{c['name']}"
+
+
+def test_alerts_reach_an_alertmanager_with_the_compose_receiver_when_enabled(gke):
+    assert not [o for o in gke if o["metadata"]["name"] == "alertmanager"]  # off by default
+    objects = render(terraform_values(), {"monitoring": {"alertmanager": {"enabled": True}}})
+    for manifest in objects:
+        if manifest["metadata"]["name"] == "alertmanager":
+            kubernetes_validate.validate(manifest, kubernetes_version(), strict=True)
+    config = yaml.safe_load(one(objects, "ConfigMap", "alertmanager")["data"]["alertmanager.yml"])
+    assert config == yaml.safe_load((ROOT / "compose" / "alertmanager" / "alertmanager.yml").read_text())
+    url_file = config["receivers"][0]["webhook_configs"][0]["url_file"]
+    manager = container(objects, "alertmanager")
+    mount = next(m for m in manager["volumeMounts"] if m["mountPath"] == url_file)
+    volumes = {v["name"]: v for v in workload(objects, "alertmanager")["spec"]["template"]["spec"]["volumes"]}
+    assert volumes[mount["name"]]["secret"]["secretName"] == "alertmanager-webhook" and mount["subPath"] == "url"
+    prometheus = yaml.safe_load(one(objects, "ConfigMap", "prometheus")["data"]["prometheus.yml"])
+    service = one(objects, "Service", "alertmanager")["spec"]
+    assert prometheus["alerting"]["alertmanagers"][0]["static_configs"][0]["targets"] == \
+        [f"alertmanager.{NAMESPACE}.svc:{service['ports'][0]['port']}"]
+    policy = one(objects, "NetworkPolicy", "alertmanager")["spec"]
+    assert selects(policy["podSelector"], pod_labels(objects, "alertmanager"))
+    assert [selects(peer["podSelector"], pod_labels(objects, "prometheus")) for peer in policy["ingress"][0]["from"]] == \
+        [True]
