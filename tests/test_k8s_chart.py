@@ -429,10 +429,14 @@ def test_gateways_know_each_other_by_name_for_rooms_and_only_gateways_reach_the_
 
 def test_releases_and_scale_ins_drain_for_minutes_not_seconds(gke):
     """A session may last an hour; a drain of seconds cut nearly every live one at each release or scale-in."""
-    for workload in ("gateway", "inference"):
-        assert float(env(container(gke, workload))["S2ST_SHUTDOWN_GRACE_SECONDS"]) >= 120, workload
+    for name in ("gateway", "inference"):
+        assert float(env(container(gke, name))["S2ST_SHUTDOWN_GRACE_SECONDS"]) >= 120, name
     backend = one(gke, "BackendConfig", "gateway")["spec"]
     assert 120 <= backend["connectionDraining"]["drainingTimeoutSec"] <= 3600  # Google's limit
+    # A StatefulSet rolls one pod at a time with no surge: the operator's guide must not promise one.
+    assert workload(gke, "gateway")["kind"] == "StatefulSet"
+    guide = " ".join((ROOT / "docs" / "scale.md").read_text().split())
+    assert "gateways roll with a surge" not in guide and "roll one pod at a time with no surge" in guide
 
 
 def test_images_may_be_pinned_by_digest_and_a_malformed_digest_is_refused():
