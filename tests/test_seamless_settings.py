@@ -9,7 +9,8 @@ def test_agent_arguments_are_explicit_and_flags_carry_no_values():
     arguments = SeamlessSettings().agent_arguments()
     pairs = dict(zip(arguments[::2], arguments[1::2]))
     assert pairs["--min-unit-chunk-size"] == "50" and pairs["--tgt-lang"] == "eng"
-    assert pairs["--decision-threshold"] == "0.7" and pairs["--min-starting-wait-w2vbert"] == "192"
+    assert pairs["--decision-threshold"] == "0.5" and pairs["--min-starting-wait-w2vbert"] == "192"
+    assert pairs["--max-len-a"] == "0" and pairs["--max-len-b"] == "100"  # upstream's streaming evaluation
     assert pairs["--chunk-size-samples"] == "5120"
     for flag in ("--no-early-stop", "--block-ngrams", "--detokenize-only"):
         index = arguments.index(flag)
