@@ -69,6 +69,18 @@ class TinyModels:
             "S2ST_SEAMLESS_MIN_STARTING_WAIT_W2VBERT": "8",
         }
 
+    def cards_served_from(self, base_url: str, into: Path) -> Path:
+        """Copies of the cards whose checkpoints and tokenizers point at ``base_url`` (this directory served over HTTP).
+
+        fairseq2 reads ``file://`` assets in place; over HTTP it downloads them into
+        FAIRSEQ2_CACHE_DIR, as the image's bake does from Hugging Face.
+        """
+        into.mkdir(parents=True, exist_ok=True)
+        for card in (self.directory / "cards").glob("*.yaml"):
+            text = card.read_text().replace(self.directory.as_uri(), base_url.rstrip("/"))
+            (into / card.name).write_text(text)
+        return into
+
 
 def make_tiny_models(directory: Path) -> TinyModels:
     """Train the tokenizers, write the cards, build and save the three models; deterministic (fixed seed)."""
