@@ -203,6 +203,18 @@ async def test_a_word_split_across_two_steps_is_joined_as_one_word(tiny_engine, 
     assert finals(events) == expected
 
 
+async def test_the_pinned_silero_model_cuts_at_pauses_of_the_silence_limit_and_not_shorter(tiny_engine, spanish, french):
+    """Upstream's VAD thresholds were set for Silero v4; the pinned v6 must still cut where they say (docs/seamless.md)."""
+    speech_only = [spanish[SAMPLE_RATE // 2 : -SAMPLE_RATE], french[SAMPLE_RATE // 2 : -SAMPLE_RATE]]
+    audio = np.concatenate([speech_only[0], silence(0.4), speech_only[1], silence(1.2), speech_only[0], silence(1.5)])
+    events = await feed(tiny_engine.open_session(SessionSettings(target_language="eng", speech_output=False)), audio,
+                        frame=CHUNK, flush=False)
+    ends = [e.at_ms for e in events if isinstance(e, SpeechEnded)]
+    first_long_pause_ms = (len(speech_only[0]) + int(0.4 * SAMPLE_RATE) + len(speech_only[1])) * 1000 // SAMPLE_RATE
+    assert len(ends) == 2, ends  # not at the 0.4 s pause; at the 1.2 s pause and at the end
+    assert first_long_pause_ms - 320 <= ends[0] <= first_long_pause_ms + 700
+
+
 async def test_browser_sized_frames_cost_the_encoder_no_more_than_whole_320_ms_chunks_offline(tiny_engine, spanish):
     """Upstream re-encodes the whole segment on every call: small pushes repeat audio and multiply the work."""
     agent = tiny_engine._agents.speech
