@@ -19,5 +19,5 @@ def test_agent_arguments_are_explicit_and_flags_carry_no_values():
 
 def test_settings_come_from_the_environment():
     settings = SeamlessSettings.from_environ({"S2ST_SEAMLESS_DEVICE": "cuda:1", "S2ST_SEAMLESS_DTYPE": "fp32",
-                                              "S2ST_SEAMLESS_DECISION_THRESHOLD": "0.5"})
-    assert (settings.device, settings.dtype, settings.decision_threshold) == ("cuda:1", "fp32", 0.5)
+                                              "S2ST_SEAMLESS_DECISION_THRESHOLD": "0.7"})
+    assert (settings.device, settings.dtype, settings.decision_threshold) == ("cuda:1", "fp32", 0.7)
