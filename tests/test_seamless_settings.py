@@ -9,7 +9,8 @@ def test_agent_arguments_are_explicit_and_flags_carry_no_values():
     arguments = SeamlessSettings().agent_arguments()
     pairs = dict(zip(arguments[::2], arguments[1::2]))
     assert pairs["--min-unit-chunk-size"] == "50" and pairs["--tgt-lang"] == "eng"
-    assert pairs["--decision-threshold"] == "0.7" and pairs["--min-starting-wait-w2vbert"] == "192"
+    assert pairs["--decision-threshold"] == "0.5" and pairs["--min-starting-wait-w2vbert"] == "192"
+    assert pairs["--max-len-a"] == "0" and pairs["--max-len-b"] == "100"  # upstream's streaming evaluation
     assert pairs["--chunk-size-samples"] == "5120"
     for flag in ("--no-early-stop", "--block-ngrams", "--detokenize-only"):
         index = arguments.index(flag)
@@ -18,5 +19,5 @@ def test_agent_arguments_are_explicit_and_flags_carry_no_values():
 
 def test_settings_come_from_the_environment():
     settings = SeamlessSettings.from_environ({"S2ST_SEAMLESS_DEVICE": "cuda:1", "S2ST_SEAMLESS_DTYPE": "fp32",
-                                              "S2ST_SEAMLESS_DECISION_THRESHOLD": "0.5"})
-    assert (settings.device, settings.dtype, settings.decision_threshold) == ("cuda:1", "fp32", 0.5)
+                                              "S2ST_SEAMLESS_DECISION_THRESHOLD": "0.7"})
+    assert (settings.device, settings.dtype, settings.decision_threshold) == ("cuda:1", "fp32", 0.7)

@@ -33,6 +33,9 @@ UNVOICED = "deu"
 NUM_UNITS = 100
 MODEL_DIM = 64
 SEED = 1234
+# The position-encoding frequency 10000^(-i/31) whose sine overtakes its cosine (pi/4) at the
+# decoder step at which </s> starts to win: i = 7 gives f = 0.125, step 7 (about 5 tokens after the prefix).
+SENTENCE_FREQUENCY_INDEX = 7
 
 _SENTENCES = [
     "the weather is very nice today so we are going to the park",
@@ -63,10 +66,20 @@ class TinyModels:
             "S2ST_SEAMLESS_UNITY_MODEL": UNITY_CARD,
             "S2ST_SEAMLESS_MONOTONIC_DECODER": DECODER_CARD,
             "S2ST_SEAMLESS_VOCODER": VOCODER_CARD,
-            # Random weights rarely say end-of-sentence: keep each segment's text short.
-            "S2ST_SEAMLESS_MAX_LEN_B": "12",
             "S2ST_SEAMLESS_MIN_STARTING_WAIT_W2VBERT": "8",
         }
+
+    def cards_served_from(self, base_url: str, into: Path) -> Path:
+        """Copies of the cards whose checkpoints and tokenizers point at ``base_url`` (this directory served over HTTP).
+
+        fairseq2 reads ``file://`` assets in place; over HTTP it downloads them into
+        FAIRSEQ2_CACHE_DIR, as the image's bake does from Hugging Face.
+        """
+        into.mkdir(parents=True, exist_ok=True)
+        for card in (self.directory / "cards").glob("*.yaml"):
+            text = card.read_text().replace(self.directory.as_uri(), base_url.rstrip("/"))
+            (into / card.name).write_text(text)
+        return into
 
 
 def make_tiny_models(directory: Path) -> TinyModels:
@@ -218,6 +231,7 @@ def _build_checkpoints(directory: Path) -> None:
               if not vocabulary.index_to_token(index).startswith(("<", "__"))]
     _only_ordinary_tokens(decoder.text_decoder.layer_norm, decoder.text_decoder_frontend.embed.weight, pieces,
                           vocabulary.pad_idx)
+    _end_sentences(decoder, load_unity_text_tokenizer(UNITY_CARD).vocab_info.eos_idx)
     torch.save({"model": decoder.state_dict()}, directory / "monotonic_decoder.pt")
 
     vocoder = create_vocoder_model(copy.deepcopy(load_vocoder_config(VOCODER_CARD)), device=cpu)
@@ -240,6 +254,35 @@ def _only_ordinary_tokens(final_norm: Any, tied_embeddings: Any, ordinary: list[
         tied_embeddings[:, 0] = -1.0
         tied_embeddings[ordinary, 0] = 1.0
         tied_embeddings[pad_idx] = 0.0
+
+
+def _end_sentences(decoder: Any, eos_idx: int) -> None:
+    """Make the text decoder say end-of-sentence once a segment has about SENTENCE_TOKENS tokens, as real weights do.
+
+    A sine and a cosine dimension of one frequency of the sinusoidal position
+    encoding are kept free of everything else in the residual stream (no embedding,
+    no layer writes into them), so at the final layer norm their difference is
+    sin(f*step) - cos(f*step) over a positive scale: negative before f*step = pi/4,
+    positive after. Only </s> reads that difference (tied embedding +p and -p; every
+    other symbol 0 there), and </s> otherwise scores as an ordinary token: it loses
+    before that step and wins after. With --no-early-stop upstream's decoder reads on
+    </s> until its source has ended, then ends the segment with it.
+    """
+    import torch
+
+    sin_dim, cos_dim = SENTENCE_FREQUENCY_INDEX, MODEL_DIM // 2 + SENTENCE_FREQUENCY_INDEX
+    with torch.no_grad():
+        embeddings = decoder.text_decoder_frontend.embed.weight
+        embeddings[:, [sin_dim, cos_dim]] = 0.0
+        embeddings[eos_idx, 0] = 1.0  # scores as an ordinary token (see _only_ordinary_tokens)
+        embeddings[eos_idx, sin_dim], embeddings[eos_idx, cos_dim] = 4.0, -4.0
+        for layer in decoder.text_decoder.layers:
+            for writer in (layer.self_attn.output_proj, layer.encoder_decoder_attn.output_proj, layer.ffn.output_proj):
+                writer.weight[[sin_dim, cos_dim]] = 0.0
+                writer.bias[[sin_dim, cos_dim]] = 0.0
+        final_norm = decoder.text_decoder.layer_norm
+        final_norm.weight[[sin_dim, cos_dim]] = 20.0
+        final_norm.bias[[sin_dim, cos_dim]] = 0.0
 
 
 if __name__ == "__main__":  # `python -m tests.harness.tiny_models DIR`: make them by hand, e.g. for make run

@@ -6,6 +6,11 @@ import importlib.util
 import os
 import subprocess
 import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import grpc
 import numpy as np
@@ -101,18 +106,60 @@ async def test_the_gpu_check_drives_concurrent_sessions_through_a_running_worker
     gpu_check = sys.modules["gpu_check"] = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(gpu_check)
     results = await gpu_check.run_level(seamless_worker.address, pcm(spanish), 16_000, "eng", 2)
-    assert len(results) == 2 and all(r.stats and r.text for r in results)
-    assert "2" in gpu_check.report(2, results)
+    assert len(results) == 2 and all(r.stats and r.text and r.first_audio_s for r in results)
+    sessions, *figures, segments = gpu_check.report(2, results).split()
+    # Every column measured ("-" is a figure no session reported), segments counted over both sessions.
+    assert sessions == "2" and all(float(figure) >= 0 for figure in figures), figures
+    assert int(segments) == sum(len(r.stats) for r in results) >= 2
 
 
-def test_the_bake_script_fetches_every_asset_without_the_application_code(tiny_models, tmp_path):
-    """The image bakes weights before it copies the application: the script may import upstream code only."""
-    env = {**os.environ, **tiny_models.worker_environ(), "FAIRSEQ2_CACHE_DIR": str(tmp_path / "cache")}
-    code = ("import runpy, sys\n"
-            f"runpy.run_path({str(REPO_ROOT / 'inference/engines/seamless/bake.py')!r}, run_name='__main__')\n"
-            "ours = sorted(m for m in sys.modules if m == 'inference' or m.startswith(('inference.', 's2st')))\n"
-            "assert not ours, ours\n")
-    result = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True,
-                            timeout=300)
+@contextmanager
+def http_server(directory: Path) -> Iterator[tuple[str, list[str]]]:
+    """A loopback HTTP server for a directory, and the paths it was asked for."""
+    asked: list[str] = []
+
+    class Handler(SimpleHTTPRequestHandler):
+        def __init__(self, *args, **kwargs) -> None:
+            super().__init__(*args, directory=str(directory), **kwargs)
+
+        def log_message(self, format: str, *args) -> None:  # noqa: A002 (the base class's name)
+            asked.append(self.path)
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}", asked
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+def test_the_bake_script_fetches_every_asset_the_worker_then_loads_offline(tiny_models, tmp_path):
+    """The image bakes weights before it copies the application: the script may import upstream code only.
+
+    The assets are served over HTTP (fairseq2 reads file:// in place, which would fetch
+    nothing); once the server is gone the engine must load from the baked cache alone.
+    """
+    cache = tmp_path / "cache"
+    with http_server(tiny_models.directory) as (url, asked):
+        cards = tiny_models.cards_served_from(url, tmp_path / "cards")
+        env = {**os.environ, **tiny_models.worker_environ(), "FAIRSEQ2_ASSET_DIR": str(cards),
+               "FAIRSEQ2_CACHE_DIR": str(cache)}
+        code = ("import runpy, sys\n"
+                f"runpy.run_path({str(REPO_ROOT / 'inference/engines/seamless/bake.py')!r}, run_name='__main__')\n"
+                "ours = sorted(m for m in sys.modules if m == 'inference' or m.startswith(('inference.', 's2st')))\n"
+                "assert not ours, ours\n")
+        result = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True,
+                                timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
     assert all(name in result.stderr for name in (UNITY_CARD, DECODER_CARD, VOCODER_CARD))
+    fetched = {path.lstrip("/") for path in asked}
+    assert {"unity.pt", "monotonic_decoder.pt", "vocoder.pt", "text.model", "char.model"} <= fetched, fetched
+    load = ("from inference.engines.seamless import SeamlessEngine\n"
+            "import os\n"
+            "SeamlessEngine.from_environ(os.environ).load()\n")
+    offline = subprocess.run([sys.executable, "-c", load], cwd=REPO_ROOT, env=env, capture_output=True, text=True,
+                             timeout=300)
+    assert offline.returncode == 0, offline.stderr[-3000:]

@@ -4,11 +4,17 @@ Run as a plain script (`python bake.py`), before the application code is copied
 into the image, so that a code change never downloads the weights again: it
 imports only upstream packages. It loads the models of upstream's joint-VAD S2ST
 agent once, the way the agent does, on the CPU in fp32 (no GPU at build time),
-which fetches what the worker loads:
-the UnitY and monotonic-decoder checkpoints, the text, character and unit
-tokenizers (Hugging Face facebook/seamless-streaming and seamless-m4t-large)
-and vocoder_v2 (Meta's file host). Silero VAD is not fetched: the worker loads
-it from the pinned silero-vad package (building upstream's VAD agent would call torch.hub).
+which fetches what the worker loads, from three Hugging Face repositories and
+Meta's file host (no token needed):
+- facebook/seamless-streaming: the UnitY and monotonic-decoder checkpoints;
+- facebook/seamless-m4t-large: the text tokenizer (the UnitY card's base card);
+- facebook/seamless-m4t-v2-large: the character tokenizer of the T2U, whose
+  non-autoregressive front-end loads it from the card its config names
+  (seamlessM4T_v2_large);
+- dl.fbaipublicfiles.com: vocoder_v2.
+fp32 on the CPU (upstream loads fp16 only on a GPU): the build needs about
+8-12 GB of RAM. Silero VAD is not fetched: the worker loads it from the pinned
+silero-vad package (building upstream's VAD agent would call torch.hub).
 
 Card names come from the same variables the worker reads (defaults: upstream's).
 """
@@ -30,11 +36,13 @@ def main() -> None:
     vocoder = os.environ.get("S2ST_SEAMLESS_VOCODER", "vocoder_v2")
     parser = general_parser()
     SeamlessStreamingS2STJointVADAgent.add_args(parser)
-    args, _unknown = parser.parse_known_args([
+    args, unknown = parser.parse_known_args([
         "--task", "s2st", "--device", "cpu", "--dtype", "fp32", "--tgt-lang", "eng",
         "--unity-model-name", unity, "--monotonic-decoder-model-name", decoder, "--vocoder-name", vocoder,
         "--min-unit-chunk-size", "50",
     ])
+    if unknown:  # the worker refuses them too (pipeline.parse_agent_arguments)
+        raise SystemExit(f"arguments no SeamlessStreaming agent takes: {' '.join(unknown)}")
     SeamlessStreamingS2STJointVADAgent.load_model(args)  # UnitY, monotonic decoder, their tokenizers
     load_vocoder_model(vocoder, device=torch.device("cpu"), dtype=torch.float32)  # as upstream's VocoderAgent
     print(f"baked SeamlessStreaming assets: {unity}, {decoder}, {vocoder}", file=sys.stderr)

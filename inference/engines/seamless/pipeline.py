@@ -7,6 +7,7 @@ functions: only a worker that serves this engine needs them.
 from __future__ import annotations
 
 import importlib
+from argparse import Namespace
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,33 +27,59 @@ class SeamlessAgents:
     text: Any
 
 
+def joint_agent_class() -> type:
+    """Upstream's joint-VAD S2ST tree with two of its agents replaced by subclasses of ours.
+
+    The Silero VAD agent loads its model from the pinned package (vad.py); the
+    detokenizer keeps the word boundary at the front of its output (detokenizer.py).
+    """
+    from seamless_communication.streaming.agents.detokenizer import UnitYDetokenizerAgent
+    from seamless_communication.streaming.agents.seamless_streaming_s2st import SeamlessStreamingS2STJointVADAgent
+    from seamless_communication.streaming.agents.silero_vad import SileroVADAgent
+
+    from inference.engines.seamless.detokenizer import WordBoundaryDetokenizerAgent
+    from inference.engines.seamless.vad import PinnedSileroVADAgent
+
+    ours = {SileroVADAgent: PinnedSileroVADAgent, UnitYDetokenizerAgent: WordBoundaryDetokenizerAgent}
+
+    class JointAgent(SeamlessStreamingS2STJointVADAgent):
+        pipeline = {ours.get(module, module): [ours.get(child, child) for child in children]
+                    for module, children in SeamlessStreamingS2STJointVADAgent.pipeline.items()}
+
+    return JointAgent
+
+
+def parse_agent_arguments(agent_class: type, arguments: list[str]) -> Namespace:
+    """Parse an explicit argument list with SimulEval's parser and the agents' own ``add_args``.
+
+    simuleval's CLI helpers would read sys.argv (the worker's). An argument no agent
+    declares is refused: skipped, a misspelt setting would silently run upstream's default.
+    Abbreviations are refused too, so that a prefix cannot stand for a longer name.
+    """
+    from simuleval.options import general_parser
+
+    parser = general_parser()
+    parser.allow_abbrev = False
+    agent_class.add_args(parser)
+    args, unknown = parser.parse_known_args(arguments)
+    if unknown:
+        raise ValueError(f"arguments no SeamlessStreaming agent takes: {' '.join(unknown)}")
+    return args
+
+
 def build_agents(settings: SeamlessSettings) -> SeamlessAgents:
     """The joint-VAD speech-to-speech tree pipeline, loaded once (models on settings.device)."""
     import torch
-    from seamless_communication.streaming.agents.seamless_streaming_s2st import SeamlessStreamingS2STJointVADAgent
-    from seamless_communication.streaming.agents.silero_vad import SileroVADAgent
     from simuleval.agents import TreeAgentPipeline
-    from simuleval.options import general_parser
-
-    from inference.engines.seamless.vad import PinnedSileroVADAgent
 
     if torch.device(settings.device).type == "cpu":
         # oneDNN builds a new conv_transpose1d primitive for each new input length (every vocoder
         # call): seconds per call. The plain CPU kernels are what a CPU worker wants.
         torch.backends.mkldnn.enabled = False
 
-    class PinnedVADJointAgent(SeamlessStreamingS2STJointVADAgent):
-        """Upstream's tree with the Silero VAD agent that loads its model from the package."""
-
-        pipeline = {PinnedSileroVADAgent if module is SileroVADAgent else module:
-                    [PinnedSileroVADAgent if child is SileroVADAgent else child for child in children]
-                    for module, children in SeamlessStreamingS2STJointVADAgent.pipeline.items()}
-
-    parser = general_parser()
-    PinnedVADJointAgent.add_args(parser)
-    # An explicit list: simuleval's own CLI helpers would read sys.argv, which is the worker's.
-    args, _unknown = parser.parse_known_args(settings.agent_arguments())
-    speech = PinnedVADJointAgent.from_args(args)
+    agent_class = joint_agent_class()
+    args = parse_agent_arguments(agent_class, settings.agent_arguments())
+    speech = agent_class.from_args(args)
 
     text_tree = {module: [child for child in children if _on_text_path(child)]
                  for module, children in speech.module_dict.items() if _on_text_path(module)}

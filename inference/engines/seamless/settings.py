@@ -1,28 +1,35 @@
 """Settings of the seamless engine, from S2ST_SEAMLESS_* environment variables.
 
-Defaults are those of Meta's SeamlessStreaming demo (facebookresearch/seamless_communication,
-src/seamless_communication/streaming/agents/*.py add_args, and the streaming demo's agent settings).
+Defaults are upstream's streaming evaluation, the configuration its published figures
+come from (facebookresearch/seamless_communication 90e2b57,
+src/seamless_communication/cli/streaming/evaluate.py), and otherwise the agents' own
+``add_args`` defaults (src/seamless_communication/streaming/agents/*.py). The
+"upstream" column names that value and where it is set; docs/seamless.md says what
+each trades.
 
-| variable | default | agent argument |
-|---|---|---|
-| S2ST_SEAMLESS_DEVICE | cuda:0 | --device |
-| S2ST_SEAMLESS_DTYPE | fp16 | --dtype (fp16 or fp32; fp16 is used only on a GPU) |
-| S2ST_SEAMLESS_UNITY_MODEL | seamless_streaming_unity | --unity-model-name |
-| S2ST_SEAMLESS_MONOTONIC_DECODER | seamless_streaming_monotonic_decoder | --monotonic-decoder-model-name |
-| S2ST_SEAMLESS_VOCODER | vocoder_v2 | --vocoder-name |
-| S2ST_SEAMLESS_DECISION_THRESHOLD | 0.7 | --decision-threshold |
-| S2ST_SEAMLESS_MIN_STARTING_WAIT_W2VBERT | 192 | --min-starting-wait-w2vbert |
-| S2ST_SEAMLESS_MAX_LEN_A | 0 | --max-len-a |
-| S2ST_SEAMLESS_MAX_LEN_B | 1000 | --max-len-b |
-| S2ST_SEAMLESS_MAX_CONSECUTIVE_WRITE | 50 | --max-consecutive-write |
-| S2ST_SEAMLESS_MIN_UNIT_CHUNK_SIZE | 50 | --min-unit-chunk-size |
-| S2ST_SEAMLESS_SILENCE_LIMIT_MS | 700 | --silence-limit-ms (VAD: silence that ends a segment) |
-| S2ST_SEAMLESS_SPEECH_SOFT_LIMIT_MS | 12000 | --speech-soft-limit-ms (VAD: segment more eagerly after this) |
-| S2ST_SEAMLESS_INIT_SPEECH_PROB | 0.15 | --init-speech-prob |
-| S2ST_SEAMLESS_CHUNK_SIZE_SAMPLES | 5120 | --chunk-size-samples (320 ms handed to the encoder) |
-| S2ST_SEAMLESS_MAX_SEGMENT_SECONDS | 20 | ours: a segment is ended after this much speech (the encoder re-reads the whole segment each step) |
+| variable | default | upstream | agent argument |
+|---|---|---|---|
+| S2ST_SEAMLESS_DEVICE | cuda:0 | cuda:0 (evaluation) | --device |
+| S2ST_SEAMLESS_DTYPE | fp16 | fp16 (evaluation) | --dtype (fp16 or fp32; fp16 is used only on a GPU) |
+| S2ST_SEAMLESS_UNITY_MODEL | seamless_streaming_unity | seamless_streaming_unity (add_args) | --unity-model-name |
+| S2ST_SEAMLESS_MONOTONIC_DECODER | seamless_streaming_monotonic_decoder | the same (add_args) | --monotonic-decoder-model-name |
+| S2ST_SEAMLESS_VOCODER | vocoder_v2 | vocoder_v2 (add_args) | --vocoder-name |
+| S2ST_SEAMLESS_DECISION_THRESHOLD | 0.5 | 0.5 (evaluation and add_args) | --decision-threshold (higher: writes later) |
+| S2ST_SEAMLESS_MIN_STARTING_WAIT_W2VBERT | 192 | 192 (evaluation) | --min-starting-wait-w2vbert |
+| S2ST_SEAMLESS_MAX_LEN_A | 0 | 0 (evaluation; add_args 1) | --max-len-a |
+| S2ST_SEAMLESS_MAX_LEN_B | 100 | 100 (evaluation; add_args 200) | --max-len-b (tokens per segment) |
+| S2ST_SEAMLESS_MAX_CONSECUTIVE_WRITE | 50 | 50 (add_args) | --max-consecutive-write |
+| S2ST_SEAMLESS_MIN_UNIT_CHUNK_SIZE | 50 | 50 (evaluation, s2st) | --min-unit-chunk-size |
+| S2ST_SEAMLESS_SILENCE_LIMIT_MS | 700 | 700 (add_args) | --silence-limit-ms (VAD: silence that ends a segment) |
+| S2ST_SEAMLESS_SPEECH_SOFT_LIMIT_MS | 12000 | 12000 (add_args) | --speech-soft-limit-ms (VAD: segment more eagerly after this) |
+| S2ST_SEAMLESS_INIT_SPEECH_PROB | 0.15 | 0.15 (add_args) | --init-speech-prob |
+| S2ST_SEAMLESS_CHUNK_SIZE_SAMPLES | 5120 | 5120 (add_args; evaluation pushes 320 ms) | --chunk-size-samples (320 ms handed to the encoder) |
+| S2ST_SEAMLESS_MAX_SEGMENT_SECONDS | 20 | none | ours: a segment is ended after this much speech (the encoder re-reads the whole segment each step) |
 
-`--no-early-stop` and `--block-ngrams` are always passed, as in the demo.
+Always passed: `--no-early-stop` (as upstream's evaluation), `--detokenize-only`
+(add_args default), `--window-size-samples 512` (add_args default), and
+`--block-ngrams` (ours: upstream's evaluation leaves it off; it forces a read when
+the decoder is about to repeat an n-gram, a guard against decoding loops).
 """
 
 from __future__ import annotations
@@ -42,10 +49,10 @@ class SeamlessSettings(FromEnviron):
     unity_model: str = env("S2ST_SEAMLESS_UNITY_MODEL", "seamless_streaming_unity")
     monotonic_decoder: str = env("S2ST_SEAMLESS_MONOTONIC_DECODER", "seamless_streaming_monotonic_decoder")
     vocoder: str = env("S2ST_SEAMLESS_VOCODER", "vocoder_v2")
-    decision_threshold: float = env("S2ST_SEAMLESS_DECISION_THRESHOLD", 0.7)
+    decision_threshold: float = env("S2ST_SEAMLESS_DECISION_THRESHOLD", 0.5)
     min_starting_wait_w2vbert: int = env("S2ST_SEAMLESS_MIN_STARTING_WAIT_W2VBERT", 192)
     max_len_a: int = env("S2ST_SEAMLESS_MAX_LEN_A", 0)
-    max_len_b: int = env("S2ST_SEAMLESS_MAX_LEN_B", 1000)
+    max_len_b: int = env("S2ST_SEAMLESS_MAX_LEN_B", 100)
     max_consecutive_write: int = env("S2ST_SEAMLESS_MAX_CONSECUTIVE_WRITE", 50)
     min_unit_chunk_size: int = env("S2ST_SEAMLESS_MIN_UNIT_CHUNK_SIZE", 50)
     silence_limit_ms: int = env("S2ST_SEAMLESS_SILENCE_LIMIT_MS", 700)

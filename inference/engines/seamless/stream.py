@@ -71,7 +71,7 @@ class SeamlessStream:
         self._states: dict[Any, Any] | None = None  # built on the inference thread: each has its own VAD model
         self._chunks = WindowBuffer(settings.chunk_samples)
         self._consumed = 0  # samples handed to the agent
-        self._segment_id = 1
+        self._segment_id = 0  # the open segment's; every segment gets a new one, a reset never reuses it
         self._speaking = False
         self._speech_ended = False
         self._segment_samples = 0
@@ -125,7 +125,7 @@ class SeamlessStream:
         events = self._voice_activity(len(chunk))
         events += self._outputs(outputs)
         if self._speaking and self._speech_ended:
-            events += self._drain_and_close()
+            events += self._drain_and_close(outputs)
         elif self._speaking and self._segment_samples >= self._settings.max_segment_samples:
             events += self._end_segment_now()
         return events
@@ -149,6 +149,7 @@ class SeamlessStream:
         events: list[EngineEvent] = []
         if not self._speaking and not vad.is_fresh_state:
             self._speaking = True
+            self._segment_id += 1
             self._segment_samples = 0
             events.append(SpeechStarted(self._segment_id, samples_to_ms(self._consumed - chunk_samples)))
         if self._speaking:
@@ -163,27 +164,33 @@ class SeamlessStream:
         events: list[EngineEvent] = []
         for output in outputs:
             if isinstance(output, self._segment_types.text) and output.content:
-                self._text = f"{self._text} {output.content}".strip()
-                events.append(TranscriptUpdate(Side.TARGET, self._segment_id, self._text, is_final=False,
+                # The detokenizer's output starts with a space where a word starts (detokenizer.py).
+                self._text += output.content
+                events.append(TranscriptUpdate(Side.TARGET, self._segment_id, self._text.strip(), is_final=False,
                                                language=self._settings.tgt_lang))
             elif isinstance(output, self._segment_types.speech) and len(output.content):
                 events.append(SpeechAudio(self._segment_id, np.asarray(output.content, dtype=np.float32)))
         return events
 
-    def _drain_and_close(self) -> list[EngineEvent]:
+    def _drain_and_close(self, outputs: list[Any] | None) -> list[EngineEvent]:
         """The source of this segment ended: pop until the outputs finish or stall (bounded), then close it.
 
-        Once the source has ended no input is left to wait for, so a pop that writes
-        nothing means nothing more will come (a decoder that reached its length limit
-        without end-of-sentence never says finished).
+        ``outputs``: those of the step that ended the source, if any. When every one of
+        them already says finished, as upstream's own loop does, no further pop runs: it
+        would make the feature extractor re-read the last chunk and the encoder re-encode
+        the whole segment for nothing. Once the source has ended no input is left to wait
+        for, so a pop that writes nothing means nothing more will come (a decoder that
+        reached its length limit without end-of-sentence never says finished).
         """
         events: list[EngineEvent] = []
         nothing = np.zeros(0, dtype=np.float32)
         for _ in range(MAX_DRAIN_STEPS):
+            if outputs is not None and all(output.finished for output in outputs):
+                break
             outputs = self._pushpop(nothing)
             written = self._outputs(outputs)
             events += written
-            if all(output.finished for output in outputs) or not written:
+            if not written:
                 break
         return events + self._close_segment()
 
@@ -202,11 +209,11 @@ class SeamlessStream:
         vad.source_finished = True
         vad.silence_acc_ms = vad.speech_acc_ms = 0
         self._speech_ended = True
-        return [SpeechEnded(self._segment_id, samples_to_ms(self._consumed)), *self._drain_and_close()]
+        return [SpeechEnded(self._segment_id, samples_to_ms(self._consumed)), *self._drain_and_close(None)]
 
     def _close_segment(self) -> list[EngineEvent]:
         events: list[EngineEvent] = [
-            TranscriptUpdate(Side.TARGET, self._segment_id, self._text, is_final=True,
+            TranscriptUpdate(Side.TARGET, self._segment_id, self._text.strip(), is_final=True,
                              language=self._settings.tgt_lang),
         ]
         if self._settings.speech_output:
@@ -214,7 +221,6 @@ class SeamlessStream:
         # Upstream's reset keeps what the VAD heard after the segment ended: the next segment starts with it.
         for states in (self._states or {}).values():
             states.reset()
-        self._segment_id += 1
         self._speaking = self._speech_ended = False
         self._text = ""
         self._segment_samples = 0
