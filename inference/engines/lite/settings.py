@@ -15,7 +15,7 @@
 | S2ST_LITE_PAD_MS | 200 | audio kept before speech onset and after its end |
 | S2ST_LITE_MAX_SEGMENT_SECONDS | 12 | a monologue is cut into segments of at most this length |
 | S2ST_LITE_PARTIAL_INTERVAL_MS | 1000 | new speech between two partial decodes of a segment |
-| S2ST_LITE_VOICE | (per language) | eSpeak NG voice of the translated speech, e.g. `en-us` |
+| S2ST_LITE_VOICE | en-us | eSpeak NG voice of English when eSpeak NG speaks it (other languages: their own eSpeak NG voice) |
 | S2ST_LITE_SPEECH_RATE | 200 | eSpeak NG words per minute |
 """
 
