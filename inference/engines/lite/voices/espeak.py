@@ -15,15 +15,12 @@ from collections.abc import Iterator
 
 import numpy as np
 import pycountry
-import soxr
 
-from inference.engines.base import ENGINE_SAMPLE_RATE
+from inference.engines.lite.voices.audio import at_engine_rate, without_silent_tail
 from inference.engines.lite.voices.base import SynthesisFailed, Voice
 
 SYNTH_TIMEOUT_SECONDS = 10.0
 MAX_TEXT_CHARS = 2000
-SILENCE_LEVEL = 0.01  # -40 dBFS: below any voiced sound eSpeak NG makes
-KEPT_TAIL_SECONDS = 0.05
 # Where a language has several eSpeak NG voices and none is named plainly after it (`es`, `de`).
 PREFERRED = {"eng": "en-us", "fra": "fr-fr"}
 
@@ -52,6 +49,10 @@ class EspeakVoice(Voice):
         self.label = f"eSpeak NG {espeak_voice}"
         self.fallback_reason = fallback_reason
 
+    def standing_in(self, reason: str) -> EspeakVoice:
+        """This voice, speaking in place of a neural voice that failed to load for `reason`."""
+        return EspeakVoice(self.language, self._voice, self._rate_wpm, fallback_reason=reason)
+
     async def speak(self, text: str) -> np.ndarray:
         if not text.strip():
             return np.zeros(0, dtype=np.float32)
@@ -69,7 +70,7 @@ class EspeakVoice(Voice):
             raise
         if process.returncode != 0:
             raise SynthesisFailed(f"espeak-ng exited with status {process.returncode}")
-        return _without_silent_tail(_decode_wav(wav_bytes))
+        return without_silent_tail(_decode_wav(wav_bytes))
 
 
 def espeak_voices(rate_wpm: int, english_voice: str = "") -> dict[str, EspeakVoice]:
@@ -105,18 +106,9 @@ def _pick(language: str, codes: list[str]) -> str:
     return (plain or codes)[0]
 
 
-def _without_silent_tail(audio: np.ndarray) -> np.ndarray:
-    """eSpeak NG ends every utterance with 230-250 ms of silence: dead air the listener waits through
-    after the last word before the speech counts as over. Keep 50 ms."""
-    loud = np.flatnonzero(np.abs(audio) > SILENCE_LEVEL)
-    end = loud[-1] + 1 + int(KEPT_TAIL_SECONDS * ENGINE_SAMPLE_RATE) if len(loud) else 0
-    return audio[:end]
-
-
 def _decode_wav(wav_bytes: bytes) -> np.ndarray:
     # espeak-ng writes a streaming WAV whose size fields are unset; wave reads the frames regardless.
     with wave.open(io.BytesIO(wav_bytes)) as reader:
         rate = reader.getframerate()
         samples = np.frombuffer(reader.readframes(reader.getnframes() or 1 << 30), dtype="<i2")
-    audio = samples.astype(np.float32) / 32768.0
-    return soxr.resample(audio, rate, ENGINE_SAMPLE_RATE).astype(np.float32) if rate != ENGINE_SAMPLE_RATE else audio
+    return at_engine_rate(samples.astype(np.float32) / 32768.0, rate)
