@@ -134,6 +134,19 @@ def test_every_espeak_language_has_speech_and_unknown_ones_none(voices):
     assert voices.voice_for("xyz") is None
 
 
+async def test_kokoro_when_asked_speaks_spanish_that_whisper_understands(recognizer):
+    catalog = load_voices(LiteSettings.from_environ({"S2ST_LITE_KOKORO_LANGUAGES": "spa",
+                                                     "S2ST_LITE_PIPER_ENGLISH": "false",
+                                                     "S2ST_LITE_VOICE_NICENESS": "0"}))  # a busy CI machine
+    try:
+        voice = catalog.voice_for("spa")
+        assert (voice.kind, voice.label, voice.fallback_reason) == ("kokoro", "Kokoro jm_kumo", "")
+        assert understood(recognizer, await voice.speak(SPANISH_TEXT), SPANISH_TEXT, "es")
+        assert not {"phonemizer", "kokoro_onnx"} & set(sys.modules)
+    finally:
+        catalog.close()
+
+
 def test_kokoro_is_refused_for_a_language_it_was_not_trained_on():
     assert kokoro_languages("spa, por") == {"spa": "es", "por": "pt-br"}
     with pytest.raises(ValueError, match="S2ST_LITE_KOKORO_LANGUAGES: Kokoro does not speak deu"):
