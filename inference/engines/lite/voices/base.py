@@ -6,6 +6,8 @@ import abc
 
 import numpy as np
 
+MAX_TEXT_CHARS = 2000  # longer text is cut: a segment's translation is far shorter
+
 
 class SynthesisFailed(RuntimeError):
     """A synthesis process crashed or timed out (it is restarted)."""
@@ -22,6 +24,3 @@ class Voice(abc.ABC):
     @abc.abstractmethod
     async def speak(self, text: str) -> np.ndarray:
         """float32 mono at ENGINE_SAMPLE_RATE (16 kHz); raises SynthesisFailed."""
-
-    def close(self) -> None:
-        """Stops what the voice runs (its synthesis processes); eSpeak NG runs nothing between calls."""

@@ -17,10 +17,9 @@ import numpy as np
 import pycountry
 
 from inference.engines.lite.voices.audio import at_engine_rate, without_silent_tail
-from inference.engines.lite.voices.base import SynthesisFailed, Voice
+from inference.engines.lite.voices.base import MAX_TEXT_CHARS, SynthesisFailed, Voice
 
 SYNTH_TIMEOUT_SECONDS = 10.0
-MAX_TEXT_CHARS = 2000
 # Where a language has several eSpeak NG voices and none is named plainly after it (`es`, `de`).
 PREFERRED = {"eng": "en-us", "fra": "fr-fr"}
 

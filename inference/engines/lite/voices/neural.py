@@ -8,10 +8,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from inference.engines.lite.voices.base import Voice
+from inference.engines.lite.voices.base import MAX_TEXT_CHARS, Voice
 from inference.engines.lite.voices.process import SynthesisProcess
 
-MAX_TEXT_CHARS = 2000
 
 
 class NeuralVoice(Voice):
@@ -25,6 +24,11 @@ class NeuralVoice(Voice):
         self._process = process
         self._process_language = process_language  # the synthesizer's own code for it (Kokoro: `es`, `pt-br`)
         self._slots = slots
+
+    @property
+    def pid(self) -> int | None:
+        """The synthesis process now serving this voice (it changes when one is restarted)."""
+        return self._process.pid
 
     async def speak(self, text: str) -> np.ndarray:
         if not text.strip():

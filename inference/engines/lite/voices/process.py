@@ -40,6 +40,7 @@ class SynthesisProcess:
         self._lock = threading.Lock()
         self._process: subprocess.Popen[bytes] | None = None
         self._ready = False
+        self._closed = False
 
     @property
     def pid(self) -> int | None:
@@ -82,12 +83,17 @@ class SynthesisProcess:
             return frame_audio(payload)
 
     def close(self) -> None:
+        self._closed = True
+        process = self._process
+        if process is not None:
+            process.kill()  # a request in flight ends now, not at its timeout
         with self._lock:
             self._stop()
 
     def _restart(self) -> None:
         self._stop()
-        self.start()  # loads while the session goes on; the next request waits for it
+        if not self._closed:
+            self.start()  # loads while the session goes on; the next request waits for it
 
     def _stop(self) -> None:
         process, self._process = self._process, None
