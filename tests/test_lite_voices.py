@@ -150,3 +150,8 @@ def test_kokoro_is_refused_for_a_language_it_was_not_trained_on():
     assert kokoro_languages("spa, por") == {"spa": "es", "por": "pt-br"}
     with pytest.raises(ValueError, match="S2ST_LITE_KOKORO_LANGUAGES: Kokoro does not speak deu"):
         load_voices(LiteSettings.from_environ({"S2ST_LITE_KOKORO_LANGUAGES": "spa,deu"}))
+
+
+def test_a_voices_directory_that_is_not_there_is_a_load_error(tmp_path):
+    with pytest.raises(ValueError, match="S2ST_LITE_VOICES_DIR: .*missing is not a directory"):
+        load_voices(LiteSettings.from_environ({"S2ST_LITE_VOICES_DIR": str(tmp_path / "missing")}))

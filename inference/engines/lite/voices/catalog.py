@@ -89,6 +89,8 @@ def _plan(settings: LiteSettings) -> list[_Planned]:
 
     piper_files: dict[str, PiperVoiceFile] = {}
     if settings.voices_dir:
+        if not Path(settings.voices_dir).is_dir():
+            raise ValueError(f"S2ST_LITE_VOICES_DIR: {settings.voices_dir} is not a directory")
         found, skipped = voices_in(Path(settings.voices_dir))
         for reason in skipped:
             log.warning(f"S2ST_LITE_VOICES_DIR: skipped {reason}")
