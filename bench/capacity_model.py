@@ -29,6 +29,8 @@ import torch
 from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils.flop_counter import FlopCounterMode
 
+from tests.harness.tiny_models import UNITY_CARD, TinyModels, make_tiny_models
+
 # The streaming step and the model's rates (upstream's code and cards).
 STEP_SECONDS = 0.32  # source_segment_size 320 ms (upstream's streaming evaluation)
 FBANK_FRAMES_PER_SECOND = 100  # 10 ms shift, 80 mel bins
@@ -150,7 +152,8 @@ class RealSizeModels:
     vocoder: torch.nn.Module
 
     @classmethod
-    def build(cls) -> RealSizeModels:
+    def build(cls, tokenizers: TinyModels | None = None) -> RealSizeModels:
+        """The real architectures; `tokenizers`: tiny models already made in this process (else made now)."""
         import seamless_communication  # noqa: F401  (registers the real cards)
         from seamless_communication.models.monotonic_decoder import (
             create_monotonic_decoder_model,
@@ -160,13 +163,12 @@ class RealSizeModels:
         from seamless_communication.models.vocoder.builder import create_vocoder_model
         from seamless_communication.models.vocoder.loader import load_vocoder_config
 
-        from tests.harness.tiny_models import UNITY_CARD, make_tiny_models
-
         meta, half = torch.device("meta"), torch.float16
         # The NAR T2U's front-end loads its text and character tokenizers when it is built, from the card its
         # config names (seamlessM4T_v2_large: a download). Tiny tokenizers stand in: the layers' sizes come
         # from the config (char_vocabulary_size 10943), not from the tokenizer.
-        make_tiny_models(Path(tempfile.mkdtemp(prefix="s2st-capacity-")))
+        if tokenizers is None:
+            make_tiny_models(Path(tempfile.mkdtemp(prefix="s2st-capacity-")))
         config = unity_archs.get_config("base_v2")
         config = dataclasses.replace(config, use_text_encoder=False, use_text_decoder=False)  # as the pipeline does
         config.t2u_config.nar_decoder_config.model_name_or_card = UNITY_CARD
