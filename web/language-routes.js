@@ -10,11 +10,15 @@ export function reachableTargets(body, source) {
   return new Set(reached.flatMap((route) => route.targets));
 }
 
-// Offer in `select` only the options `reachable` holds; keep the choice when it is still offered.
+// Offer in `select` only the options `reachable` holds; keep the choice when it is still offered,
+// else take the first one offered (announced as a change, so it is remembered like a person's pick).
 export function offerOnly(select, reachable) {
   for (const option of select.options) option.hidden = option.disabled = !reachable.has(option.value);
   if (select.selectedOptions[0]?.disabled) {
     const first = [...select.options].find((option) => !option.disabled);
-    if (first) select.value = first.value;
+    if (first) {
+      select.value = first.value;
+      select.dispatchEvent(new Event("change"));
+    }
   }
 }
