@@ -389,3 +389,70 @@ def test_the_deploy_guide_walks_a_blank_project_to_https():
                  "gcloud artifacts repositories create", "gcloud auth configure-docker", "roll back",
                  "Terraform state", "A record"):
         assert step in guide, step
+
+
+LITE_BAKE = ROOT / "inference" / "engines" / "lite" / "bake.py"
+
+
+def lite_bake_manifest() -> dict:
+    import tomllib
+
+    return tomllib.loads(LITE_BAKE.with_name("bake.toml").read_text())["bundles"]
+
+
+def test_the_cpu_image_bakes_its_models_before_the_code_into_the_folders_the_engine_reads():
+    from inference.engines.lite.models import MODEL_FILES
+
+    text = (ROOT / "Dockerfile.inference").read_text()
+    lite = dockerfile_stages(ROOT / "Dockerfile.inference")["lite"]
+    assert re.search(r"^FROM (\S+) AS lite$", text, re.M).group(1) == "${PYTHON_IMAGE}"
+    assert re.search(r"^ARG PYTHON_IMAGE=python:3\.11-slim-\w+$", text, re.M)  # a CPU base: no CUDA
+    bake = lite.index("RUN python /opt/bake/bake.py --root /opt/models ${LITE_MODELS}")
+    assert lite.index("COPY inference/engines/lite/bake.py inference/engines/lite/bake.toml /opt/bake/") < bake
+    assert bake < lite.index("COPY inference ./inference") and bake < lite.index("COPY locks/lite.txt")
+    bundles = lite_bake_manifest()
+    baked = re.search(r'ARG LITE_MODELS="([^"]+)"', lite).group(1).split()
+    assert set(baked) <= set(bundles), set(baked) - set(bundles)
+    # Each baked folder is the one the engine's setting names, in the image's environment.
+    folders = {bundles[name]["dir"] for name in baked}
+    assert folders == {"whisper", "mt", "voices"}
+    assert "S2ST_LITE_WHISPER_DIR=/opt/models/whisper" in lite and "S2ST_LITE_VOICES_DIR=/opt/models/voices" in lite
+    assert "ARG LITE_MT_DIR=/opt/models/mt" in lite and "S2ST_LITE_MT_DIR=${LITE_MT_DIR}" in lite
+    whisper = [bundles[name] for name in baked if bundles[name]["dir"] == "whisper"]
+    assert whisper and set(MODEL_FILES) <= {file["name"] for file in whisper[0]["files"]}
+    voices = {file["name"] for name in baked if bundles[name]["dir"] == "voices" for file in bundles[name]["files"]}
+    assert {f"{name}.json" for name in voices if name.endswith(".onnx")} <= voices  # each voice with its config
+
+
+def test_every_file_the_cpu_image_bakes_is_pinned_to_a_revision_and_a_sha256():
+    for name, bundle in lite_bake_manifest().items():
+        assert bundle["license"], name
+        for file in bundle["files"]:
+            assert re.fullmatch(r"[0-9a-f]{64}", file["sha256"]), (name, file)
+            # A URL pinned to a commit or a release tag, never a moving branch.
+            assert re.match(r"https://huggingface\.co/[\w.-]+/[\w.-]+/resolve/([0-9a-f]{40}|v\d+\.\d+\.\d+)/", file["url"]), file
+
+
+def bake_manifest(tmp_path: Path, sha256: str, source: Path) -> Path:
+    manifest = tmp_path / "bake.toml"
+    manifest.write_text(f'[bundles.tiny]\ndir = "mt"\nlicense = "test"\nfiles = [\n'
+                        f'    {{ name = "model.bin", sha256 = "{sha256}", url = "{source.as_uri()}" }},\n]\n')
+    return manifest
+
+
+def test_the_bake_keeps_only_files_whose_bytes_match_their_pinned_sha256(tmp_path):
+    import hashlib
+
+    source = tmp_path / "served.bin"
+    source.write_bytes(b"tiny model weights")
+    good = hashlib.sha256(source.read_bytes()).hexdigest()
+    for sha256, expected_rc, message in ((good, 0, "baked tiny"), ("0" * 64, 1, "refused"),
+                                         ("", 1, "no pinned SHA-256 for tiny/model.bin")):
+        root = tmp_path / f"root-{expected_rc}-{len(sha256)}"
+        result = subprocess.run([sys.executable, str(LITE_BAKE), "--root", str(root), "--manifest",
+                                 str(bake_manifest(tmp_path, sha256, source)), "tiny"],
+                                capture_output=True, text=True, timeout=60)
+        assert result.returncode == expected_rc and message in result.stderr, (sha256, result.stderr)
+        kept = sorted(path.name for path in root.rglob("*") if path.is_file())
+        assert kept == (["model.bin"] if expected_rc == 0 else []), kept  # nothing half-written is left
+    assert (tmp_path / "root-0-64" / "mt" / "model.bin").read_bytes() == b"tiny model weights"
