@@ -67,7 +67,8 @@ def score_utterance(utterance: Utterance, recording: Recording, result: StreamRe
     source_ms = recording.duration_ms
     reference_words = len(utterance.reference.split())
     speech_pcm = b"".join(chunk.pcm for chunk in result.speech)
-    speech_transcript = recognizer.transcribe(speech_pcm, result.output_sample_rate_hz, whisper_code(utterance.target_language))
+    speech_transcript = recognizer.transcribe(speech_pcm, result.output_sample_rate_hz,
+                                              whisper_code(utterance.target_language))
     durations = [1000 * len(chunk.pcm) / SAMPLE_BYTES / result.output_sample_rate_hz for chunk in result.speech]
     produced = [(chunk.input_offset_ms, ms) for chunk, ms in zip(result.speech, durations)]
     heard = [(chunk.arrived_ms, ms) for chunk, ms in zip(result.speech, durations)]
