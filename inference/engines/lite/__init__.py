@@ -24,13 +24,12 @@ from inference.engines.lite.runtime import LiteRuntime
 from inference.engines.lite.segmenter import SegmentPolicy
 from inference.engines.lite.session import LiteSession
 from inference.engines.lite.settings import LiteSettings
-from inference.engines.lite.synth import Synthesizer
 from inference.engines.lite.vad import WINDOW_SAMPLES, load_vad_model
+from inference.engines.lite.voices import load_voices
 from inference.engines.options import GLOSSARY
 
 log = logging.getLogger("inference.engines.lite")
 
-ENGLISH_VOICE = "en-us"
 OUTPUT_SAMPLE_RATE = 16_000
 
 
@@ -57,12 +56,11 @@ class LiteEngine(Engine):
         self._runtime = LiteRuntime(
             recognizer=recognizer,
             vad_model=load_vad_model(),
-            synthesizer=Synthesizer(settings.speech_rate),
+            voices=load_voices(settings),
             segment_policy=SegmentPolicy(settings.vad_threshold, settings.min_speech_ms, settings.min_silence_ms,
                                          settings.pad_ms, int(settings.max_segment_seconds * 1000),
                                          settings.pause_ms, settings.pause_decode_ms),
             partial_interval_ms=settings.partial_interval_ms,
-            voice=settings.voice or ENGLISH_VOICE,
         )
         self._iso3_to_whisper = iso3_to_whisper(recognizer.languages)
         self._model_label = f"{label} (CTranslate2 {settings.compute_type}) + Silero VAD + eSpeak NG"

@@ -9,7 +9,7 @@ import onnxruntime
 
 from inference.engines.lite.recognizer import Recognition, Recognizer
 from inference.engines.lite.segmenter import SegmentPolicy
-from inference.engines.lite.synth import Synthesizer
+from inference.engines.lite.voices import VoiceCatalog
 from inference.engines.serial import InferenceThread
 
 
@@ -19,10 +19,9 @@ class LiteRuntime:
 
     recognizer: Recognizer
     vad_model: onnxruntime.InferenceSession
-    synthesizer: Synthesizer
+    voices: VoiceCatalog
     segment_policy: SegmentPolicy
     partial_interval_ms: int
-    voice: str
     thread: InferenceThread = field(default_factory=lambda: InferenceThread("lite-whisper"))
 
     @property
@@ -37,3 +36,4 @@ class LiteRuntime:
 
     def close(self) -> None:
         self.thread.close()
+        self.voices.close()

@@ -56,7 +56,8 @@ class LiteSession(EngineSession):
         self._glossary = glossary
         self._source = source_whisper
         self._target = target
-        self._speech_output = speech_output
+        self._voice = runtime.voices.voice_for(target)
+        self._speech_output = speech_output and self._voice is not None
         self._vad = StreamingVad(runtime.vad_model)
         self._segmenter = Segmenter(runtime.segment_policy)
         self._frames = WindowBuffer(WINDOW_SAMPLES)
@@ -140,7 +141,7 @@ class LiteSession(EngineSession):
         self._previous_words = words
         if phrase and self._speech_output:
             self._spoken += phrase
-            speech = await self._runtime.synthesizer.speak(" ".join(phrase), self._runtime.voice)
+            speech = await self._voice.speak(" ".join(phrase))
             events.append(SpeechAudio(segment.segment_id, speech))
         return events
 
@@ -175,7 +176,7 @@ class LiteSession(EngineSession):
         events = self._transcripts(segment, recognition, is_final=True)
         if self._speech_output:
             rest = self._target_text(recognition).split()[len(self._spoken):]
-            speech = await self._runtime.synthesizer.speak(" ".join(rest), self._runtime.voice)
+            speech = await self._voice.speak(" ".join(rest))
             events.append(SpeechAudio(segment.segment_id, speech, is_last=True))
         return events
 
