@@ -76,9 +76,13 @@ def main(argv: list[str] | None = None) -> int:
     workdir = Path(tempfile.mkdtemp(prefix="evaluate-"))
     voices: dict[str, str] = {}
     if args.builtin:
-        speaker = make_speaker(args.speech)
-        utterances = builtin_utterances(workdir, speaker, set(args.pairs.split(",")), args.per_pair, args.pause_ms)
-        voices = {u.source_language: speaker.label(u.source_language) for u in utterances}
+        pairs = set(args.pairs.split(","))
+        speaker = make_speaker(args.speech, {pair.split("-")[0] for pair in pairs})
+        try:
+            utterances = builtin_utterances(workdir, speaker, pairs, args.per_pair, args.pause_ms)
+            voices = {u.source_language: speaker.label(u.source_language) for u in utterances}
+        finally:
+            speaker.close()
     else:
         utterances = read_manifest(args.manifest, args.target_language)
     if args.snr_db is not None:

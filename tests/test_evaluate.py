@@ -15,11 +15,13 @@ from bench.evaluation.builtin import builtin_sentences, builtin_utterances, paus
 from bench.evaluation.metrics import SPEECH_LEVEL, average_lagging, frame_levels, \
     length_adaptive_average_lagging, speech_ending_offset, speech_span_ms
 from bench.evaluation.noise import NOISE_KINDS, measured_snr_db, noisy_utterances
-from bench.evaluation.scoring import LATENCIES
-from bench.evaluation.speakers import SPEECH_RATE, EspeakSpeaker
+from bench.evaluation.scoring import LATENCIES, whisper_code
+from bench.evaluation.asr import SpeechRecognizer
+from bench.evaluation.metrics import word_error_rate
+from bench.evaluation.speakers import SPEECH_RATE, EspeakSpeaker, make_speaker
 from bench.evaluation.timeline import TimedText, final_text, word_delays
 from tests.harness.servers import Worker
-from tests.harness.speech import colored_noise, read_samples
+from tests.harness.speech import colored_noise, read_pcm, read_samples
 
 QUALITY = ("bleu", "chrf", "asr_bleu", "source_wer")
 
@@ -115,6 +117,23 @@ def test_a_pause_is_put_in_the_middle_of_each_sentence() -> None:
     row = builtin_sentences({"eng-spa"})[0]
     assert _longest_silence_ms(spoken(row, EspeakSpeaker(), pause_ms=600)) >= 600
     assert _longest_silence_ms(spoken(row, EspeakSpeaker(), pause_ms=0)) < 300
+
+
+def test_the_neural_speaker_says_the_set_in_the_engines_own_voices_and_whisper_understands_them(
+        tmp_path: Path) -> None:
+    speaker = make_speaker("neural", {"eng", "spa", "deu"})
+    try:
+        assert speaker.label("eng") == "Piper en_US-joe-medium"
+        assert speaker.label("spa") == "Kokoro jm_kumo"
+        assert speaker.label("deu") == "espeak-ng"  # no neural voice: eSpeak NG, and the report says so
+        utterances = builtin_utterances(tmp_path, speaker, {"eng-spa", "spa-eng"}, per_pair=1, pause_ms=400)
+    finally:
+        speaker.close()
+    recognizer = SpeechRecognizer()
+    for utterance in utterances:
+        transcript = recognizer.transcribe(*read_pcm(utterance.audio), whisper_code(utterance.source_language))
+        assert word_error_rate([transcript], [utterance.transcript]) <= 25, (transcript, utterance.transcript)
+        assert _longest_silence_ms(read_samples(utterance.audio)[0]) >= 400
 
 
 def test_evaluation_of_builtin_utterances_computes_every_metric(lite_worker: Worker, tmp_path: Path,

@@ -18,11 +18,10 @@ from bench.evaluation.builtin import builtin_sentences
 from bench.evaluation.client import read_recording
 from bench.evaluation.manifest import Utterance
 from bench.evaluation.metrics import SPEECH_LEVEL, frame_levels, speech_span_ms
-from tests.harness.speech import colored_noise, sentence_babble, write_wav
+from tests.harness.speech import below_clipping, colored_noise, sentence_babble, write_wav
 
 NOISE_KINDS = ("babble", "pink", "brown")
 BABBLE_TALKERS = 4  # other sentences of the built-in set, talking at once behind the speaker
-HEADROOM = 0.9  # peak after mixing: the mix is turned down as a whole (SNR unchanged) rather than clipped
 
 
 def active_power(samples: np.ndarray, rate: int) -> float:
@@ -35,9 +34,7 @@ def active_power(samples: np.ndarray, rate: int) -> float:
 def mix_at_snr(speech: np.ndarray, noise: np.ndarray, rate: int, snr_db: float) -> np.ndarray:
     """speech plus noise scaled to snr_db below the speech's active power."""
     gain = np.sqrt(active_power(speech, rate) / 10 ** (snr_db / 10) / np.mean(noise**2))
-    mixed = speech + gain * noise
-    peak = float(np.max(np.abs(mixed)))
-    return mixed * (HEADROOM / peak) if peak > HEADROOM else mixed
+    return below_clipping(speech + gain * noise)  # turned down as a whole: the SNR stays
 
 
 def measured_snr_db(clean: np.ndarray, mixed: np.ndarray, rate: int) -> float:

@@ -124,6 +124,15 @@ def read_samples(path: Path) -> tuple[np.ndarray, int]:
     return np.frombuffer(pcm, dtype="<i2").astype(np.float64) / 32768, rate
 
 
+HEADROOM = 0.9  # the highest peak test speech is given: a voice or a mix louder than that is turned down
+
+
+def below_clipping(samples: np.ndarray) -> np.ndarray:
+    """samples turned down as a whole when they peak above HEADROOM (so nothing clips), else as they are."""
+    peak = float(np.max(np.abs(samples))) if len(samples) else 0.0
+    return samples * (HEADROOM / peak) if peak > HEADROOM else samples
+
+
 def write_wav(path: Path, samples: np.ndarray, rate: int) -> Path:
     """Float samples (full scale 1.0; clipped beyond it) as a 16-bit mono WAV."""
     pcm = np.round(np.clip(samples, -1.0, 32767 / 32768) * 32768).astype("<i2").tobytes()
