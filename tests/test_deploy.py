@@ -437,7 +437,8 @@ def test_every_file_the_cpu_image_bakes_is_pinned_to_a_revision_and_a_sha256():
 def bake_manifest(tmp_path: Path, sha256: str, source: Path) -> Path:
     manifest = tmp_path / "bake.toml"
     manifest.write_text(f'[bundles.tiny]\ndir = "mt"\nlicense = "test"\nfiles = [\n'
-                        f'    {{ name = "model.bin", sha256 = "{sha256}", url = "{source.as_uri()}" }},\n]\n')
+                        f'    {{ name = "model.bin", sha256 = "{sha256}", url = "{source.as_uri()}" }},\n]\n'
+                        f'[bundles.tiny.write]\n"s2st-mt.json" = \'{{"family": "nllb"}}\'\n')
     return manifest
 
 
@@ -455,5 +456,6 @@ def test_the_bake_keeps_only_files_whose_bytes_match_their_pinned_sha256(tmp_pat
                                 capture_output=True, text=True, timeout=60)
         assert result.returncode == expected_rc and message in result.stderr, (sha256, result.stderr)
         kept = sorted(path.name for path in root.rglob("*") if path.is_file())
-        assert kept == (["model.bin"] if expected_rc == 0 else []), kept  # nothing half-written is left
+        assert kept == (["model.bin", "s2st-mt.json"] if expected_rc == 0 else []), kept  # nothing half-written
     assert (tmp_path / "root-0-64" / "mt" / "model.bin").read_bytes() == b"tiny model weights"
+    assert (tmp_path / "root-0-64" / "mt" / "s2st-mt.json").read_text() == '{"family": "nllb"}'

@@ -3,8 +3,9 @@
 Run as a plain script, standard library only, before the application code is copied into the image (a
 code change never downloads the models again):
     python bake.py --root /opt/models whisper-small nllb-200-distilled-600m piper-voices
-It reads bake.toml beside it (or --manifest): per bundle, the folder under --root it fills and its files
-(name, URL pinned to a revision, SHA-256). A file without a pinned hash is refused before anything is
+It reads bake.toml beside it (or --manifest): per bundle, the folder under --root it fills, its files
+(name, URL pinned to a revision, SHA-256) and the small files of our own it writes beside them (`write`:
+name -> text, such as the engine's description of a model). A file without a pinned hash is refused before anything is
 fetched, and one whose bytes differ from its hash is deleted and stops the bake: an image never holds a
 file nobody vouched for. Files already in place with the right hash are kept (a rebuild resumes).
 """
@@ -79,6 +80,8 @@ def bake(root: Path, bundles: dict[str, dict]) -> None:
         folder = root / bundle["dir"]
         for file in bundle["files"]:
             fetch(file["url"], file["sha256"], folder / file["name"])
+        for file_name, text in bundle.get("write", {}).items():
+            (folder / file_name).write_text(text, encoding="utf-8")
         print(f"baked {name} into {folder} ({bundle['license']})", file=sys.stderr)
 
 
