@@ -9,6 +9,7 @@ import onnxruntime
 
 from inference.engines.lite.recognizer import Recognition, Recognizer
 from inference.engines.lite.segmenter import SegmentPolicy
+from inference.engines.lite.translation import RouteTable
 from inference.engines.lite.voices import VoiceCatalog
 from inference.engines.serial import InferenceThread
 
@@ -20,6 +21,8 @@ class LiteRuntime:
     recognizer: Recognizer
     vad_model: onnxruntime.InferenceSession
     voices: VoiceCatalog
+    routes: RouteTable
+    iso3_to_whisper: dict[str, str]
     segment_policy: SegmentPolicy
     partial_interval_ms: int
     thread: InferenceThread = field(default_factory=lambda: InferenceThread("lite-whisper"))
@@ -34,6 +37,10 @@ class LiteRuntime:
         return await self.thread.run(self.recognizer.recognize, audio, language, translate, target_prefix, glossary,
                                      redo_loops)
 
+    def whisper_code(self, language: str) -> str:
+        return self.iso3_to_whisper[language]
+
     def close(self) -> None:
         self.thread.close()
         self.voices.close()
+        self.routes.close()

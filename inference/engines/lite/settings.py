@@ -15,6 +15,7 @@
 | S2ST_LITE_PAD_MS | 200 | audio kept before speech onset and after its end |
 | S2ST_LITE_MAX_SEGMENT_SECONDS | 12 | a monologue is cut into segments of at most this length |
 | S2ST_LITE_PARTIAL_INTERVAL_MS | 1000 | new speech between two partial decodes of a segment |
+| S2ST_LITE_MT_DIR | (empty) | CTranslate2 translation models (NLLB-200, M2M100, Opus-MT), each with an `s2st-mt.json` naming its family and languages (docs/lite-engine.md); they serve their pairs before Apertium. A directory that does not load stops the worker |
 | S2ST_LITE_VOICE | en-us | eSpeak NG voice of English when eSpeak NG speaks it (other languages: their own eSpeak NG voice) |
 | S2ST_LITE_SPEECH_RATE | 200 | eSpeak NG words per minute |
 | S2ST_LITE_VOICES_DIR | (empty) | a directory of Piper voices (`NAME.onnx` with `NAME.onnx.json`); each speaks the language its JSON names, before any built-in voice |
@@ -50,6 +51,7 @@ class LiteSettings(FromEnviron):
     pad_ms: int = env("S2ST_LITE_PAD_MS", 200)
     max_segment_seconds: float = env("S2ST_LITE_MAX_SEGMENT_SECONDS", 12.0)
     partial_interval_ms: int = env("S2ST_LITE_PARTIAL_INTERVAL_MS", 1000)
+    mt_dir: str = env("S2ST_LITE_MT_DIR", "")
     voice: str = env("S2ST_LITE_VOICE", "")
     speech_rate: int = env("S2ST_LITE_SPEECH_RATE", 200)
     voices_dir: str = env("S2ST_LITE_VOICES_DIR", "")
