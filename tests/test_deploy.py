@@ -459,3 +459,28 @@ def test_the_bake_keeps_only_files_whose_bytes_match_their_pinned_sha256(tmp_pat
         assert kept == (["model.bin", "s2st-mt.json"] if expected_rc == 0 else []), kept  # nothing half-written
     assert (tmp_path / "root-0-64" / "mt" / "model.bin").read_bytes() == b"tiny model weights"
     assert (tmp_path / "root-0-64" / "mt" / "s2st-mt.json").read_text() == '{"family": "nllb"}'
+
+
+def test_the_cpu_images_translation_folder_is_one_the_engines_loader_serves_every_listed_pair_from(tmp_path):
+    """The NLLB bundle's files and the s2st-mt.json the bake writes, with a tiny converted model standing in
+    for NLLB's weights (same loader, same tokenizer file names), load through the engine's own code."""
+    import json
+
+    from inference.engines.lite.translation.ctranslate2_models import load_mt_dir
+    from tests.harness.tiny_mt import tiny_mt_model
+
+    (nllb,) = [bundle for bundle in lite_bake_manifest().values() if bundle["dir"] == "mt"]
+    assert {"model.bin", "config.json", "sentencepiece.bpe.model"} <= {file["name"] for file in nllb["files"]}
+    folder = tiny_mt_model(tmp_path / "mt", family="m2m100")
+    for name, text in nllb["write"].items():
+        (folder / name).write_text(text)
+    languages = json.loads(nllb["write"]["s2st-mt.json"])["languages"]
+    translators = load_mt_dir(folder, threads=1, compute_type="int8")
+    try:
+        pairs = {(t.source, t.target) for t in translators}
+        assert ("eng", "spa") in pairs and ("spa", "eng") in pairs
+        assert pairs == {(s, t) for s in languages for t in languages if s != t}
+        assert all(t.label.startswith("CTranslate2 nllb") for t in translators)
+    finally:
+        for translator in translators:
+            translator.close()
