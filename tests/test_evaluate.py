@@ -60,7 +60,7 @@ def test_latency_is_measured_from_the_speech_in_the_file_not_its_silences() -> N
 
 
 def test_the_builtin_set_has_thirty_sentences_per_pair() -> None:
-    for pair in ("spa-eng", "fra-eng", "deu-eng", "eng-spa"):
+    for pair in ("spa-eng", "fra-eng", "deu-eng", "eng-spa", "eng-cat"):
         assert len(builtin_sentences({pair})) >= 30, pair
 
 

@@ -1,5 +1,5 @@
 """The built-in set: short everyday sentences with reference translations (builtin.tsv, written for this
-project): Spanish, French and German into English, English into Spanish; spoken at run time by eSpeak NG or
+project): Spanish, French and German into English, English into Spanish and Catalan; spoken at run time by eSpeak NG or
 a neural voice (speakers.py), optionally with a pause in the middle of each sentence.
 
 Synthetic speech is clean, evenly paced and the same voice every time: it flatters speech recognition,
