@@ -136,17 +136,19 @@ def test_the_neural_speaker_says_the_set_in_the_engines_own_voices_and_whisper_u
         assert _longest_silence_ms(read_samples(utterance.audio)[0]) >= 400
 
 
-def test_evaluation_of_builtin_utterances_computes_every_metric(lite_worker: Worker, tmp_path: Path,
+def test_evaluation_per_pair_of_noisy_builtin_utterances_computes_every_metric(lite_worker: Worker, tmp_path: Path,
                                                                   capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "evaluation.json"
-    assert main(["--address", lite_worker.address, "--builtin", "--pairs", "spa-eng,fra-eng",
-                 "--per-pair", "1", "--speed", "3", "--out", str(out)]) == 0
+    assert main(["--address", lite_worker.address, "--builtin", "--pairs", "spa-eng,eng-spa", "--per-pair", "1",
+                 "--snr-db", "20", "--noise", "pink", "--pause-ms", "300", "--speed", "3", "--out", str(out)]) == 0
     report = json.loads(out.read_text())
     printed = capsys.readouterr().out
-    assert "overall" in printed and "[spa-eng] (median latency)" in printed
+    assert "overall" in printed and "[eng-spa] (median latency)" in printed
     utterances, overall = report["utterances"], report["overall"]
     assert len(utterances) == 2 and overall["errors"] == 0
-    assert set(report["pairs"]) == {"spa-eng", "fra-eng"} and report["pairs"]["spa-eng"]["utterances"] == 1
+    assert set(report["pairs"]) == {"spa-eng", "eng-spa"} and report["pairs"]["eng-spa"]["utterances"] == 1
+    assert report["run"]["noise"] == {"kind": "pink", "snr_db": 20.0, "seed": 27} and report["run"]["pause_ms"] == 300
+    assert [u["target_language"] for u in utterances] == ["eng", "spa"]
     for utterance in utterances:
         assert utterance["error"] is None
         for name in QUALITY:
