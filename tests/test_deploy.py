@@ -484,3 +484,37 @@ def test_the_cpu_images_translation_folder_is_one_the_engines_loader_serves_ever
     finally:
         for translator in translators:
             translator.close()
+
+
+def test_the_cpu_image_build_stops_when_a_baked_model_does_not_load_through_the_engines_loaders(tmp_path):
+    """The image's preflight (its last build step) on tiny and packaged models: the Whisper base the tests
+    use, a tiny converted translation model, the joe voice; then a broken voice file, then a broken MT folder."""
+    import os
+
+    from inference.engines.lite.models import whisper_model_source
+    from inference.engines.lite.settings import LiteSettings
+    from tests.harness.tiny_mt import tiny_mt_model
+
+    lite = dockerfile_stages(ROOT / "Dockerfile.inference")["lite"]
+    assert lite.index("RUN python -m inference.engines.lite.preflight") > lite.index("RUN pip install --no-deps .")
+    whisper, _ = whisper_model_source(LiteSettings.from_environ(os.environ))
+    voices = tmp_path / "voices"
+    voices.mkdir()
+    environ = {**os.environ, "S2ST_LITE_WHISPER_DIR": whisper, "S2ST_LITE_VOICES_DIR": str(voices),
+               "S2ST_LITE_MT_DIR": str(tiny_mt_model(tmp_path / "mt", family="m2m100")),
+               "S2ST_LITE_KOKORO_LANGUAGES": "", "S2ST_LITE_VOICE_LOAD_TIMEOUT_SECONDS": "60"}
+
+    def preflight(**changes: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "inference.engines.lite.preflight"], cwd=ROOT,
+                              env={**environ, **changes}, capture_output=True, text=True, timeout=300)
+
+    loaded = preflight()
+    assert loaded.returncode == 0, loaded.stderr
+    assert "translation: 2 pairs" in loaded.stdout and "eng Piper en_US-joe-medium" in loaded.stdout
+    (voices / "es_ES-broken-medium.onnx").write_bytes(b"not a model")
+    (voices / "es_ES-broken-medium.onnx.json").write_text('{"language": {"code": "es_ES"}}')
+    broken_voice = preflight()
+    assert broken_voice.returncode == 1 and "spa: Piper es_ES-broken-medium failed to load" in broken_voice.stderr
+    (tmp_path / "mt" / "s2st-mt.json").write_text('{"family": "nllb"}')
+    broken_mt = preflight(S2ST_LITE_VOICES_DIR="")
+    assert broken_mt.returncode == 1 and "needs languages" in broken_mt.stderr, broken_mt.stderr
