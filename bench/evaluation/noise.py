@@ -47,7 +47,8 @@ def measured_snr_db(clean: np.ndarray, mixed: np.ndarray, rate: int) -> float:
 def noise_for(kind: str, utterance: Utterance, samples: int, rate: int, seed: int, workdir: Path) -> np.ndarray:
     """seed's noise of kind, as long as the utterance; babble speaks other sentences of the built-in set."""
     if kind == "babble":
-        others = [(row.voice, row.sentence) for row in builtin_sentences() if row.sentence != utterance.transcript]
+        others = list(dict.fromkeys((row.voice, row.sentence) for row in builtin_sentences()  # one of each sentence
+                                    if row.sentence != utterance.transcript))
         return sentence_babble(random.Random(seed).sample(others, BABBLE_TALKERS), samples, rate, seed, workdir)
     return colored_noise(kind, samples, rate, seed)
 
