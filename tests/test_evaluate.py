@@ -149,6 +149,7 @@ def test_evaluation_per_pair_of_noisy_builtin_utterances_computes_every_metric(l
     assert set(report["pairs"]) == {"spa-eng", "eng-spa"} and report["pairs"]["eng-spa"]["utterances"] == 1
     assert report["run"]["noise"] == {"kind": "pink", "snr_db": 20.0, "seed": 27} and report["run"]["pause_ms"] == 300
     assert [u["target_language"] for u in utterances] == ["eng", "spa"]
+    assert all(u["speech_ms"] > 500 for u in utterances)  # each translation was spoken
     for utterance in utterances:
         assert utterance["error"] is None
         for name in QUALITY:

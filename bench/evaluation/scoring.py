@@ -30,6 +30,7 @@ class UtteranceScore:
     source_hypothesis: str
     speech_transcript: str
     source_ms: float
+    speech_ms: float  # the translated speech received, all chunks together
     bleu: float
     chrf: float
     asr_bleu: float
@@ -86,6 +87,7 @@ def score_utterance(utterance: Utterance, recording: Recording, result: StreamRe
         source_hypothesis=source_hypothesis,
         speech_transcript=speech_transcript,
         source_ms=source_ms,
+        speech_ms=sum(durations),
         bleu=NAN if failed else metrics.sentence_bleu(hypothesis, utterance.reference),
         chrf=NAN if failed else metrics.sentence_chrf(hypothesis, utterance.reference),
         asr_bleu=NAN if failed else metrics.sentence_bleu(metrics.normalize(speech_transcript),
