@@ -2,8 +2,10 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-# Debian packages the project needs at run time (speech synthesis, test speech, browser tests).
-APT_PACKAGES := espeak-ng sox chromium
+# Debian packages the project needs at run time (speech synthesis, test speech, browser tests) and
+# the Apertium pairs the lite engine translates with (GPL, run as separate processes).
+APT_APERTIUM := apertium apertium-eng-spa apertium-eng-cat apertium-es-pt apertium-spa-ita apertium-fr-es
+APT_PACKAGES := espeak-ng sox chromium $(APT_APERTIUM)
 EXTRAS_RUN := gateway,inference,lite
 EXTRAS_TEST := gateway,inference,lite,dev,browser-tests,deploy-checks
 

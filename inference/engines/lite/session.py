@@ -183,8 +183,8 @@ class LiteSession(EngineSession):
                 self._spoken_text.append(text)
                 self._speech.put(segment.segment_id, text)
             rest = await self._translated(route, " ".join(words[len(self._spoken):]))
-        except TranslationFailed:
-            return events  # the final translates again, and says so if it fails too
+        except TranslationFailed as exc:
+            return [*events, self._translation_failed(segment, exc)]  # restarted: the next call may work
         target = " ".join([*self._spoken_text, rest]).strip()
         return [*events, TranscriptUpdate(Side.TARGET, segment.segment_id, target, False, self._target)]
 
@@ -237,12 +237,15 @@ class LiteSession(EngineSession):
             try:
                 text = await self._translated(route, sentence)
             except TranslationFailed as exc:
-                return [SegmentWarning(segment.segment_id, "translation_failed",
-                                       f"{exc}; this segment is sent as source text")]
+                return [self._translation_failed(segment, exc)]
             texts.append(text)
             if self._speech:
                 self._speech.put(segment.segment_id, text)
         return []
+
+    @staticmethod
+    def _translation_failed(segment: Segment, exc: TranslationFailed) -> SegmentWarning:
+        return SegmentWarning(segment.segment_id, "translation_failed", f"{exc}; this segment is sent as source text")
 
     def _no_route(self, segment: Segment, recognition: Recognition) -> SegmentWarning:
         heard = to_iso3(recognition.language) or recognition.language

@@ -23,6 +23,7 @@
 | S2ST_LITE_KOKORO_LANGUAGES | (empty) | ISO 639-3 languages Kokoro speaks (of spa, por, ita, fra, hin, eng), e.g. `spa,por,ita`; empty: none |
 | S2ST_LITE_KOKORO_STYLE | jm_kumo | Kokoro voice style |
 | S2ST_LITE_VOICE_THREADS | 1 | CPU threads of each synthesis process |
+| S2ST_LITE_VOICE_NICENESS | 10 | niceness of the synthesis processes: the recogniser gets the CPU first, so a long synthesis does not delay another session's recognition |
 | S2ST_LITE_SYNTHESIS_SLOTS | 1 | neural syntheses at once, all sessions together (the rest wait their turn) |
 | S2ST_LITE_VOICE_LOAD_TIMEOUT_SECONDS | 60 | time a synthesis process has to load its voice (else eSpeak NG stands in) |
 | S2ST_LITE_SYNTHESIS_TIMEOUT_SECONDS | 30 | time one synthesis may take before its process counts as hung and is restarted |
@@ -59,6 +60,7 @@ class LiteSettings(FromEnviron):
     kokoro_languages: str = env("S2ST_LITE_KOKORO_LANGUAGES", "")
     kokoro_style: str = env("S2ST_LITE_KOKORO_STYLE", "jm_kumo")
     voice_threads: int = env("S2ST_LITE_VOICE_THREADS", 1)
+    voice_niceness: int = env("S2ST_LITE_VOICE_NICENESS", 10)
     synthesis_slots: int = env("S2ST_LITE_SYNTHESIS_SLOTS", 1)
     voice_load_timeout_seconds: float = env("S2ST_LITE_VOICE_LOAD_TIMEOUT_SECONDS", 60.0)
     synthesis_timeout_seconds: float = env("S2ST_LITE_SYNTHESIS_TIMEOUT_SECONDS", 30.0)

