@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from tests.harness.speech import SENTENCES, babble, read_pcm, speak
 
-from inference.engines.base import SessionSettings, Side, SpeechAudio, SpeechEnded, SpeechStarted, \
+from inference.engines.base import SegmentWarning, SessionSettings, Side, SpeechAudio, SpeechEnded, SpeechStarted, \
     TranscriptUpdate, UnsupportedConfig
 from inference.engines.lite import LiteEngine
 from inference.engines.lite.hallucination import loop_start, without_doubled_sentence
@@ -134,6 +134,21 @@ async def test_english_speech_becomes_spanish_text_and_speech_with_the_source_de
     assert {e.language for e in events if isinstance(e, TranscriptUpdate)} == {"eng", "spa"}
     speech = [e for e in events if isinstance(e, SpeechAudio)]
     assert speech[-1].is_last and np.sqrt(np.mean(np.concatenate([e.samples for e in speech]) ** 2)) > 0.02
+
+
+async def test_a_detected_language_that_cannot_reach_the_target_is_sent_as_text_with_a_warning_naming_the_pair(
+        lite_engine, tmp_path):
+    voice, text = SENTENCES["spa"]
+    session = lite_engine.open_session(SessionSettings(target_language="cat"))  # English reaches Catalan; Spanish not
+    audio = samples_of(speak(text, voice, tmp_path / "es.wav"))
+    events = []
+    for start in range(0, len(audio), CHUNK):
+        events += await session.push(audio[start : start + CHUNK])
+    events += await session.flush()
+    warnings = [e for e in events if isinstance(e, SegmentWarning)]
+    assert warnings and {w.code for w in warnings} == {"no_route"}
+    assert "Spanish (spa)" in warnings[0].message and "Catalan (cat)" in warnings[0].message
+    assert "gracias" in final_text(events, Side.SOURCE).lower() and final_text(events, Side.TARGET) == ""
 
 
 def test_a_missing_model_directory_is_an_error_not_a_fallback(tmp_path):

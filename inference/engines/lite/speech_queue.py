@@ -11,11 +11,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 
 import numpy as np
 
 from inference.engines.base import EngineEvent, SegmentWarning, SpeechAudio
 from inference.engines.lite.voices import SynthesisFailed, Voice
+
+log = logging.getLogger("inference.engines.lite.speech")
 
 _SILENCE = np.zeros(0, dtype=np.float32)
 
@@ -62,6 +65,9 @@ class SpeechQueue:
             segment_id, text, is_last = await self._texts.get()
             try:
                 self._ready += await self._speak(segment_id, text, is_last)
+            except Exception:  # a fault of ours must not silence the rest of the session
+                log.exception("speaking a sentence failed", extra={"segment_id": segment_id})
+                self._ready += [SpeechAudio(segment_id, _SILENCE, is_last=True)] if is_last else []
             finally:
                 self._texts.task_done()
 
