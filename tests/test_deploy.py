@@ -563,3 +563,132 @@ def test_the_deploy_guide_walks_a_blank_project_to_https():
                  "gcloud artifacts repositories create", "gcloud auth configure-docker", "roll back",
                  "Terraform state", "A record"):
         assert step in guide, step
+
+
+LITE_BAKE = ROOT / "inference" / "engines" / "lite" / "bake.py"
+
+
+def lite_bake_manifest() -> dict:
+    import tomllib
+
+    return tomllib.loads(LITE_BAKE.with_name("bake.toml").read_text())["bundles"]
+
+
+def test_the_cpu_image_bakes_its_models_before_the_code_into_the_folders_the_engine_reads():
+    from inference.engines.lite.models import MODEL_FILES
+
+    text = (ROOT / "Dockerfile.inference").read_text()
+    lite = dockerfile_stages(ROOT / "Dockerfile.inference")["lite"]
+    assert re.search(r"^FROM (\S+) AS lite$", text, re.M).group(1) == "${PYTHON_IMAGE}"
+    assert re.search(r"^ARG PYTHON_IMAGE=python:3\.11-slim-\w+$", text, re.M)  # a CPU base: no CUDA
+    bake = lite.index("RUN python /opt/bake/bake.py --root /opt/models ${LITE_MODELS}")
+    assert lite.index("COPY inference/engines/lite/bake.py inference/engines/lite/bake.toml /opt/bake/") < bake
+    assert bake < lite.index("COPY inference ./inference") and bake < lite.index("COPY locks/lite.txt")
+    bundles = lite_bake_manifest()
+    baked = re.search(r'ARG LITE_MODELS="([^"]+)"', lite).group(1).split()
+    assert set(baked) <= set(bundles), set(baked) - set(bundles)
+    # Each baked folder is the one the engine's setting names, in the image's environment.
+    folders = {bundles[name]["dir"] for name in baked}
+    assert folders == {"whisper", "mt", "voices"}
+    assert "S2ST_LITE_WHISPER_DIR=/opt/models/whisper" in lite and "S2ST_LITE_VOICES_DIR=/opt/models/voices" in lite
+    assert "ARG LITE_MT_DIR=/opt/models/mt" in lite and "S2ST_LITE_MT_DIR=${LITE_MT_DIR}" in lite
+    whisper = [bundles[name] for name in baked if bundles[name]["dir"] == "whisper"]
+    assert whisper and set(MODEL_FILES) <= {file["name"] for file in whisper[0]["files"]}
+    voices = {file["name"] for name in baked if bundles[name]["dir"] == "voices" for file in bundles[name]["files"]}
+    assert {f"{name}.json" for name in voices if name.endswith(".onnx")} <= voices  # each voice with its config
+
+
+def test_every_file_the_cpu_image_bakes_is_pinned_to_a_revision_and_a_sha256():
+    for name, bundle in lite_bake_manifest().items():
+        assert bundle["license"], name
+        for file in bundle["files"]:
+            assert re.fullmatch(r"[0-9a-f]{64}", file["sha256"]), (name, file)
+            # A URL pinned to a commit or a release tag, never a moving branch.
+            revision = r"([0-9a-f]{40}|v\d+\.\d+\.\d+)"
+            assert re.match(rf"https://huggingface\.co/[\w.-]+/[\w.-]+/resolve/{revision}/", file["url"]), file
+
+
+def bake_manifest(tmp_path: Path, sha256: str, source: Path) -> Path:
+    manifest = tmp_path / "bake.toml"
+    manifest.write_text(f'[bundles.tiny]\ndir = "mt"\nlicense = "test"\nfiles = [\n'
+                        f'    {{ name = "model.bin", sha256 = "{sha256}", url = "{source.as_uri()}" }},\n]\n'
+                        f'[bundles.tiny.write]\n"s2st-mt.json" = \'{{"family": "nllb"}}\'\n')
+    return manifest
+
+
+def test_the_bake_keeps_only_files_whose_bytes_match_their_pinned_sha256(tmp_path):
+    import hashlib
+
+    source = tmp_path / "served.bin"
+    source.write_bytes(b"tiny model weights")
+    good = hashlib.sha256(source.read_bytes()).hexdigest()
+    for sha256, expected_rc, message in ((good, 0, "baked tiny"), ("0" * 64, 1, "refused"),
+                                         ("", 1, "no pinned SHA-256 for tiny/model.bin")):
+        root = tmp_path / f"root-{expected_rc}-{len(sha256)}"
+        result = subprocess.run([sys.executable, str(LITE_BAKE), "--root", str(root), "--manifest",
+                                 str(bake_manifest(tmp_path, sha256, source)), "tiny"],
+                                capture_output=True, text=True, timeout=60)
+        assert result.returncode == expected_rc and message in result.stderr, (sha256, result.stderr)
+        kept = sorted(path.name for path in root.rglob("*") if path.is_file())
+        assert kept == (["model.bin", "s2st-mt.json"] if expected_rc == 0 else []), kept  # nothing half-written
+    assert (tmp_path / "root-0-64" / "mt" / "model.bin").read_bytes() == b"tiny model weights"
+    assert (tmp_path / "root-0-64" / "mt" / "s2st-mt.json").read_text() == '{"family": "nllb"}'
+
+
+def test_the_cpu_images_translation_folder_is_one_the_engines_loader_serves_every_listed_pair_from(tmp_path):
+    """The NLLB bundle's files and the s2st-mt.json the bake writes, with a tiny converted model standing in
+    for NLLB's weights (same loader, same tokenizer file names), load through the engine's own code."""
+    import json
+
+    from inference.engines.lite.translation.ctranslate2_models import load_mt_dir
+    from tests.harness.tiny_mt import tiny_mt_model
+
+    (nllb,) = [bundle for bundle in lite_bake_manifest().values() if bundle["dir"] == "mt"]
+    assert {"model.bin", "config.json", "sentencepiece.bpe.model"} <= {file["name"] for file in nllb["files"]}
+    folder = tiny_mt_model(tmp_path / "mt", family="m2m100")
+    for name, text in nllb["write"].items():
+        (folder / name).write_text(text)
+    languages = json.loads(nllb["write"]["s2st-mt.json"])["languages"]
+    translators = load_mt_dir(folder, threads=1, compute_type="int8")
+    try:
+        pairs = {(t.source, t.target) for t in translators}
+        assert ("eng", "spa") in pairs and ("spa", "eng") in pairs
+        assert pairs == {(s, t) for s in languages for t in languages if s != t}
+        assert all(t.label.startswith("CTranslate2 nllb") for t in translators)
+    finally:
+        for translator in translators:
+            translator.close()
+
+
+def test_the_cpu_image_build_stops_when_a_baked_model_does_not_load_through_the_engines_loaders(tmp_path):
+    """The image's preflight (its last build step) on tiny and packaged models: the Whisper base the tests
+    use, a tiny converted translation model, the joe voice; then a broken voice file, then a broken MT folder."""
+    import os
+
+    from inference.engines.lite.models import whisper_model_source
+    from inference.engines.lite.settings import LiteSettings
+    from tests.harness.tiny_mt import tiny_mt_model
+
+    lite = dockerfile_stages(ROOT / "Dockerfile.inference")["lite"]
+    assert lite.index("RUN python -m inference.engines.lite.preflight") > lite.index("RUN pip install --no-deps .")
+    whisper, _ = whisper_model_source(LiteSettings.from_environ(os.environ))
+    voices = tmp_path / "voices"
+    voices.mkdir()
+    environ = {**os.environ, "S2ST_LITE_WHISPER_DIR": whisper, "S2ST_LITE_VOICES_DIR": str(voices),
+               "S2ST_LITE_MT_DIR": str(tiny_mt_model(tmp_path / "mt", family="m2m100")),
+               "S2ST_LITE_KOKORO_LANGUAGES": "", "S2ST_LITE_VOICE_LOAD_TIMEOUT_SECONDS": "60"}
+
+    def preflight(**changes: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "inference.engines.lite.preflight"], cwd=ROOT,
+                              env={**environ, **changes}, capture_output=True, text=True, timeout=300)
+
+    loaded = preflight()
+    assert loaded.returncode == 0, loaded.stderr
+    assert "translation: 2 pairs" in loaded.stdout and "eng Piper en_US-joe-medium" in loaded.stdout
+    (voices / "es_ES-broken-medium.onnx").write_bytes(b"not a model")
+    (voices / "es_ES-broken-medium.onnx.json").write_text('{"language": {"code": "es_ES"}}')
+    broken_voice = preflight()
+    assert broken_voice.returncode == 1 and "spa: Piper es_ES-broken-medium failed to load" in broken_voice.stderr
+    (tmp_path / "mt" / "s2st-mt.json").write_text('{"family": "nllb"}')
+    broken_mt = preflight(S2ST_LITE_VOICES_DIR="")
+    assert broken_mt.returncode == 1 and "needs languages" in broken_mt.stderr, broken_mt.stderr

@@ -110,14 +110,19 @@ SPEECH_FRAME_MS = 10
 SPEECH_LEVEL = 0.01  # -40 dBFS RMS: above any dither or room hiss in a recording, below any speech
 
 
+def frame_levels(samples: np.ndarray, sample_rate_hz: int) -> tuple[np.ndarray, int]:
+    """The RMS of each whole SPEECH_FRAME_MS frame of samples (full scale 1.0), and the frame's length."""
+    frame = max(1, sample_rate_hz * SPEECH_FRAME_MS // 1000)
+    frames = len(samples) // frame
+    return np.sqrt(np.mean(samples[: frames * frame].reshape(frames, frame) ** 2, axis=1)), frame
+
+
 def speech_span_ms(pcm: bytes, sample_rate_hz: int) -> tuple[float, float]:
     """(start of the first, end of the last) 10 ms frame louder than SPEECH_LEVEL: where speech begins and
     ends in the file, judged from the file alone so every engine is measured from the same points
     ((0, file length) when nothing is that loud)."""
     samples = np.frombuffer(pcm, dtype="<i2").astype(np.float64) / 32768
-    frame = max(1, sample_rate_hz * SPEECH_FRAME_MS // 1000)
-    frames = len(samples) // frame
-    levels = np.sqrt(np.mean(samples[: frames * frame].reshape(frames, frame) ** 2, axis=1))
+    levels, frame = frame_levels(samples, sample_rate_hz)
     loud = np.flatnonzero(levels > SPEECH_LEVEL)
     if not len(loud):
         return 0.0, 1000 * len(samples) / sample_rate_hz

@@ -34,17 +34,17 @@ def _summary_rows(label: str, summary: Summary) -> list[str]:
             f"{label + ' (median latency)':<{LABEL_WIDTH}} {medians}"]
 
 
-def table(scores: list[UtteranceScore], summary: Summary, by_language: dict[str, Summary]) -> str:
+def table(scores: list[UtteranceScore], summary: Summary, by_pair: dict[str, Summary]) -> str:
     header = f"{'utterance':<{LABEL_WIDTH}} " + " ".join(f"{name:>{width}}" for name, _, width, _ in COLUMNS)
     lines = [header]
     for score in scores:
-        label = f"[{score.source_language}] {score.source_reference or Path(score.audio).name}"[:LABEL_WIDTH]
+        label = f"[{score.pair}] {score.source_reference or Path(score.audio).name}"[:LABEL_WIDTH]
         cells = " ".join(_cell(getattr(score, field), width, spec) for _, field, width, spec in COLUMNS)
         lines.append(f"{label:<{LABEL_WIDTH}} {cells}")
         lines.append(f"{'':<4}-> {score.hypothesis or '(nothing)'}" + (f"   ERROR {score.error}" if score.error else ""))
-    if len(by_language) > 1:
-        for language, language_summary in by_language.items():
-            lines += _summary_rows(f"[{language}]", language_summary)
+    if len(by_pair) > 1:
+        for pair, pair_summary in by_pair.items():
+            lines += _summary_rows(f"[{pair}]", pair_summary)
     lines += _summary_rows("overall", summary)
     lines.append(f"utterances: {summary['utterances']}, errors: {summary['errors']}")
     return "\n".join(lines)
@@ -54,8 +54,8 @@ def _clean(summary: Summary) -> dict:
     return {key: (None if isinstance(value, float) and math.isnan(value) else value) for key, value in summary.items()}
 
 
-def write_json(path: Path, scores: list[UtteranceScore], summary: Summary, by_language: dict[str, Summary],
+def write_json(path: Path, scores: list[UtteranceScore], summary: Summary, by_pair: dict[str, Summary],
                run: dict) -> None:
     path.write_text(json.dumps({"run": run, "overall": _clean(summary),
-                                "languages": {language: _clean(s) for language, s in by_language.items()},
+                                "pairs": {pair: _clean(s) for pair, s in by_pair.items()},
                                 "utterances": [s.as_dict() for s in scores]}, indent=2, ensure_ascii=False))

@@ -11,7 +11,7 @@ import pycountry
 from bench.evaluation import metrics
 from bench.evaluation.asr import SpeechRecognizer
 from bench.evaluation.client import SAMPLE_BYTES, Recording, StreamResult
-from bench.evaluation.manifest import Utterance
+from bench.evaluation.manifest import Utterance, pair_name
 from bench.evaluation.timeline import final_text, word_delays
 
 NAN = math.nan
@@ -23,12 +23,14 @@ class UtteranceScore:
 
     audio: str
     source_language: str
+    target_language: str
     reference: str
     hypothesis: str
     source_reference: str | None
     source_hypothesis: str
     speech_transcript: str
     source_ms: float
+    speech_ms: float  # the translated speech received, all chunks together
     bleu: float
     chrf: float
     asr_bleu: float
@@ -41,6 +43,10 @@ class UtteranceScore:
     simuleval_speech_end_offset_ms: float
     speech_ending_offset_ms: float
     error: str | None
+
+    @property
+    def pair(self) -> str:
+        return pair_name(self.source_language, self.target_language)
 
     def as_dict(self) -> dict:
         return {key: (None if isinstance(value, float) and math.isnan(value) else value)
@@ -55,29 +61,33 @@ def whisper_code(iso3: str) -> str:
     return getattr(language, "alpha_2", iso3)
 
 
-def score_utterance(utterance: Utterance, recording: Recording, result: StreamResult, target_language: str,
+def score_utterance(utterance: Utterance, recording: Recording, result: StreamResult,
                     recognizer: SpeechRecognizer) -> UtteranceScore:
     hypothesis = final_text(result.target)
     delays = word_delays(result.target)
     source_ms = recording.duration_ms
     reference_words = len(utterance.reference.split())
     speech_pcm = b"".join(chunk.pcm for chunk in result.speech)
-    speech_transcript = recognizer.transcribe(speech_pcm, result.output_sample_rate_hz, whisper_code(target_language))
+    speech_transcript = recognizer.transcribe(speech_pcm, result.output_sample_rate_hz,
+                                              whisper_code(utterance.target_language))
     durations = [1000 * len(chunk.pcm) / SAMPLE_BYTES / result.output_sample_rate_hz for chunk in result.speech]
     produced = [(chunk.input_offset_ms, ms) for chunk, ms in zip(result.speech, durations)]
     heard = [(chunk.arrived_ms, ms) for chunk, ms in zip(result.speech, durations)]
-    speech_start, speech_end = metrics.speech_span_ms(recording.pcm, recording.sample_rate_hz)
+    speech_start, speech_end = utterance.speech_span_ms or metrics.speech_span_ms(recording.pcm,
+                                                                                   recording.sample_rate_hz)
     source_hypothesis = final_text(result.source)
     failed = result.error is not None
     return UtteranceScore(
         audio=str(utterance.audio),
         source_language=utterance.source_language,
+        target_language=utterance.target_language,
         reference=utterance.reference,
         hypothesis=hypothesis,
         source_reference=utterance.transcript,
         source_hypothesis=source_hypothesis,
         speech_transcript=speech_transcript,
         source_ms=source_ms,
+        speech_ms=sum(durations),
         bleu=NAN if failed else metrics.sentence_bleu(hypothesis, utterance.reference),
         chrf=NAN if failed else metrics.sentence_chrf(hypothesis, utterance.reference),
         asr_bleu=NAN if failed else metrics.sentence_bleu(metrics.normalize(speech_transcript),
@@ -103,6 +113,12 @@ def _or_nan(value: float | None) -> float:
 LATENCIES = ("first_output_latency_ms", "start_offset_ms", "average_lagging_ms",
              "length_adaptive_average_lagging_ms", "end_offset_ms", "simuleval_speech_end_offset_ms",
              "speech_ending_offset_ms")
+
+
+def score_pairs(scores: list[UtteranceScore]) -> dict[str, dict[str, float | int]]:
+    """score_corpus of each language pair's utterances, in the order pairs first appear."""
+    pairs = dict.fromkeys(score.pair for score in scores)
+    return {pair: score_corpus([s for s in scores if s.pair == pair]) for pair in pairs}
 
 
 def score_corpus(scores: list[UtteranceScore]) -> dict[str, float | int]:

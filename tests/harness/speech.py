@@ -1,4 +1,4 @@
-"""Test speech made at test time with espeak-ng and sox (Debian packages)."""
+"""Test speech made at test time with espeak-ng and sox (Debian packages), and seeded noise to mix into it."""
 
 from __future__ import annotations
 
@@ -84,9 +84,64 @@ def babble(seconds: float, path: Path) -> Path:
     return path
 
 
+COLORED_NOISE_EXPONENTS = {"pink": 0.5, "brown": 1.0}  # amplitude falls as f^-exponent: power 1/f, 1/f^2
+LOWEST_NOISE_HZ = 20  # a microphone's low cut; below it brown noise would be mostly inaudible rumble
+
+
+def colored_noise(kind: str, samples: int, rate: int, seed: int) -> np.ndarray:
+    """Pink or brown Gaussian noise (float64, RMS 1): white noise from a generator seeded with seed, shaped
+    in the frequency domain; the same samples for the same arguments."""
+    white = np.random.default_rng(seed).standard_normal(samples)
+    spectrum = np.fft.rfft(white)
+    frequencies = np.fft.rfftfreq(samples, 1 / rate)
+    audible = frequencies >= LOWEST_NOISE_HZ
+    spectrum[~audible] = 0
+    spectrum[audible] /= frequencies[audible] ** COLORED_NOISE_EXPONENTS[kind]
+    noise = np.fft.irfft(spectrum, n=samples)
+    return noise / np.sqrt(np.mean(noise**2))
+
+
+def sentence_babble(sentences: list[tuple[str, str]], samples: int, rate: int, seed: int, workdir: Path) -> np.ndarray:
+    """Several talkers at once (float64, RMS 1): each (eSpeak voice, sentence) spoken, repeated to the length
+    and started at a seeded offset, all summed; the crowd one hears behind a speaker in a cafe."""
+    rng = np.random.default_rng(seed)
+    crowd = np.zeros(samples)
+    for index, (voice, sentence) in enumerate(sentences):
+        talker, _ = read_samples(speak(sentence, voice, workdir / f"babble-{seed}-{index}.wav", rate, 0, 0))
+        talker /= np.sqrt(np.mean(talker**2)) or 1.0
+        crowd += np.roll(np.resize(talker, samples), int(rng.integers(len(talker))))
+    return crowd / (np.sqrt(np.mean(crowd**2)) or 1.0)
+
+
 def read_pcm(path: Path) -> tuple[bytes, int]:
     with wave.open(str(path)) as reader:
         return reader.readframes(reader.getnframes()), reader.getframerate()
+
+
+def read_samples(path: Path) -> tuple[np.ndarray, int]:
+    """A 16-bit mono WAV as float64 samples (full scale 1.0) and its rate."""
+    pcm, rate = read_pcm(path)
+    return np.frombuffer(pcm, dtype="<i2").astype(np.float64) / 32768, rate
+
+
+HEADROOM = 0.9  # the highest peak test speech is given: a voice or a mix louder than that is turned down
+
+
+def below_clipping(samples: np.ndarray) -> np.ndarray:
+    """samples turned down as a whole when they peak above HEADROOM (so nothing clips), else as they are."""
+    peak = float(np.max(np.abs(samples))) if len(samples) else 0.0
+    return samples * (HEADROOM / peak) if peak > HEADROOM else samples
+
+
+def write_wav(path: Path, samples: np.ndarray, rate: int) -> Path:
+    """Float samples (full scale 1.0; clipped beyond it) as a 16-bit mono WAV."""
+    pcm = np.round(np.clip(samples, -1.0, 32767 / 32768) * 32768).astype("<i2").tobytes()
+    with wave.open(str(path), "wb") as writer:
+        writer.setnchannels(1)
+        writer.setsampwidth(2)
+        writer.setframerate(rate)
+        writer.writeframes(pcm)
+    return path
 
 
 def rms(pcm: bytes) -> float:
