@@ -60,7 +60,7 @@ run: install-run
 	$(BIN)/python -m gateway
 
 test: install-test
-	$(BIN)/python -m pytest --ignore=tests/seamless
+	$(BIN)/python -m pytest --ignore=tests/seamless --durations=15
 
 # The real SeamlessStreaming pipeline (upstream code, tiny random weights made by the tests), in CI too.
 test-seamless:
@@ -85,7 +85,7 @@ test-seamless:
 	$(SEAMLESS_VENV)/bin/pip install --quiet --require-hashes --no-deps -r locks/seamless-tests.txt; \
 	$(SEAMLESS_VENV)/bin/pip install --quiet --no-deps "$$source"; \
 	$(SEAMLESS_VENV)/bin/pip install --quiet --no-deps -e .; \
-	$(SEAMLESS_VENV)/bin/python -m pytest -p no:flake8 tests/seamless
+	$(SEAMLESS_VENV)/bin/python -m pytest -p no:flake8 --durations=10 tests/seamless
 
 # Re-resolve every image's lock (locks/NAME.txt from locks/NAME.in), each in one resolver call
 # (seamless needs the vendored source; seamless-tests is resolved against seamless.txt, so it comes after).
