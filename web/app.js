@@ -6,8 +6,8 @@
 
 import { Capture, CAPTURE_RATE, FRAME_MS } from "./capture.js";
 import { Connection, showConnectionIn } from "./connection.js";
-import { showErrorIn } from "./error-banner.js";
-import { closeWords, languagesWords, microphoneWords, resumingWords, roomEndedWords, serverErrorWords } from "./errors.js";
+import { showCloseWordsIn, showErrorIn } from "./error-banner.js";
+import { languagesWords, microphoneWords, resumingWords, roomEndedWords, serverErrorWords } from "./errors.js";
 import { FrameBatcher, concat } from "./frames.js";
 import { offerOnly, reachableTargets } from "./language-routes.js";
 import { OutputControls } from "./output-controls.js";
@@ -117,7 +117,7 @@ function onState(state, detail) {
   if (state === "reconnecting") {
     // Words that say more stay: a session's fatal error, a language list refused for want of a token, a drained
     // session that goes on.
-    if (!["session", "languages", "resuming"].includes(ui.error.dataset.from)) showError(closeWords(detail.code), "connection");
+    if (!["session", "languages", "resuming"].includes(ui.error.dataset.from)) showCloseWordsIn(ui, detail.code);
     sessionLost();
     if (current.phase === "stopping" && current.mode === "room") roomEnded("ended"); // it ends without us
     else if (current.phase === "stopping") finishSession("Stopped");

@@ -5,8 +5,8 @@
 //            transcripts -> TranscriptStore (not saved: the room gives its transcript on every join) -> lists.
 
 import { Connection, showConnectionIn } from "./connection.js";
-import { showErrorIn } from "./error-banner.js";
-import { closeWords, languagesWords, roomEndedWords, serverErrorWords } from "./errors.js";
+import { showCloseWordsIn, showErrorIn } from "./error-banner.js";
+import { languagesWords, roomEndedWords, serverErrorWords } from "./errors.js";
 import { OutputControls } from "./output-controls.js";
 import { enterPhase } from "./page-phase.js";
 import { Playback } from "./playback.js";
@@ -87,7 +87,7 @@ function onState(state, detail) {
     else setPhase(current.phase);
   }
   if (state === "reconnecting") {
-    if (current.phase !== "ended") showError(closeWords(detail.code), "connection");
+    if (current.phase !== "ended") showCloseWordsIn(ui, detail.code);
     current.joined = null;
     if (current.phase === "listening") setPhase("joining");
     else setPhase(current.phase);
