@@ -200,6 +200,19 @@ class LanguageStream:
             self._segments.pop(next(iter(self._segments)))
 
 
+def latest_within(history: list[dict[str, str | None]], max_bytes: int) -> list[dict[str, str | None]]:
+    """The latest entries whose texts add up to at most max_bytes (UTF-8), oldest first: what one `joined` replays,
+    so that a listener who joins again and again cannot make the gateway queue the whole history each time."""
+    kept: list[dict[str, str | None]] = []
+    size = 0
+    for entry in reversed(history):
+        size += sum(len(text.encode()) for text in entry.values() if text)
+        if size > max_bytes:
+            break
+        kept.append(entry)
+    return kept[::-1]
+
+
 def unknown_room() -> ProtocolError:
     """The refusal of a room that does not exist here, or of a wrong key: the two are not told apart."""
     return ProtocolError("unknown_room", "no such room, or the link is no longer valid", fatal=True)
@@ -360,6 +373,7 @@ class Room:
         history = [{"source": entry.source, "target": entry.target} for entry in stream.history]
         if not history:
             history = [{"source": text, "target": None} for text in self._source_history]
+        history = latest_within(history, self.config.room_replay_bytes)
         accepted = stream.accepted
         assert accepted is not None
         return {"type": "joined", "room_id": self.room_id, "target_language": stream.language,

@@ -180,6 +180,21 @@ async def test_speech_reaches_listeners_as_transcripts_and_a_late_joiner_gets_th
             assert history and history[-1]["target"] == finals[0]["text"] and history[-1]["source"]
 
 
+async def test_a_joined_event_replays_at_most_the_replay_bytes(tmp_path, lite_worker, server_logs):
+    """What one `join` replays is bounded (S2ST_ROOM_REPLAY_BYTES), however long the room's history."""
+    pcm, _ = read_pcm(speak(SENTENCES["spa"][1], SENTENCES["spa"][0], tmp_path / "spa.wav", tail_silence_s=1.5))
+    with running(start_gateway(lite_worker.address, {"S2ST_ROOM_REPLAY_BYTES": "1"}, log_dir=server_logs)) as gateway:
+        async with a_room(gateway, ("eng",), source_language="spa") as room, contextlib.AsyncExitStack() as stack:
+            listener = await joined(stack, room, "eng")
+            await room.stream(pcm, pace_s=0.01)
+            await room.speaker.send({"type": "stop"})
+            final = await listener.until("transcript", timeout=60)
+            while not (final["side"] == "target" and final["final"]):
+                final = await listener.until("transcript", timeout=60)
+            late = await join(stack, room, "eng")
+            assert (await late.until("joined"))["transcript"] == []  # a segment's text is more than 1 byte
+
+
 async def test_a_speaker_who_drops_may_come_back_within_the_grace(room_gateway, echo_worker):
     async with contextlib.AsyncExitStack() as stack:
         async with a_room(room_gateway) as room:
