@@ -30,7 +30,7 @@
 | S2ST_JWT_LEEWAY_SECONDS | 30 | clock skew tolerated on `exp` and `nbf` |
 | S2ST_SESSION_TOKEN_SECRET | (removed) | the old `v1.` session tokens are gone: setting it stops the gateway with a pointer to S2ST_JWT_SECRET |
 | S2ST_MAX_CONNECTIONS_PER_IP | 20 | open sockets per client IP; more get HTTP 429 (0: no limit) |
-| S2ST_MAX_SESSIONS_PER_IP | 4 | sessions one client IP may hold at once, across its sockets; one more `start` gets `too_many_sessions` (0: no limit). Keep it below a worker's S2ST_MAX_SESSIONS so no one client can take every slot |
+| S2ST_MAX_SESSIONS_PER_IP | 4 | worker streams one client IP may cause at once, across its sockets: its sessions, and its rooms' language streams (a room's first one comes with the room); one more `start` or room stream gets `too_many_sessions` (0: no limit). Keep it below a worker's S2ST_MAX_SESSIONS so no one client can take every slot |
 | S2ST_MAX_ROOMS | 50 | rooms one gateway process holds at once; one more `create_room` gets `too_many_rooms` |
 | S2ST_ROOM_MAX_LISTENERS | 1000 | listeners of one room; one more `join` gets `room_full` |
 | S2ST_ROOM_MAX_LANGUAGES | 4 | target languages a room may offer (each one listened to is a worker stream) |

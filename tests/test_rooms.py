@@ -337,6 +337,30 @@ async def test_a_room_takes_one_of_the_speakers_session_slots(echo_worker, serve
             assert (await other.start())["type"] == "ready"
 
 
+async def test_one_addresss_rooms_cannot_make_another_addresss_start_fail(server_logs):
+    """Every worker stream a room opens counts against its creator's address, listeners from anywhere."""
+    from tests.harness.servers import start_worker
+
+    hog = {"X-Forwarded-For": "203.0.113.7"}  # the gateway believes X-Forwarded-For from loopback
+    languages = ["eng", "fra", "deu", "spa"]
+    with (running(start_worker("echo", {"S2ST_MAX_SESSIONS": "4"}, log_dir=server_logs)) as worker,
+          running(start_gateway(worker.address, {"S2ST_MAX_SESSIONS_PER_IP": "3"}, log_dir=server_logs)) as gateway):
+        async with contextlib.AsyncExitStack() as stack:
+            speaker = ProtocolClient(await stack.enter_async_context(connect(gateway.ws_url, additional_headers=hog)))
+            await speaker.send({"type": "create_room", "languages": languages})
+            room = Room(gateway, speaker, await speaker.until("room"))
+            answers = []
+            for language in languages:
+                listener = ProtocolClient(await stack.enter_async_context(connect(room.url, additional_headers=hog)))
+                await listener.send({"type": "join", "key": room.listener_key, "target_language": language})
+                answers.append(await listener.until("joined", "error"))
+            assert [answer["type"] for answer in answers[:3]] == ["joined"] * 3
+            assert (answers[3]["code"], answers[3]["fatal"]) == ("too_many_sessions", True)
+            assert worker_sessions(worker) == 3
+            async with connect(gateway.ws_url, additional_headers={"X-Forwarded-For": "198.51.100.9"}) as ws:
+                assert (await ProtocolClient(ws).start())["type"] == "ready"  # someone else still gets in
+
+
 async def test_room_sockets_reach_the_process_that_holds_their_room(room_gateway):
     """Rooms are created on both serving processes; listeners of each, wherever they land, all join."""
     async with contextlib.AsyncExitStack() as stack:
