@@ -36,8 +36,10 @@
 | S2ST_ROOM_MAX_LANGUAGES | 4 | target languages a room may offer (each one listened to is a worker stream) |
 | S2ST_ROOM_REPLAY_BYTES | 16384 | transcript text a listener's `joined` replays: the room's latest segments that fit |
 | S2ST_ROOM_GRACE_SECONDS | 30 | how long a room whose speaker's socket went away waits for the speaker to come back |
-| S2ST_WS_MAX_FRAMES_PER_SECOND | 200 | audio frames a socket may send per second on average; more are dropped with `rate_limited` (control frames never are) |
+| S2ST_WS_MAX_FRAMES_PER_SECOND | 200 | audio frames a socket may send per second on average; more are dropped with `rate_limited` (control frames never are; see the next two) |
 | S2ST_WS_BURST_SECONDS | 5 | burst allowance of that limit, in seconds of it: speech queued during a network stall gets through |
+| S2ST_WS_STREAM_OPENS_PER_SECOND | 2 | frames that open worker streams (`start`, `create_room`, `speak`, `join`) a socket may send per second on average; more get `rate_limited` and are dropped (0: no limit) |
+| S2ST_WS_STREAM_OPENS_BURST | 20 | how many of those frames may come at once |
 | S2ST_TRUSTED_PROXIES | 127.0.0.1 | proxies whose X-Forwarded-For names the client IP (comma list or `*`) |
 | S2ST_WORKER_TLS_CA | (empty) | PEM file of the CA that signed the workers' certificates; set, the gateway speaks TLS to them |
 | S2ST_WORKER_TLS_CERT | (empty) | PEM client certificate the gateway presents to workers that require one (their S2ST_GRPC_TLS_CLIENT_CA: mutual TLS) |
@@ -97,6 +99,8 @@ class GatewayConfig(FromEnviron):
     room_grace_seconds: float = env("S2ST_ROOM_GRACE_SECONDS", 30.0)
     ws_max_frames_per_second: float = env("S2ST_WS_MAX_FRAMES_PER_SECOND", 200.0)
     ws_burst_seconds: float = env("S2ST_WS_BURST_SECONDS", 5.0)
+    ws_stream_opens_per_second: float = env("S2ST_WS_STREAM_OPENS_PER_SECOND", 2.0)
+    ws_stream_opens_burst: int = env("S2ST_WS_STREAM_OPENS_BURST", 20)
     trusted_proxies: str = env("S2ST_TRUSTED_PROXIES", "127.0.0.1")
     worker_tls_ca: str = env("S2ST_WORKER_TLS_CA", "")
     worker_tls_server_name: str = env("S2ST_WORKER_TLS_SERVER_NAME", "")

@@ -29,7 +29,7 @@ from starlette.websockets import WebSocket
 
 from gateway.auth import Grant
 from gateway.config import GatewayConfig
-from gateway.limits import AudioRateLimiter
+from gateway.limits import TokenBucket
 from gateway.metrics import GatewayMetrics
 from gateway.outbound import CLOSE_SLOW_CLIENT, SLOW_CLIENT_REASON, Frame, OutboundQueue, flush, send_frames
 from gateway.protocol import (
@@ -93,7 +93,9 @@ class SocketRelay:
         self._writer: CoalescingWriter | None = None  # the call's requests, while it is open
         self._pending: list[pb.TranslateRequest] = []  # sent by the client while STARTING
         self._session_task: asyncio.Task[None] | None = None  # opens, then relays, the current session
-        self._audio_rate = AudioRateLimiter(config.ws_max_frames_per_second, config.ws_burst_seconds)
+        self._audio_rate = TokenBucket(config.ws_max_frames_per_second,
+                                       config.ws_max_frames_per_second * config.ws_burst_seconds)
+        self._stream_opens = TokenBucket(config.ws_stream_opens_per_second, config.ws_stream_opens_burst)
         self._rate_error_at = float("-inf")
         self._seat = RoomSeat(self, rooms, grant, room_id,
                               session_slot)
@@ -167,7 +169,11 @@ class SocketRelay:
             await asyncio.sleep(0)
 
     async def _on_text(self, text: str) -> None:
-        message = parse_text(text)  # control frames are never rate limited: a `stop` always gets through
+        message = parse_text(text)  # other control frames are never rate limited: a `stop` always gets through
+        if isinstance(message, (Start, *_ROOM_SEATS)) and not self._stream_opens.allow():
+            raise ProtocolError("rate_limited", f"more than {self._config.ws_stream_opens_per_second:g} frames a second "
+                                "that open worker streams (start, create_room, speak, join) beyond the burst allowance; "
+                                "this one was dropped")
         if isinstance(message, (Start, *_ROOM_SEATS)) and self._state is not SessionState.IDLE:
             raise ProtocolError("already_started", "a session is already active: send stop first")
         if isinstance(message, (Start, CreateRoom)) and self._sockets.draining:

@@ -109,6 +109,14 @@ async def audio_until(client: ProtocolClient, n_bytes: int) -> None:
         await client.receive()
 
 
+def count(client: ProtocolClient, event_type: str) -> int:
+    return sum(1 for event in client.events if event["type"] == event_type)
+
+
+def codes(client: ProtocolClient) -> list[str]:
+    return [event["code"] for event in client.events if event["type"] == "error"]
+
+
 def worker_sessions(worker: Worker) -> float:
     return worker.metric("s2st_worker_active_sessions")
 
@@ -359,6 +367,23 @@ async def test_one_addresss_rooms_cannot_make_another_addresss_start_fail(server
             assert worker_sessions(worker) == 3
             async with connect(gateway.ws_url, additional_headers={"X-Forwarded-For": "198.51.100.9"}) as ws:
                 assert (await ProtocolClient(ws).start())["type"] == "ready"  # someone else still gets in
+
+
+async def test_a_socket_that_joins_and_leaves_in_a_loop_is_rate_limited(echo_worker, server_logs):
+    """Each join may open a worker stream: they have a rate limit of their own (S2ST_WS_STREAM_OPENS_*)."""
+    env = {"S2ST_WS_STREAM_OPENS_PER_SECOND": "0.001", "S2ST_WS_STREAM_OPENS_BURST": "3"}
+    with running(start_gateway(echo_worker.address, env, log_dir=server_logs)) as gateway:
+        async with a_room(gateway, ("eng",)) as room, opened(room.url) as listener:
+            for _ in range(6):
+                await listener.send({"type": "join", "key": room.listener_key, "target_language": "eng"})
+                await listener.send({"type": "leave"})
+            # Each leave is answered: `left` after a join that was let through, `not_in_room` after one dropped.
+            while count(listener, "left") + codes(listener).count("not_in_room") < 6:
+                await listener.receive()
+            assert count(listener, "left") == 3 and codes(listener).count("rate_limited") == 3
+            assert not next(e for e in listener.events if e.get("code") == "rate_limited")["fatal"]
+            await listener.send({"type": "stop"})  # other control frames are never limited
+            assert (await listener.until("error"))["code"] == "not_started"
 
 
 async def test_room_sockets_reach_the_process_that_holds_their_room(room_gateway):
