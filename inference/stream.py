@@ -290,8 +290,9 @@ async def run_stream(
                 if isinstance(item, AudioIn):
                     last_audio = loop.time()
                     chunks, pending = _take_queued_audio(item, queue, pump.max_coalesced_bytes)
-                    if pacer is not None:  # audio ahead of real time beyond the burst waits for its time
-                        await asyncio.sleep(pacer.delay(sum(len(chunk.pcm) for chunk in chunks), loop.time()))
+                    # Audio ahead of real time beyond the burst waits for its time.
+                    if pacer is not None and (wait := pacer.delay(sum(len(c.pcm) for c in chunks), loop.time())):
+                        await asyncio.sleep(wait)
                     outputs = await pump.on_audio(chunks)
                 elif isinstance(item, ResetIn):
                     outputs = await pump.on_reset()
