@@ -16,7 +16,7 @@
 | S2ST_ALLOWED_ORIGINS | (empty) | comma list of extra Origins allowed to open /ws; the page's own origin always is |
 | S2ST_WS_MAX_FRAME_BYTES | 65536 | largest audio frame accepted: the contract's chunk limit (s2st.v1.limits.MAX_CHUNK_BYTES); it may be lower, not higher |
 | S2ST_OUTBOUND_QUEUE_FRAMES | 256 | frames waiting for a slow client before the socket is closed (1008); also the most frames a client may send before its session is ready |
-| S2ST_OUTBOUND_QUEUE_BYTES | 2097152 | bytes of frames waiting for a slow client before the socket is closed (1008): what one socket may pin in gateway memory, besides one frame and the kernel's buffers |
+| S2ST_OUTBOUND_QUEUE_BYTES | 2097152 | bytes of frames waiting for a slow client before the socket is closed (1008): what one socket may pin in gateway memory, besides one frame and the kernel's buffers; also the most audio held for a session that is not ready yet |
 | S2ST_WS_CLOSE_TIMEOUT_SECONDS | 5 | how long closing a socket may take (its close frame sent, the client's answer back) before the connection is aborted: a client that does not read gives back its connection slot, file descriptor and buffers within this time |
 | S2ST_START_ATTEMPTS | 3 | workers tried when one is full (RESOURCE_EXHAUSTED) before answering busy |
 | S2ST_WORKER_TIMEOUT_SECONDS | 5 | deadline of unary calls to the worker (languages, health) and of a session's start |

@@ -217,7 +217,8 @@ class SocketRelay:
     async def _forward(self, request: pb.TranslateRequest) -> None:
         """To the worker stream, or held until it opens; if the call already ended, its reader reports why."""
         if self._state is SessionState.STARTING:
-            if len(self._pending) >= self._config.outbound_queue_frames:
+            held = sum(len(pending.audio.pcm) for pending in self._pending)  # what this socket pins meanwhile
+            if len(self._pending) >= self._config.outbound_queue_frames or held >= self._config.outbound_queue_bytes:
                 self._report_rate_limit()  # the frame is dropped
             else:
                 self._pending.append(request)
