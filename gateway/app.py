@@ -113,7 +113,7 @@ def create_app(config: GatewayConfig, metrics: GatewayMetrics | None = None,
             if owner is not None:
                 try:
                     metrics.room_sockets_relayed.inc()
-                    if await relay_to_owner(websocket, owner, client_ip):
+                    if await relay_to_owner(websocket, owner, client_ip, config):
                         return
                 except HandshakeRefused as refusal:
                     await deny(websocket, refusal.status, refusal.reason)

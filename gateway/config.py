@@ -16,6 +16,8 @@
 | S2ST_ALLOWED_ORIGINS | (empty) | comma list of extra Origins allowed to open /ws; the page's own origin always is |
 | S2ST_WS_MAX_FRAME_BYTES | 65536 | largest audio frame accepted: the contract's chunk limit (s2st.v1.limits.MAX_CHUNK_BYTES); it may be lower, not higher |
 | S2ST_OUTBOUND_QUEUE_FRAMES | 256 | frames waiting for a slow client before the socket is closed (1008); also the most frames a client may send before its session is ready |
+| S2ST_OUTBOUND_QUEUE_BYTES | 2097152 | bytes of frames waiting for a slow client before the socket is closed (1008): what one socket may pin in gateway memory, besides one frame and the kernel's buffers; also the most audio held for a session that is not ready yet |
+| S2ST_WS_CLOSE_TIMEOUT_SECONDS | 5 | how long closing a socket may take (its close frame sent, the client's answer back) before the connection is aborted: a client that does not read gives back its connection slot, file descriptor and buffers within this time |
 | S2ST_START_ATTEMPTS | 3 | workers tried when one is full (RESOURCE_EXHAUSTED) before answering busy |
 | S2ST_WORKER_TIMEOUT_SECONDS | 5 | deadline of unary calls to the worker (languages, health) and of a session's start |
 | S2ST_API_TOKENS | (empty) | comma list of static bearer tokens for trusted server-side clients (no scopes); when this or a JWT key is set, /ws and /api need a token |
@@ -28,13 +30,16 @@
 | S2ST_JWT_LEEWAY_SECONDS | 30 | clock skew tolerated on `exp` and `nbf` |
 | S2ST_SESSION_TOKEN_SECRET | (removed) | the old `v1.` session tokens are gone: setting it stops the gateway with a pointer to S2ST_JWT_SECRET |
 | S2ST_MAX_CONNECTIONS_PER_IP | 20 | open sockets per client IP; more get HTTP 429 (0: no limit) |
-| S2ST_MAX_SESSIONS_PER_IP | 4 | sessions one client IP may hold at once, across its sockets; one more `start` gets `too_many_sessions` (0: no limit). Keep it below a worker's S2ST_MAX_SESSIONS so no one client can take every slot |
+| S2ST_MAX_SESSIONS_PER_IP | 4 | worker streams one client IP may cause at once, across its sockets: its sessions, and its rooms' language streams (a room's first one comes with the room); one more `start` or room stream gets `too_many_sessions` (0: no limit). Keep it below a worker's S2ST_MAX_SESSIONS so no one client can take every slot |
 | S2ST_MAX_ROOMS | 50 | rooms one gateway process holds at once; one more `create_room` gets `too_many_rooms` |
 | S2ST_ROOM_MAX_LISTENERS | 1000 | listeners of one room; one more `join` gets `room_full` |
 | S2ST_ROOM_MAX_LANGUAGES | 4 | target languages a room may offer (each one listened to is a worker stream) |
+| S2ST_ROOM_REPLAY_BYTES | 16384 | transcript text a listener's `joined` replays: the room's latest segments that fit |
 | S2ST_ROOM_GRACE_SECONDS | 30 | how long a room whose speaker's socket went away waits for the speaker to come back |
-| S2ST_WS_MAX_FRAMES_PER_SECOND | 200 | audio frames a socket may send per second on average; more are dropped with `rate_limited` (control frames never are) |
+| S2ST_WS_MAX_FRAMES_PER_SECOND | 200 | audio frames a socket may send per second on average; more are dropped with `rate_limited` (control frames never are; see the next two) |
 | S2ST_WS_BURST_SECONDS | 5 | burst allowance of that limit, in seconds of it: speech queued during a network stall gets through |
+| S2ST_WS_STREAM_OPENS_PER_SECOND | 2 | frames that open worker streams (`start`, `create_room`, `speak`, `join`) a socket may send per second on average; more get `rate_limited` and are dropped (0: no limit) |
+| S2ST_WS_STREAM_OPENS_BURST | 20 | how many of those frames may come at once |
 | S2ST_TRUSTED_PROXIES | 127.0.0.1 | proxies whose X-Forwarded-For names the client IP (comma list or `*`) |
 | S2ST_WORKER_TLS_CA | (empty) | PEM file of the CA that signed the workers' certificates; set, the gateway speaks TLS to them |
 | S2ST_WORKER_TLS_CERT | (empty) | PEM client certificate the gateway presents to workers that require one (their S2ST_GRPC_TLS_CLIENT_CA: mutual TLS) |
@@ -79,6 +84,8 @@ class GatewayConfig(FromEnviron):
     allowed_origins: tuple[str, ...] = env("S2ST_ALLOWED_ORIGINS", ())
     ws_max_frame_bytes: int = env("S2ST_WS_MAX_FRAME_BYTES", MAX_CHUNK_BYTES)
     outbound_queue_frames: int = env("S2ST_OUTBOUND_QUEUE_FRAMES", 256)
+    outbound_queue_bytes: int = env("S2ST_OUTBOUND_QUEUE_BYTES", 2 * 1024 * 1024)
+    ws_close_timeout_seconds: float = env("S2ST_WS_CLOSE_TIMEOUT_SECONDS", 5.0)
     start_attempts: int = env("S2ST_START_ATTEMPTS", 3)
     worker_timeout_seconds: float = env("S2ST_WORKER_TIMEOUT_SECONDS", 5.0)
     api_tokens: tuple[str, ...] = env("S2ST_API_TOKENS", ())
@@ -88,9 +95,12 @@ class GatewayConfig(FromEnviron):
     max_rooms: int = env("S2ST_MAX_ROOMS", 50)
     room_max_listeners: int = env("S2ST_ROOM_MAX_LISTENERS", 1000)
     room_max_languages: int = env("S2ST_ROOM_MAX_LANGUAGES", 4)
+    room_replay_bytes: int = env("S2ST_ROOM_REPLAY_BYTES", 16_384)
     room_grace_seconds: float = env("S2ST_ROOM_GRACE_SECONDS", 30.0)
     ws_max_frames_per_second: float = env("S2ST_WS_MAX_FRAMES_PER_SECOND", 200.0)
     ws_burst_seconds: float = env("S2ST_WS_BURST_SECONDS", 5.0)
+    ws_stream_opens_per_second: float = env("S2ST_WS_STREAM_OPENS_PER_SECOND", 2.0)
+    ws_stream_opens_burst: int = env("S2ST_WS_STREAM_OPENS_BURST", 20)
     trusted_proxies: str = env("S2ST_TRUSTED_PROXIES", "127.0.0.1")
     worker_tls_ca: str = env("S2ST_WORKER_TLS_CA", "")
     worker_tls_server_name: str = env("S2ST_WORKER_TLS_SERVER_NAME", "")
@@ -111,6 +121,9 @@ class GatewayConfig(FromEnviron):
         if min(self.max_rooms, self.room_max_listeners, self.room_max_languages) < 1 or self.room_grace_seconds < 0:
             raise ValueError("S2ST_MAX_ROOMS, S2ST_ROOM_MAX_LISTENERS and S2ST_ROOM_MAX_LANGUAGES must be 1 or more, "
                              "S2ST_ROOM_GRACE_SECONDS 0 or more")
+        if self.outbound_queue_bytes < 1 or self.ws_close_timeout_seconds <= 0 or self.room_replay_bytes < 0:
+            raise ValueError("S2ST_OUTBOUND_QUEUE_BYTES must be 1 or more, S2ST_WS_CLOSE_TIMEOUT_SECONDS above 0, "
+                             "S2ST_ROOM_REPLAY_BYTES 0 or more")
         if not 2 <= self.ws_max_frame_bytes <= MAX_CHUNK_BYTES:
             raise ValueError(f"S2ST_WS_MAX_FRAME_BYTES must be 2 to {MAX_CHUNK_BYTES} (the workers' chunk limit)")
 

@@ -32,6 +32,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from websockets.asyncio.client import ClientConnection, connect
 
 from gateway.config import GATEWAY_NAME, GatewayConfig
+from gateway.outbound import CLOSE_SLOW_CLIENT, SLOW_CLIENT_REASON, OutboundQueue, flush, send_frames
 
 log = logging.getLogger("gateway.room_routing")
 
@@ -106,8 +107,9 @@ class RoomRouting:
         return None
 
 
-async def relay_to_owner(websocket: WebSocket, target: Target, client_address: str) -> bool:
-    """Carry this socket to the room's owner at target until either side closes.
+async def relay_to_owner(websocket: WebSocket, target: Target, client_address: str, config: GatewayConfig) -> bool:
+    """Carry this socket to the room's owner at target until either side closes, within config's outbound and
+    close limits.
 
     False (nothing done) when the owner does not answer; HandshakeRefused when it refuses.
     """
@@ -121,7 +123,8 @@ async def relay_to_owner(websocket: WebSocket, target: Target, client_address: s
             sock = await _connected(target)
             owner = await connect(uri, sock=sock, additional_headers=headers,
                                   origin=websocket.headers.get("origin"),  # type: ignore[arg-type]
-                                  compression=None, max_size=MAX_FRAME_BYTES, ping_interval=None)
+                                  compression=None, max_size=MAX_FRAME_BYTES, ping_interval=None,
+                                  close_timeout=config.ws_close_timeout_seconds)
     except websockets.InvalidStatus as refusal:  # the owner refused the handshake: the client gets its answer
         raise HandshakeRefused(refusal.response.status_code,
                                refusal.response.body.decode(errors="replace")) from None
@@ -130,7 +133,7 @@ async def relay_to_owner(websocket: WebSocket, target: Target, client_address: s
         return False
     async with owner:
         await websocket.accept()
-        await _pump(websocket, owner)
+        await _pump(websocket, owner, OutboundQueue(config.outbound_queue_frames, config.outbound_queue_bytes))
     return True
 
 
@@ -150,15 +153,28 @@ async def _connected(target: Target) -> socket.socket:
     return sock
 
 
-async def _pump(websocket: WebSocket, owner: ClientConnection) -> None:
+async def _pump(websocket: WebSocket, owner: ClientConnection, outbound: OutboundQueue) -> None:
     to_owner = asyncio.create_task(_client_to_owner(websocket, owner))
-    to_client = asyncio.create_task(_owner_to_client(owner, websocket))
+    from_owner = asyncio.create_task(_owner_to_queue(owner, outbound))
+    sending = asyncio.create_task(send_frames(websocket, outbound))
     try:
-        await asyncio.wait([to_owner, to_client], return_when=asyncio.FIRST_COMPLETED)
+        await asyncio.wait([to_owner, from_owner], return_when=asyncio.FIRST_COMPLETED)
+        if from_owner.done() and not to_owner.done():  # the client is still there: it gets the close
+            code, reason = from_owner.result()
+            if code != CLOSE_SLOW_CLIENT:
+                await flush(outbound)
+            sending.cancel()
+            # Both at once: the owner, no longer read, may not answer its close before it gives up on us either.
+            await asyncio.gather(_close_client(websocket, code, reason), owner.close())
     finally:
-        for task in (to_owner, to_client):
+        for task in (to_owner, from_owner, sending):
             task.cancel()
-        await asyncio.gather(to_owner, to_client, return_exceptions=True)
+        await asyncio.gather(to_owner, from_owner, sending, return_exceptions=True)
+
+
+async def _close_client(websocket: WebSocket, code: int, reason: str) -> None:
+    with contextlib.suppress(RuntimeError, WebSocketDisconnect):  # the client went away meanwhile
+        await websocket.close(code, reason)
 
 
 async def _client_to_owner(websocket: WebSocket, owner: ClientConnection) -> None:
@@ -171,21 +187,22 @@ async def _client_to_owner(websocket: WebSocket, owner: ClientConnection) -> Non
             await owner.send(message["bytes"] if message.get("bytes") is not None else message["text"])
 
 
-async def _owner_to_client(owner: ClientConnection, websocket: WebSocket) -> None:
+async def _owner_to_queue(owner: ClientConnection, outbound: OutboundQueue) -> tuple[int, str]:
+    """The owner's frames into the client's queue, read at once whatever the client does (so the owner's close
+    is seen); then the close the client gets: the owner's, or 1008 once the client lets its queue fill, as the
+    owner would do."""
     try:
         async for message in owner:
-            if isinstance(message, bytes):
-                await websocket.send_bytes(message)
-            else:
-                await websocket.send_text(message)
+            try:
+                outbound.put_nowait(message)
+            except asyncio.QueueFull:
+                log.warning("closing a client that does not read its events (relayed)")
+                return CLOSE_SLOW_CLIENT, SLOW_CLIENT_REASON
     except websockets.ConnectionClosed:
         pass
-    except (WebSocketDisconnect, RuntimeError):
-        return  # the client went away
     code = owner.close_code
     if code is None or code == CLOSE_ABNORMAL:
         code = CLOSE_INTERNAL_ERROR  # the owner process went away: the room is gone for this client
     elif code == CLOSE_NO_STATUS:
         code = CLOSE_NORMAL
-    with contextlib.suppress(RuntimeError):
-        await websocket.close(code, owner.close_reason or "")
+    return code, owner.close_reason or ""

@@ -17,7 +17,7 @@ import json
 import logging
 import secrets
 from collections import deque
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -128,7 +128,13 @@ class LanguageStream:
 
     async def _run(self) -> None:
         try:
-            await self._open_and_relay()
+            async with self._room.stream_slot(self) as admitted:
+                if admitted:
+                    await self._open_and_relay()
+                else:
+                    self._room.stream_failed(self, error_event(
+                        "too_many_sessions", "the room's speaker's address holds as many sessions and room streams "
+                        f"as it may ({self._room.config.max_sessions_per_ip}); try again later", True))
         except asyncio.CancelledError:
             raise
         except Exception:
@@ -200,6 +206,19 @@ class LanguageStream:
             self._segments.pop(next(iter(self._segments)))
 
 
+def latest_within(history: list[dict[str, str | None]], max_bytes: int) -> list[dict[str, str | None]]:
+    """The latest entries whose texts add up to at most max_bytes (UTF-8), oldest first: what one `joined` replays,
+    so that a listener who joins again and again cannot make the gateway queue the whole history each time."""
+    kept: list[dict[str, str | None]] = []
+    size = 0
+    for entry in reversed(history):
+        size += sum(len(text.encode()) for text in entry.values() if text)
+        if size > max_bytes:
+            break
+        kept.append(entry)
+    return kept[::-1]
+
+
 def unknown_room() -> ProtocolError:
     """The refusal of a room that does not exist here, or of a wrong key: the two are not told apart."""
     return ProtocolError("unknown_room", "no such room, or the link is no longer valid", fatal=True)
@@ -227,7 +246,8 @@ class Room:
     """One speaker, its listeners by language, and the worker streams between them."""
 
     def __init__(self, room_id: str, settings: CreateRoom, grant: Grant, workers: WorkerClient,
-                 config: GatewayConfig, metrics: GatewayMetrics, on_ended: Callable[[Room], None]) -> None:
+                 config: GatewayConfig, metrics: GatewayMetrics, on_ended: Callable[[Room], None],
+                 session_slot: Callable[[], AbstractAsyncContextManager[bool]]) -> None:
         self.room_id = room_id
         self.settings = settings
         self.grant = grant  # the speaker's: engines, session length, client label of every stream
@@ -238,6 +258,8 @@ class Room:
         self.client_label = grant.subject or "room"
         self._metrics = metrics
         self._on_ended = on_ended
+        self._session_slot = session_slot  # the creator's address's: every worker stream of the room counts there
+        self._covered: LanguageStream | None = None  # the stream the room's own slot pays for
         self._key_generation = 0  # bumped when the speaker revokes the listener link
         self._speaker: Member | None = None
         self._streams: dict[str, LanguageStream] = {}
@@ -360,6 +382,7 @@ class Room:
         history = [{"source": entry.source, "target": entry.target} for entry in stream.history]
         if not history:
             history = [{"source": text, "target": None} for text in self._source_history]
+        history = latest_within(history, self.config.room_replay_bytes)
         accepted = stream.accepted
         assert accepted is not None
         return {"type": "joined", "room_id": self.room_id, "target_language": stream.language,
@@ -376,6 +399,21 @@ class Room:
     def remember_source(self, text: str, stream: LanguageStream) -> None:
         if self.is_source_feed(stream):
             self._source_history.append(text)
+
+    @contextlib.asynccontextmanager
+    async def stream_slot(self, stream: LanguageStream) -> AsyncIterator[bool]:
+        """A session slot of the creator's address for one language's worker stream while it is open: yields False
+        when the address holds its S2ST_MAX_SESSIONS_PER_IP already. The room's own slot pays for one stream, so a
+        room of one language costs what a session does, and one address's rooms cannot fill a worker."""
+        if self._covered is None:
+            self._covered = stream
+            try:
+                yield True
+            finally:
+                self._covered = None
+            return
+        async with self._session_slot() as admitted:
+            yield admitted
 
     def stream_failed(self, stream: LanguageStream, error: dict[str, Any]) -> None:
         """A language's worker stream could not be (re)opened: its listeners are told, and removed."""
@@ -492,7 +530,7 @@ class RoomRegistry:
                     return
                 room_id = f"{self._id_prefix}.{secrets.token_urlsafe(ROOM_ID_BYTES)}"
                 room = self._rooms[room_id] = Room(room_id, settings, grant, self._workers(), self._config,
-                                                   self._metrics, self._forget)
+                                                   self._metrics, self._forget, session_slot)
                 self._metrics.active_rooms.inc()
                 log.info("room created", extra={"room": room_id, "languages": list(settings.languages)})
                 room.attach_speaker(speaker)

@@ -109,6 +109,14 @@ async def audio_until(client: ProtocolClient, n_bytes: int) -> None:
         await client.receive()
 
 
+def count(client: ProtocolClient, event_type: str) -> int:
+    return sum(1 for event in client.events if event["type"] == event_type)
+
+
+def codes(client: ProtocolClient) -> list[str]:
+    return [event["code"] for event in client.events if event["type"] == "error"]
+
+
 def worker_sessions(worker: Worker) -> float:
     return worker.metric("s2st_worker_active_sessions")
 
@@ -178,6 +186,21 @@ async def test_speech_reaches_listeners_as_transcripts_and_a_late_joiner_gets_th
             late = await join(stack, room, "eng")
             history = (await late.until("joined"))["transcript"]
             assert history and history[-1]["target"] == finals[0]["text"] and history[-1]["source"]
+
+
+async def test_a_joined_event_replays_at_most_the_replay_bytes(tmp_path, lite_worker, server_logs):
+    """What one `join` replays is bounded (S2ST_ROOM_REPLAY_BYTES), however long the room's history."""
+    pcm, _ = read_pcm(speak(SENTENCES["spa"][1], SENTENCES["spa"][0], tmp_path / "spa.wav", tail_silence_s=1.5))
+    with running(start_gateway(lite_worker.address, {"S2ST_ROOM_REPLAY_BYTES": "1"}, log_dir=server_logs)) as gateway:
+        async with a_room(gateway, ("eng",), source_language="spa") as room, contextlib.AsyncExitStack() as stack:
+            listener = await joined(stack, room, "eng")
+            await room.stream(pcm, pace_s=0.01)
+            await room.speaker.send({"type": "stop"})
+            final = await listener.until("transcript", timeout=60)
+            while not (final["side"] == "target" and final["final"]):
+                final = await listener.until("transcript", timeout=60)
+            late = await join(stack, room, "eng")
+            assert (await late.until("joined"))["transcript"] == []  # a segment's text is more than 1 byte
 
 
 async def test_a_speaker_who_drops_may_come_back_within_the_grace(room_gateway, echo_worker):
@@ -320,6 +343,47 @@ async def test_a_room_takes_one_of_the_speakers_session_slots(echo_worker, serve
             await room.speaker.send({"type": "end_room"})
             await room.speaker.until("room_ended")
             assert (await other.start())["type"] == "ready"
+
+
+async def test_one_addresss_rooms_cannot_make_another_addresss_start_fail(server_logs):
+    """Every worker stream a room opens counts against its creator's address, listeners from anywhere."""
+    from tests.harness.servers import start_worker
+
+    hog = {"X-Forwarded-For": "203.0.113.7"}  # the gateway believes X-Forwarded-For from loopback
+    languages = ["eng", "fra", "deu", "spa"]
+    with (running(start_worker("echo", {"S2ST_MAX_SESSIONS": "4"}, log_dir=server_logs)) as worker,
+          running(start_gateway(worker.address, {"S2ST_MAX_SESSIONS_PER_IP": "3"}, log_dir=server_logs)) as gateway):
+        async with contextlib.AsyncExitStack() as stack:
+            speaker = ProtocolClient(await stack.enter_async_context(connect(gateway.ws_url, additional_headers=hog)))
+            await speaker.send({"type": "create_room", "languages": languages})
+            room = Room(gateway, speaker, await speaker.until("room"))
+            answers = []
+            for language in languages:
+                listener = ProtocolClient(await stack.enter_async_context(connect(room.url, additional_headers=hog)))
+                await listener.send({"type": "join", "key": room.listener_key, "target_language": language})
+                answers.append(await listener.until("joined", "error"))
+            assert [answer["type"] for answer in answers[:3]] == ["joined"] * 3
+            assert (answers[3]["code"], answers[3]["fatal"]) == ("too_many_sessions", True)
+            assert worker_sessions(worker) == 3
+            async with connect(gateway.ws_url, additional_headers={"X-Forwarded-For": "198.51.100.9"}) as ws:
+                assert (await ProtocolClient(ws).start())["type"] == "ready"  # someone else still gets in
+
+
+async def test_a_socket_that_joins_and_leaves_in_a_loop_is_rate_limited(echo_worker, server_logs):
+    """Each join may open a worker stream: they have a rate limit of their own (S2ST_WS_STREAM_OPENS_*)."""
+    env = {"S2ST_WS_STREAM_OPENS_PER_SECOND": "0.001", "S2ST_WS_STREAM_OPENS_BURST": "3"}
+    with running(start_gateway(echo_worker.address, env, log_dir=server_logs)) as gateway:
+        async with a_room(gateway, ("eng",)) as room, opened(room.url) as listener:
+            for _ in range(6):
+                await listener.send({"type": "join", "key": room.listener_key, "target_language": "eng"})
+                await listener.send({"type": "leave"})
+            # Each leave is answered: `left` after a join that was let through, `not_in_room` after one dropped.
+            while count(listener, "left") + codes(listener).count("not_in_room") < 6:
+                await listener.receive()
+            assert count(listener, "left") == 3 and codes(listener).count("rate_limited") == 3
+            assert not next(e for e in listener.events if e.get("code") == "rate_limited")["fatal"]
+            await listener.send({"type": "stop"})  # other control frames are never limited
+            assert (await listener.until("error"))["code"] == "not_started"
 
 
 async def test_room_sockets_reach_the_process_that_holds_their_room(room_gateway):

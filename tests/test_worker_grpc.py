@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
+from tests.harness.polling import until
 from tests.harness.servers import running, start_worker
 
 from gateway.worker_client import KEEPALIVE_PING_MS
@@ -227,6 +228,45 @@ async def test_a_stream_that_never_sends_its_config_is_counted_then_ended(server
         assert worker.metric("s2st_worker_pending_streams") == 0
     assert failure.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert "no config within 1 s" in failure.value.details()
+
+
+async def test_streams_waiting_for_their_config_are_capped_and_one_more_is_refused_at_once(server_logs):
+    env = {"S2ST_MAX_PENDING_STREAMS": "3", "S2ST_CONFIG_TIMEOUT_SECONDS": "30"}
+    with running(start_worker("echo", env, log_dir=server_logs)) as worker:
+        async with grpc.aio.insecure_channel(worker.address) as channel:
+            stub = pb_grpc.TranslatorStub(channel)
+            waiting = [stub.Translate() for _ in range(3)]
+            await until(lambda: worker.metric("s2st_worker_pending_streams") == 3)
+            with pytest.raises(grpc.aio.AioRpcError) as failure:
+                await stub.Translate().read()  # not after the config timeout: now
+            assert failure.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+            assert "waiting for their config" in failure.value.details()
+            await waiting[0].write(config())  # a waiting stream that sends its config is served, and frees a place
+            assert (await waiting[0].read()).HasField("accepted")
+            newcomer = stub.Translate()
+            await newcomer.write(config())
+            assert (await newcomer.read()).HasField("accepted")
+            for call in (*waiting, newcomer):
+                call.cancel()
+
+
+async def test_audio_sent_faster_than_real_time_reaches_the_engine_at_real_time_beyond_the_burst(server_logs):
+    """Four seconds of audio sent at once, a burst of one: the worker never runs more than a second ahead of the
+    clock. (Only an upper bound on its pace is asserted: a slow machine makes it slower, never faster.)"""
+    burst_s = 1.0
+    with running(start_worker("echo", {"S2ST_AUDIO_BURST_SECONDS": str(burst_s)}, log_dir=server_logs)) as worker:
+        chunk = b"\x01\x00" * 1600  # 100 ms
+        began = time.monotonic()
+        ahead = []
+        async with grpc.aio.insecure_channel(worker.address) as channel:
+            call = pb_grpc.TranslatorStub(channel).Translate(iter([config(), *[audio(chunk)] * 40, END]))
+            echoed = 0
+            async for response in call:
+                if response.HasField("audio"):
+                    echoed += len(response.audio.pcm)
+                    ahead.append(response.input_offset_ms / 1000 - (time.monotonic() - began))
+    assert echoed == len(chunk) * 40  # all of it, in its time
+    assert max(ahead) <= burst_s + 0.1, f"the engine ran {max(ahead):.2f} s ahead of real time"
 
 
 async def test_a_session_without_audio_ends_as_idle_and_frees_its_slot(server_logs):

@@ -155,6 +155,18 @@ async def test_stop_and_close_still_work_while_a_start_hangs(hung_gateway):
         assert (await client.until("error", timeout=1.0))["code"] == "unknown_type"
 
 
+async def test_audio_held_before_ready_is_bounded_in_bytes(silent_worker_address, server_logs):
+    env = {"S2ST_WORKER_TIMEOUT_SECONDS": "30", "S2ST_OUTBOUND_QUEUE_BYTES": "65536"}
+    with running(start_gateway(silent_worker_address, env, log_dir=server_logs)) as gateway:
+        async with connect(gateway.ws_url) as ws:
+            client = ProtocolClient(ws)
+            await client.send(start_frame())  # never answered: the session stays STARTING
+            for _ in range(3):  # 32 KiB each: the third is over what the gateway holds for it
+                await client.send(b"\x01\x00" * 16384)
+            error = await client.until("error")
+            assert (error["code"], error["fatal"]) == ("rate_limited", False)
+
+
 async def test_audio_sent_before_ready_reaches_the_worker_first_and_in_order(echo_gateway):
     async with connect(echo_gateway.ws_url) as ws:
         client = ProtocolClient(ws)

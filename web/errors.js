@@ -17,7 +17,7 @@ const ERROR_WORDS = {
   already_started: LOST_STEP,
   odd_length: AUDIO_SKIPPED,
   frame_too_large: AUDIO_SKIPPED,
-  rate_limited: "Audio arrived faster than the server allows, so some of it was dropped.",
+  rate_limited: "Audio or requests arrived faster than the server allows, so some were dropped.",
   invalid_config: "That language pair or setting is not supported here. Pick another, then press Start.",
   busy: "All translators are in use right now. Please try again in a minute.",
   worker_unavailable: "The translation service is not reachable right now. Please press Start again shortly.",

@@ -13,14 +13,15 @@ import numpy as np
 class NonReadingClient:
     """A WebSocket client that writes and never reads, on a raw socket with a tiny receive buffer."""
 
-    def __init__(self, port: int, path: str = "/ws") -> None:
+    def __init__(self, port: int, path: str = "/ws", headers: dict[str, str] | None = None) -> None:
         self.sock = socket.socket()
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
         self.sock.settimeout(5)
         self.sock.connect(("127.0.0.1", port))
         key = base64.b64encode(os.urandom(16)).decode()
+        extra = "".join(f"{name}: {value}\r\n" for name, value in (headers or {}).items())
         self.sock.sendall((f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\n"
-                           f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n")
+                           f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n{extra}\r\n")
                           .encode())
         response = b""
         while b"\r\n\r\n" not in response:
