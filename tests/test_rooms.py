@@ -361,6 +361,67 @@ async def test_a_listener_token_may_listen_but_not_speak(echo_worker, server_log
                 assert (await error_of(stranger))["code"] == "forbidden"
 
 
+@pytest.fixture(scope="module")
+def jwt_room_gateway(echo_worker: Worker, server_logs: Path) -> Iterator[Gateway]:
+    with running(start_gateway(echo_worker.address, {"S2ST_JWT_SECRET": JWT_SECRET}, log_dir=server_logs)) as gateway:
+        yield gateway
+
+
+JWT_SECRET = "s" * 32
+
+
+def with_token(url: str, **scopes) -> str:
+    return f"{url}?token={mint_token(JWT_SECRET, ttl_seconds=60, scopes=scopes)}"
+
+
+async def test_a_listeners_token_holds_its_listener_to_its_own_session_length_and_engines(jwt_room_gateway):
+    async with (opened(with_token(jwt_room_gateway.ws_url)) as speaker, contextlib.AsyncExitStack() as stack):
+        await speaker.send({"type": "create_room", "languages": ["eng"]})
+        room = Room(jwt_room_gateway, speaker, await speaker.until("room"))
+        short = await stack.enter_async_context(opened(with_token(room.url, max_session_seconds=1)))
+        await short.send({"type": "join", "key": room.listener_key, "target_language": "eng"})
+        await short.until("joined")
+        ended = await short.until("room_ended", timeout=6)  # the room goes on: only this listener's time is up
+        assert (ended["reason"], ended["room_id"]) == ("session_too_long", room.id)
+        seamless_only = await stack.enter_async_context(opened(with_token(room.url, engines=["seamless"])))
+        await seamless_only.send({"type": "join", "key": room.listener_key, "target_language": "eng"})
+        refused = await seamless_only.until("error", "joined")  # the room runs the echo engine
+        assert (refused["type"], refused["code"], refused["fatal"]) == ("error", "forbidden", True), refused
+        assert (await seamless_only.until("room_ended"))["reason"] == "forbidden"
+        room.url = with_token(room.url)  # the room goes on for a listener its token allows
+        listener = await joined(stack, room, "eng")
+        pcm = os.urandom(FRAME_BYTES * 10)
+        await room.stream(pcm)
+        await audio_until(listener, len(pcm))
+        assert listener.received_pcm() == pcm
+
+
+async def test_a_room_scoped_token_speaks_in_its_room_only(jwt_room_gateway):
+    async with opened(with_token(jwt_room_gateway.ws_url)) as speaker:
+        await speaker.send({"type": "create_room", "languages": ["eng"]})
+        room = Room(jwt_room_gateway, speaker, await speaker.until("room"))
+        async with opened(with_token(room.url, room=room.id, room_role="speaker")) as scoped:
+            await scoped.send({"type": "create_room", "languages": ["eng"]})
+            assert (await error_of(scoped))["code"] == "forbidden"
+            refused = await scoped.start()
+            assert (refused["type"], refused["code"]) == ("error", "forbidden")
+            await scoped.send({"type": "speak", "key": room.speaker_key})
+            assert (await scoped.until("room"))["room_id"] == room.id
+
+
+async def test_a_speaking_token_is_held_to_its_scopes_in_a_room_it_joins_as_speaker(jwt_room_gateway):
+    async with opened(with_token(jwt_room_gateway.ws_url)) as speaker:
+        await speaker.send({"type": "create_room", "languages": ["eng", "fra"]})
+        room = Room(jwt_room_gateway, speaker, await speaker.until("room"))
+        async with opened(with_token(room.url, target_languages=["eng"])) as narrow:
+            await narrow.send({"type": "speak", "key": room.speaker_key})  # the room also translates into fra
+            assert (await error_of(narrow))["code"] == "forbidden"
+        async with opened(with_token(room.url, max_session_seconds=1)) as brief:
+            await brief.send({"type": "speak", "key": room.speaker_key})
+            assert (await brief.until("room"))["room_id"] == room.id
+            assert (await brief.until("room_ended", timeout=6))["reason"] == "session_too_long"
+
+
 async def test_a_speakers_token_bounds_the_room_as_it_bounds_a_session(echo_worker, server_logs):
     secret = "s" * 32
     with running(start_gateway(echo_worker.address, {"S2ST_JWT_SECRET": secret}, log_dir=server_logs)) as gateway:
