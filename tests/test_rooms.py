@@ -25,7 +25,7 @@ from tests.harness.wsclient import ProtocolClient, connect
 
 from gateway.jwt_tokens import mint_token
 from gateway.config import GatewayConfig
-from gateway.room_routing import CLIENT_ADDRESS_HEADER, RoomRouting
+from gateway.room_routing import CLIENT_ADDRESS_HEADER, PEER_TOKEN_HEADER, RoomRouting
 
 FRAME_BYTES = 640  # 20 ms at 16 kHz
 GRACE_SECONDS = 3
@@ -448,6 +448,9 @@ async def test_a_language_whose_worker_stream_cannot_open_tells_its_listener_and
             assert (await listener.until("error", timeout=10))["code"] == "worker_unavailable"  # it may try again
 
 
+PEER_TOKEN = "peer-token-0123456789-0123456789-0123456789"
+
+
 async def test_room_sockets_reach_the_gateway_that_holds_their_room(echo_worker, server_logs):
     """Two gateways that know each other as peers (as the chart's pods do): a room created on one is joined
     through the other. Each is named by its peer port here, so that one address template reaches both."""
@@ -456,7 +459,8 @@ async def test_room_sockets_reach_the_gateway_that_holds_their_room(echo_worker,
         for _ in range(2):
             names.append(str(free_port()))
             env = {"S2ST_GATEWAY_NAME": names[-1], "S2ST_GATEWAY_PEER_PORT": names[-1],
-                   "S2ST_GATEWAY_PEER_ADDRESS": "127.0.0.1:{name}", "S2ST_MAX_CONNECTIONS_PER_IP": "2"}
+                   "S2ST_GATEWAY_PEER_ADDRESS": "127.0.0.1:{name}", "S2ST_GATEWAY_PEER_TOKEN": PEER_TOKEN,
+                   "S2ST_MAX_CONNECTIONS_PER_IP": "2"}
             gateways.append(running_gateways.enter_context(running(start_gateway(
                 echo_worker.address, env, log_dir=server_logs, processes=1))))
         home, other = gateways
@@ -478,17 +482,31 @@ async def test_room_sockets_reach_the_gateway_that_holds_their_room(echo_worker,
                 await stack.enter_async_context(connect(room.url, additional_headers={
                     CLIENT_ADDRESS_HEADER: "10.9.9.9"}))
             assert refused.value.response.status_code == 429
+            # The peer port itself answers gateways only: a socket without the peer token, or with another, is
+            # refused before anything of it is believed.
+            home_peer = f"ws://127.0.0.1:{names[0]}/ws/rooms/{room.id}"
+            for token in (None, "t" * 32, PEER_TOKEN[:-1]):
+                with pytest.raises(websockets.InvalidStatus) as refused:
+                    headers = {CLIENT_ADDRESS_HEADER: "10.9.9.9", **({PEER_TOKEN_HEADER: token} if token else {})}
+                    await stack.enter_async_context(connect(home_peer, additional_headers=headers))
+                assert refused.value.response.status_code == 403
+
+
+PEERS = {"S2ST_GATEWAY_NAME": "gateway-0", "S2ST_GATEWAY_PEER_ADDRESS": "{name}.peers:8081",
+         "S2ST_GATEWAY_PEER_PORT": "8081", "S2ST_GATEWAY_PEER_TOKEN": PEER_TOKEN}  # a valid set, then one flaw each
 
 
 @pytest.mark.parametrize("environ", [
     {"S2ST_GATEWAY_NAME": "gateway-0"},
-    {"S2ST_GATEWAY_NAME": "Gateway_0", "S2ST_GATEWAY_PEER_ADDRESS": "{name}.peers:8081", "S2ST_GATEWAY_PEER_PORT": "8081"},
-    {"S2ST_GATEWAY_NAME": "gateway-0", "S2ST_GATEWAY_PEER_ADDRESS": "peers:8081", "S2ST_GATEWAY_PEER_PORT": "8081"},
-    {"S2ST_GATEWAY_NAME": "gateway-0", "S2ST_GATEWAY_PEER_ADDRESS": "{name}.peers:8081", "S2ST_GATEWAY_PEER_PORT": "8081",
-     "S2ST_GATEWAY_PROCESSES": "2"},
-    {"S2ST_GATEWAY_NAME": "gateway-0", "S2ST_GATEWAY_PEER_ADDRESS": "{name}.peers:8080", "S2ST_GATEWAY_PEER_PORT": "8080"},
+    {**PEERS, "S2ST_GATEWAY_PEER_TOKEN": ""},
+    {**PEERS, "S2ST_GATEWAY_PEER_TOKEN": "short"},
+    {**PEERS, "S2ST_GATEWAY_NAME": "Gateway_0"},
+    {**PEERS, "S2ST_GATEWAY_PEER_ADDRESS": "peers:8081"},
+    {**PEERS, "S2ST_GATEWAY_PROCESSES": "2"},
+    {**PEERS, "S2ST_GATEWAY_PEER_ADDRESS": "{name}.peers:8080", "S2ST_GATEWAY_PEER_PORT": "8080"},
     {"S2ST_ROOM_MAX_LISTENERS": "0"},
-], ids=["name alone", "not a DNS label", "no {name}", "several processes", "the public port", "no listeners"])
+], ids=["name alone", "no peer token", "short peer token", "not a DNS label", "no {name}", "several processes",
+        "the public port", "no listeners"])
 def test_room_settings_that_cannot_work_stop_the_gateway_at_start(environ):
     with pytest.raises(ValueError):
         GatewayConfig.from_environ(environ)
