@@ -10,6 +10,10 @@ are out. The two statuses settle in either order, and grpcio runs a call's done 
 for the first one only. So the gateway records the first status when it is the worker's,
 and a read that failed with the write's status takes that one, or else waits (briefly:
 Core delivers a status to every call) for the worker's to replace the write's.
+
+Not covered: a write still waiting on flow control when the worker ends the stream (a
+client sending audio faster than the worker reads it) can keep grpcio from setting the
+worker's status at all; that read then reports INTERNAL.
 """
 
 from __future__ import annotations
