@@ -6,9 +6,10 @@ limits for all of them (gateway/shared_limits.py), serves /metrics summed across
 them (prometheus_client's multiprocess mode), restarts a process that dies, and on
 SIGTERM or SIGINT lets every process drain its sessions (gateway/serving.py) before
 it exits; if it dies without that (kill -9), the kernel kills its processes at once
-(a parent-death signal), so the port is free for the next gateway. What stays per process: open sockets and their sessions, rooms (a room
-socket that reaches another process is relayed to the room's: gateway/room_routing.py),
-the worker channel, the audio rate limit of each socket (which is per socket anyway).
+(a parent-death signal), so the port is free for the next gateway. What stays per
+process: open sockets and their sessions, rooms (a room socket that reaches another
+process is relayed to the room's: gateway/room_routing.py), the worker channel, the
+audio rate limit of each socket (which is per socket anyway).
 """
 
 from __future__ import annotations
