@@ -7,7 +7,8 @@
 | S2ST_GATEWAY_PROCESSES | 1 | serving processes sharing the port: 0 is one per CPU core this process may use. Above 1, a supervisor holds the port, the per-IP limits and /metrics, and restarts a process that dies |
 | S2ST_GATEWAY_NAME | (empty) | this gateway's name among several (a DNS label, e.g. its pod's name): room ids start with it, and a room socket that reaches another gateway is relayed to the one it names (docs/scale.md). Needs the two below and S2ST_GATEWAY_PROCESSES=1 |
 | S2ST_GATEWAY_PEER_ADDRESS | (empty) | host:port of a peer gateway's peer port, `{name}` standing for its S2ST_GATEWAY_NAME, e.g. `{name}.gateway-peers.ns.svc.cluster.local:8081` |
-| S2ST_GATEWAY_PEER_PORT | 0 | port (on S2ST_GATEWAY_HOST) where peer gateways hand over room sockets; it believes the client address they pass, so only gateways may reach it (a NetworkPolicy) |
+| S2ST_GATEWAY_PEER_PORT | 0 | port (on S2ST_GATEWAY_HOST) where peer gateways hand over room sockets; it believes the client address they pass, so only gateways may reach it (a NetworkPolicy) and each must present the peer token |
+| S2ST_GATEWAY_PEER_TOKEN | (empty) | shared secret (at least 32 bytes) every gateway of the set holds: sent with each room socket handed to a peer, required on the peer port (others get 403). Needed with S2ST_GATEWAY_NAME |
 | S2ST_GATEWAY_METRICS_PORT | 9092 | Prometheus /metrics port, on S2ST_GATEWAY_HOST; keep it private; 0 turns it off |
 | S2ST_ALLOWED_HOSTS | (empty) | comma list of host names the gateway answers to besides localhost, 127.0.0.1 and ::1 (its public name; `*`: any); other Host headers get 400 (DNS rebinding) |
 | S2ST_MAX_REQUEST_HEAD_BYTES | 16384 | largest request line plus headers; more gets 431 |
@@ -58,7 +59,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from gateway.auth import JwtSettings
+from gateway.auth import MIN_SECRET_BYTES, JwtSettings
 from s2st.runtime.settings import FromEnviron, env, from_environ
 from s2st.v1.limits import MAX_CHUNK_BYTES
 
@@ -76,6 +77,7 @@ class GatewayConfig(FromEnviron):
     gateway_name: str = env("S2ST_GATEWAY_NAME", "")
     peer_address: str = env("S2ST_GATEWAY_PEER_ADDRESS", "")
     peer_port: int = env("S2ST_GATEWAY_PEER_PORT", 0)
+    peer_token: str = env("S2ST_GATEWAY_PEER_TOKEN", "")
     metrics_port: int = env("S2ST_GATEWAY_METRICS_PORT", 9092)
     allowed_hosts: tuple[str, ...] = env("S2ST_ALLOWED_HOSTS", ())
     max_request_head_bytes: int = env("S2ST_MAX_REQUEST_HEAD_BYTES", 16_384)
@@ -139,6 +141,9 @@ class GatewayConfig(FromEnviron):
             raise ValueError("S2ST_GATEWAY_PEER_ADDRESS must be host:port with {name} in it")
         if self.process_count != 1 or self.peer_port == self.port:
             raise ValueError("peer gateways need S2ST_GATEWAY_PROCESSES=1 and a S2ST_GATEWAY_PEER_PORT of its own")
+        if len(self.peer_token.encode()) < MIN_SECRET_BYTES:
+            raise ValueError(f"peer gateways need S2ST_GATEWAY_PEER_TOKEN, a shared secret of at least "
+                             f"{MIN_SECRET_BYTES} bytes: the peer port refuses sockets without it")
 
     @property
     def process_count(self) -> int:

@@ -141,8 +141,10 @@ class SocketRelay:
         self._send({"type": "room_ended", "room_id": room_id, "reason": reason})
 
     def shut_down(self) -> None:
-        """The gateway is going away: say so, then close 1001 (a live session is cut)."""
+        """The gateway is going away: say so, end a live session (`ended`, as after any fatal error), close 1001."""
         self._send(_shutting_down())
+        if self._state is not SessionState.IDLE:
+            self._abandon_session()
         self._close(CLOSE_GOING_AWAY, "server shutting down")
 
     # Client -> worker
@@ -192,7 +194,7 @@ class SocketRelay:
         if self._state in (SessionState.IDLE, SessionState.STOPPING):
             raise ProtocolError("not_started", "no active session: send start first")
         if isinstance(message, Stop) and self._state is SessionState.STARTING:
-            self._cancel_start()
+            self._abandon_session()  # nothing was translated yet
             return
         if isinstance(message, Stop):
             self._state = SessionState.STOPPING
@@ -226,8 +228,9 @@ class SocketRelay:
         assert self._writer is not None
         await self._writer.write(request)
 
-    def _cancel_start(self) -> None:
-        """`stop` before `ready` abandons the start (nothing was translated yet): IDLE again at once."""
+    def _abandon_session(self) -> None:
+        """End the session now, with nothing more from its worker stream (a `stop` before `ready`, a shutdown):
+        IDLE again at once, then `ended`."""
         task, self._session_task = self._session_task, None
         if task is not None:
             task.cancel()

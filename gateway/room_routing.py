@@ -11,7 +11,8 @@ them again) and the client's address in ``CLIENT_ADDRESS_HEADER``.
 Where a relayed socket arrives says it was relayed, and only there is that header
 believed: a sibling process's Unix socket (in the supervisor's private directory),
 or this gateway's peer port (S2ST_GATEWAY_PEER_PORT, which only other gateways may
-reach: the chart's NetworkPolicy). A relayed socket is never relayed again, so
+reach: the chart's NetworkPolicy, and which refuses a socket without the peer token,
+S2ST_GATEWAY_PEER_TOKEN, with 403). A relayed socket is never relayed again, so
 nothing loops. Close codes pass through both ways. No registry, no membership:
 a gateway or process that is gone simply does not answer, and the room is unknown.
 """
@@ -20,10 +21,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hmac
 import logging
 import re
 import socket
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
@@ -37,6 +39,7 @@ from gateway.outbound import CLOSE_SLOW_CLIENT, SLOW_CLIENT_REASON, OutboundQueu
 log = logging.getLogger("gateway.room_routing")
 
 CLIENT_ADDRESS_HEADER = "x-s2st-client-address"
+PEER_TOKEN_HEADER = "x-s2st-peer-token"  # S2ST_GATEWAY_PEER_TOKEN, from a gateway handing a socket to a peer
 FORWARDED_HEADERS = ("authorization", "user-agent")
 CONNECT_TIMEOUT_SECONDS = 5.0
 MAX_FRAME_BYTES = 1 << 20  # as the public side (gateway/serving.py)
@@ -65,13 +68,15 @@ class RoomRouting:
     gateway_name: str = ""  # S2ST_GATEWAY_NAME
     peer_address: str = ""  # S2ST_GATEWAY_PEER_ADDRESS, "{name}" standing for a peer's name
     peer_port: int = 0  # S2ST_GATEWAY_PEER_PORT
+    peer_token: str = field(default="", repr=False)  # S2ST_GATEWAY_PEER_TOKEN
 
     @classmethod
     def of(cls, config: GatewayConfig, process_index: int = 0, sockets_dir: Path | None = None) -> RoomRouting | None:
         """The routing of one serving process; None when it is the only place rooms can be."""
         if sockets_dir is None and not config.gateway_name:
             return None
-        return cls(process_index, sockets_dir, config.gateway_name, config.peer_address, config.peer_port)
+        return cls(process_index, sockets_dir, config.gateway_name, config.peer_address, config.peer_port,
+                   config.peer_token)
 
     @property
     def room_id_prefix(self) -> str:
@@ -88,6 +93,15 @@ class RoomRouting:
         if self.peer_port and server is not None and server[1] == self.peer_port:
             return "peer"
         return "client"
+
+    def peer_admitted(self, websocket: WebSocket) -> bool:
+        """Whether a socket on the peer port presents the peer token (the NetworkPolicy alone is not trusted)."""
+        presented = websocket.headers.get(PEER_TOKEN_HEADER, "").encode("utf-8", "surrogatepass")
+        return bool(self.peer_token) and hmac.compare_digest(presented, self.peer_token.encode())
+
+    def credential_for(self, target: Target) -> str:
+        """The peer token for a socket carried to a peer gateway; none for a sibling process."""
+        return self.peer_token if isinstance(target, tuple) else ""
 
     def route(self, room_id: str, arrival: Arrival) -> Target | None:
         """Where to carry a socket for room_id that arrived this way; None: here (the room is here, or nowhere)."""
@@ -107,14 +121,17 @@ class RoomRouting:
         return None
 
 
-async def relay_to_owner(websocket: WebSocket, target: Target, client_address: str, config: GatewayConfig) -> bool:
-    """Carry this socket to the room's owner at target until either side closes, within config's outbound and
-    close limits.
+async def relay_to_owner(websocket: WebSocket, target: Target, client_address: str, config: GatewayConfig,
+                         peer_token: str = "") -> bool:
+    """Carry this socket to the room's owner at target (presenting peer_token, for a peer) until either side
+    closes, within config's outbound and close limits.
 
     False (nothing done) when the owner does not answer; HandshakeRefused when it refuses.
     """
     headers = {name: value for name, value in websocket.headers.items() if name in FORWARDED_HEADERS}
     headers[CLIENT_ADDRESS_HEADER] = client_address
+    if peer_token:
+        headers[PEER_TOKEN_HEADER] = peer_token
     query = f"?{websocket.url.query}" if websocket.url.query else ""
     # The URI names the client's own Host (checked again by the owner); the socket goes to target.
     uri = f"ws://{websocket.headers.get('host', 'localhost')}{websocket.url.path}{query}"

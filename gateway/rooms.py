@@ -88,7 +88,7 @@ class LanguageStream:
     def add(self, member: Member, generation: int) -> None:
         self.listeners[member] = generation
         if self.is_open:
-            member.deliver(self._room.joined_event(self))
+            self._room.welcome(member, self)
         else:
             self._waiting.add(member)
             self.ensure_running()
@@ -163,9 +163,10 @@ class LanguageStream:
         pending, self._pending = self._pending, []
         for request in pending:
             await self._writer.write(request)
-        for member in self._waiting:
-            member.deliver(room.joined_event(self))
-        self._waiting.clear()
+        room.check_speaker_engine(first.accepted.engine)
+        waiting, self._waiting = list(self._waiting), set()
+        for member in waiting:
+            room.welcome(member, self)
         try:
             async for response, frame in session_frames(call):
                 if frame is not None:
@@ -262,6 +263,8 @@ class Room:
         self._covered: LanguageStream | None = None  # the stream the room's own slot pays for
         self._key_generation = 0  # bumped when the speaker revokes the listener link
         self._speaker: Member | None = None
+        self._speaker_grant = grant  # of the socket speaking now: a `speak` may bring another token
+        self._listener_grants: dict[Member, Grant] = {}  # each listener's token: its engines hold too
         self._streams: dict[str, LanguageStream] = {}
         self._listeners: dict[Member, LanguageStream] = {}
         self._source_history: deque[str] = deque(maxlen=HISTORY_SEGMENTS)  # for a language nobody heard yet
@@ -276,9 +279,14 @@ class Room:
 
     # The speaker
 
-    def attach_speaker(self, member: Member) -> None:
-        """`member` is the speaker now: a previous speaker socket is replaced, a pending grace cancelled."""
+    def attach_speaker(self, member: Member, grant: Grant) -> None:
+        """`member` is the speaker now: a previous speaker socket is replaced, a pending grace cancelled.
+        ProtocolError(`forbidden`) when its token does not allow the engine of a stream already open."""
         self._check_live()
+        for stream in self._streams.values():
+            if stream.accepted is not None:
+                grant.check_engine(stream.accepted.engine)
+        self._speaker_grant = grant
         previous, self._speaker = self._speaker, member
         if previous is not None and previous is not member:
             previous.room_ended(self.room_id, "replaced")
@@ -348,7 +356,7 @@ class Room:
 
     # Listeners
 
-    def join(self, member: Member, key: str, language: str) -> None:
+    def join(self, member: Member, key: str, language: str, grant: Grant) -> None:
         """Add a listener of `language`; ProtocolError when the key, language or room size says no."""
         _check_key(key, self.listener_key)
         self._check_live()
@@ -363,6 +371,7 @@ class Room:
             stream = self._streams[language] = LanguageStream(self, language)
             self._metrics.room_streams.inc()
         self._listeners[member] = stream
+        self._listener_grants[member] = grant
         self._metrics.room_listeners.inc()
         stream.add(member, self._key_generation)
         self._send_counts()
@@ -370,6 +379,7 @@ class Room:
     def leave(self, member: Member) -> None:
         """Remove a listener; the last listener of a language ends its worker stream."""
         stream = self._listeners.pop(member, None)
+        self._listener_grants.pop(member, None)
         if stream is None:
             return
         self._metrics.room_listeners.dec()
@@ -377,6 +387,31 @@ class Room:
         if not stream.listeners:
             self._drop_stream(stream)
         self._send_counts()
+
+    def welcome(self, member: Member, stream: LanguageStream) -> None:
+        """`joined` for a listener of a stream now open, unless the listener's token does not allow its engine."""
+        accepted = stream.accepted
+        assert accepted is not None
+        try:
+            self._listener_grants.get(member, self.grant).check_engine(accepted.engine)
+        except ProtocolError as refusal:
+            self.leave(member)
+            member.deliver(error_event(refusal.code, str(refusal), True))
+            member.room_ended(self.room_id, "forbidden")
+            return
+        member.deliver(self.joined_event(stream))
+
+    def check_speaker_engine(self, engine: str) -> None:
+        """A stream opened on `engine`: a speaker whose token does not allow it is out (the room waits for another)."""
+        speaker = self._speaker
+        if speaker is None:
+            return
+        try:
+            self._speaker_grant.check_engine(engine)
+        except ProtocolError as refusal:
+            self.detach_speaker(speaker)
+            speaker.deliver(error_event(refusal.code, str(refusal), True))
+            speaker.room_ended(self.room_id, "forbidden")
 
     def joined_event(self, stream: LanguageStream) -> dict[str, Any]:
         history = [{"source": entry.source, "target": entry.target} for entry in stream.history]
@@ -446,6 +481,7 @@ class Room:
         members = list(self._listeners)
         self._metrics.room_listeners.dec(len(members))
         self._listeners.clear()
+        self._listener_grants.clear()
         if self._speaker is not None:
             members.append(self._speaker)
             self._speaker = None
@@ -533,7 +569,7 @@ class RoomRegistry:
                                                    self._metrics, self._forget, session_slot)
                 self._metrics.active_rooms.inc()
                 log.info("room created", extra={"room": room_id, "languages": list(settings.languages)})
-                room.attach_speaker(speaker)
+                room.attach_speaker(speaker, grant)
                 created.set_result(room)
                 await room.ended.wait()
         except BaseException as error:

@@ -201,8 +201,8 @@ async def test_a_vanished_client_frees_its_worker_session_within_seconds(echo_wo
     await until(lambda: echo_worker.metric("s2st_worker_active_sessions") == 0, timeout=5)
 
 
-async def test_gateway_sigterm_drains_live_sessions_then_ends_the_rest_with_shutting_down_and_1001(echo_worker,
-                                                                                                  server_logs):
+async def test_gateway_sigterm_drains_live_sessions_then_ends_the_rest_with_shutting_down_ended_and_1001(
+        echo_worker, server_logs):
     import signal
 
     gateway = start_gateway(echo_worker.address, {"S2ST_SHUTDOWN_GRACE_SECONDS": "2"}, log_dir=server_logs)
@@ -222,6 +222,7 @@ async def test_gateway_sigterm_drains_live_sessions_then_ends_the_rest_with_shut
             assert (refused["code"], refused["fatal"]) == ("shutting_down", True)
             error = await live.until("error", timeout=5)  # the grace is over
             assert (error["code"], error["fatal"]) == ("shutting_down", True)
+            await live.until("ended")  # a fatal error in a live session: `ended` follows, then the close
             await asyncio.wait_for(live_ws.wait_closed(), 5)
             assert live_ws.close_code == 1001
         # uvicorn re-raises the signal once its shutdown is complete.

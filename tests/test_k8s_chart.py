@@ -414,7 +414,8 @@ def test_gateways_know_each_other_by_name_for_rooms_and_only_gateways_reach_the_
     address = env(gateway)["S2ST_GATEWAY_PEER_ADDRESS"]
     assert address == f"{{name}}.{gateways['spec']['serviceName']}.{NAMESPACE}.svc.cluster.local:{peer_port}"
     config = GatewayConfig.from_environ({**{k: v for k, v in env(gateway).items() if v is not None},
-                                         "S2ST_GATEWAY_NAME": "gateway-3"})  # what the pod's name fills in
+                                         "S2ST_GATEWAY_NAME": "gateway-3",  # what the pod's name fills in
+                                         "S2ST_GATEWAY_PEER_TOKEN": "p" * 32})  # what a Secret fills in
     assert (config.peer_port, config.process_count) == (peer_port, 1)
     policies = [o["spec"] for o in objects if o["kind"] == "NetworkPolicy"
                 if selects(o["spec"]["podSelector"], pod_labels(objects, "gateway"))]

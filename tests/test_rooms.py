@@ -25,7 +25,7 @@ from tests.harness.wsclient import ProtocolClient, connect
 
 from gateway.jwt_tokens import mint_token
 from gateway.config import GatewayConfig
-from gateway.room_routing import CLIENT_ADDRESS_HEADER, RoomRouting
+from gateway.room_routing import CLIENT_ADDRESS_HEADER, PEER_TOKEN_HEADER, RoomRouting
 
 FRAME_BYTES = 640  # 20 ms at 16 kHz
 GRACE_SECONDS = 3
@@ -425,6 +425,67 @@ async def test_a_listener_token_may_listen_but_not_speak(echo_worker, server_log
                 assert (await error_of(stranger))["code"] == "forbidden"
 
 
+@pytest.fixture(scope="module")
+def jwt_room_gateway(echo_worker: Worker, server_logs: Path) -> Iterator[Gateway]:
+    with running(start_gateway(echo_worker.address, {"S2ST_JWT_SECRET": JWT_SECRET}, log_dir=server_logs)) as gateway:
+        yield gateway
+
+
+JWT_SECRET = "s" * 32
+
+
+def with_token(url: str, **scopes) -> str:
+    return f"{url}?token={mint_token(JWT_SECRET, ttl_seconds=60, scopes=scopes)}"
+
+
+async def test_a_listeners_token_holds_its_listener_to_its_own_session_length_and_engines(jwt_room_gateway):
+    async with (opened(with_token(jwt_room_gateway.ws_url)) as speaker, contextlib.AsyncExitStack() as stack):
+        await speaker.send({"type": "create_room", "languages": ["eng"]})
+        room = Room(jwt_room_gateway, speaker, await speaker.until("room"))
+        short = await stack.enter_async_context(opened(with_token(room.url, max_session_seconds=1)))
+        await short.send({"type": "join", "key": room.listener_key, "target_language": "eng"})
+        await short.until("joined")
+        ended = await short.until("room_ended", timeout=6)  # the room goes on: only this listener's time is up
+        assert (ended["reason"], ended["room_id"]) == ("session_too_long", room.id)
+        seamless_only = await stack.enter_async_context(opened(with_token(room.url, engines=["seamless"])))
+        await seamless_only.send({"type": "join", "key": room.listener_key, "target_language": "eng"})
+        refused = await seamless_only.until("error", "joined")  # the room runs the echo engine
+        assert (refused["type"], refused["code"], refused["fatal"]) == ("error", "forbidden", True), refused
+        assert (await seamless_only.until("room_ended"))["reason"] == "forbidden"
+        room.url = with_token(room.url)  # the room goes on for a listener its token allows
+        listener = await joined(stack, room, "eng")
+        pcm = os.urandom(FRAME_BYTES * 10)
+        await room.stream(pcm)
+        await audio_until(listener, len(pcm))
+        assert listener.received_pcm() == pcm
+
+
+async def test_a_room_scoped_token_speaks_in_its_room_only(jwt_room_gateway):
+    async with opened(with_token(jwt_room_gateway.ws_url)) as speaker:
+        await speaker.send({"type": "create_room", "languages": ["eng"]})
+        room = Room(jwt_room_gateway, speaker, await speaker.until("room"))
+        async with opened(with_token(room.url, room=room.id, room_role="speaker")) as scoped:
+            await scoped.send({"type": "create_room", "languages": ["eng"]})
+            assert (await error_of(scoped))["code"] == "forbidden"
+            refused = await scoped.start()
+            assert (refused["type"], refused["code"]) == ("error", "forbidden")
+            await scoped.send({"type": "speak", "key": room.speaker_key})
+            assert (await scoped.until("room"))["room_id"] == room.id
+
+
+async def test_a_speaking_token_is_held_to_its_scopes_in_a_room_it_joins_as_speaker(jwt_room_gateway):
+    async with opened(with_token(jwt_room_gateway.ws_url)) as speaker:
+        await speaker.send({"type": "create_room", "languages": ["eng", "fra"]})
+        room = Room(jwt_room_gateway, speaker, await speaker.until("room"))
+        async with opened(with_token(room.url, target_languages=["eng"])) as narrow:
+            await narrow.send({"type": "speak", "key": room.speaker_key})  # the room also translates into fra
+            assert (await error_of(narrow))["code"] == "forbidden"
+        async with opened(with_token(room.url, max_session_seconds=1)) as brief:
+            await brief.send({"type": "speak", "key": room.speaker_key})
+            assert (await brief.until("room"))["room_id"] == room.id
+            assert (await brief.until("room_ended", timeout=6))["reason"] == "session_too_long"
+
+
 async def test_a_speakers_token_bounds_the_room_as_it_bounds_a_session(echo_worker, server_logs):
     secret = "s" * 32
     with running(start_gateway(echo_worker.address, {"S2ST_JWT_SECRET": secret}, log_dir=server_logs)) as gateway:
@@ -451,6 +512,9 @@ async def test_a_language_whose_worker_stream_cannot_open_tells_its_listener_and
             assert (await listener.until("error", timeout=10))["code"] == "worker_unavailable"  # it may try again
 
 
+PEER_TOKEN = "peer-token-0123456789-0123456789-0123456789"
+
+
 async def test_room_sockets_reach_the_gateway_that_holds_their_room(echo_worker, server_logs):
     """Two gateways that know each other as peers (as the chart's pods do): a room created on one is joined
     through the other. Each is named by its peer port here, so that one address template reaches both."""
@@ -459,7 +523,8 @@ async def test_room_sockets_reach_the_gateway_that_holds_their_room(echo_worker,
         for _ in range(2):
             names.append(str(free_port()))
             env = {"S2ST_GATEWAY_NAME": names[-1], "S2ST_GATEWAY_PEER_PORT": names[-1],
-                   "S2ST_GATEWAY_PEER_ADDRESS": "127.0.0.1:{name}", "S2ST_MAX_CONNECTIONS_PER_IP": "2"}
+                   "S2ST_GATEWAY_PEER_ADDRESS": "127.0.0.1:{name}", "S2ST_GATEWAY_PEER_TOKEN": PEER_TOKEN,
+                   "S2ST_MAX_CONNECTIONS_PER_IP": "2"}
             gateways.append(running_gateways.enter_context(running(start_gateway(
                 echo_worker.address, env, log_dir=server_logs, processes=1))))
         home, other = gateways
@@ -481,17 +546,31 @@ async def test_room_sockets_reach_the_gateway_that_holds_their_room(echo_worker,
                 await stack.enter_async_context(connect(room.url, additional_headers={
                     CLIENT_ADDRESS_HEADER: "10.9.9.9"}))
             assert refused.value.response.status_code == 429
+            # The peer port itself answers gateways only: a socket without the peer token, or with another, is
+            # refused before anything of it is believed.
+            home_peer = f"ws://127.0.0.1:{names[0]}/ws/rooms/{room.id}"
+            for token in (None, "t" * 32, PEER_TOKEN[:-1]):
+                with pytest.raises(websockets.InvalidStatus) as refused:
+                    headers = {CLIENT_ADDRESS_HEADER: "10.9.9.9", **({PEER_TOKEN_HEADER: token} if token else {})}
+                    await stack.enter_async_context(connect(home_peer, additional_headers=headers))
+                assert refused.value.response.status_code == 403
+
+
+PEERS = {"S2ST_GATEWAY_NAME": "gateway-0", "S2ST_GATEWAY_PEER_ADDRESS": "{name}.peers:8081",
+         "S2ST_GATEWAY_PEER_PORT": "8081", "S2ST_GATEWAY_PEER_TOKEN": PEER_TOKEN}  # a valid set, then one flaw each
 
 
 @pytest.mark.parametrize("environ", [
     {"S2ST_GATEWAY_NAME": "gateway-0"},
-    {"S2ST_GATEWAY_NAME": "Gateway_0", "S2ST_GATEWAY_PEER_ADDRESS": "{name}.peers:8081", "S2ST_GATEWAY_PEER_PORT": "8081"},
-    {"S2ST_GATEWAY_NAME": "gateway-0", "S2ST_GATEWAY_PEER_ADDRESS": "peers:8081", "S2ST_GATEWAY_PEER_PORT": "8081"},
-    {"S2ST_GATEWAY_NAME": "gateway-0", "S2ST_GATEWAY_PEER_ADDRESS": "{name}.peers:8081", "S2ST_GATEWAY_PEER_PORT": "8081",
-     "S2ST_GATEWAY_PROCESSES": "2"},
-    {"S2ST_GATEWAY_NAME": "gateway-0", "S2ST_GATEWAY_PEER_ADDRESS": "{name}.peers:8080", "S2ST_GATEWAY_PEER_PORT": "8080"},
+    {**PEERS, "S2ST_GATEWAY_PEER_TOKEN": ""},
+    {**PEERS, "S2ST_GATEWAY_PEER_TOKEN": "short"},
+    {**PEERS, "S2ST_GATEWAY_NAME": "Gateway_0"},
+    {**PEERS, "S2ST_GATEWAY_PEER_ADDRESS": "peers:8081"},
+    {**PEERS, "S2ST_GATEWAY_PROCESSES": "2"},
+    {**PEERS, "S2ST_GATEWAY_PEER_ADDRESS": "{name}.peers:8080", "S2ST_GATEWAY_PEER_PORT": "8080"},
     {"S2ST_ROOM_MAX_LISTENERS": "0"},
-], ids=["name alone", "not a DNS label", "no {name}", "several processes", "the public port", "no listeners"])
+], ids=["name alone", "no peer token", "short peer token", "not a DNS label", "no {name}", "several processes",
+        "the public port", "no listeners"])
 def test_room_settings_that_cannot_work_stop_the_gateway_at_start(environ):
     with pytest.raises(ValueError):
         GatewayConfig.from_environ(environ)

@@ -44,7 +44,8 @@ const ROOM_ENDED_WORDS = {
   link_revoked: "The speaker replaced the link you joined with. Ask them for the new link.",
   replaced: "You opened this room as the speaker in another window or device, which speaks now.",
   worker_unavailable: "The translation into this language failed and could not be restarted.",
-  session_too_long: "It reached the longest time the speaker's access allows.",
+  session_too_long: "It reached the longest time your access, or the speaker's, allows.",
+  forbidden: "Your access does not cover the translation engine this room uses.",
   shutting_down: "The server is restarting.",
 };
 
