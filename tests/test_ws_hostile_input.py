@@ -7,12 +7,14 @@ any client could, since a browser's JSON encoder would never produce some of the
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import socket
 import threading
 import time
 
 import pytest
+from tests.harness.raw_ws import NonReadingClient
 from tests.harness.servers import running, start_gateway
 from tests.harness.wsclient import ProtocolClient, connect
 
@@ -203,15 +205,19 @@ async def test_an_idle_session_ends_as_idle_timeout_and_the_socket_stays(server_
             await still_relays_audio(client)
 
 
+def test_a_frame_over_the_transport_limit_closes_the_socket_with_1009(echo_gateway):
+    client = NonReadingClient(echo_gateway.port)
+    client.send(json.dumps({"type": "start", "target_language": "eng"}).encode(), opcode=0x1)
+    with contextlib.suppress(OSError):  # the gateway may close before it has read the whole frame
+        client.send(b"\x00\x01" * (2**19 + 1), opcode=0x2)  # 1 MiB + 2 bytes
+    code = client.close_code()
+    client.sock.close()
+    assert code == 1009
+
+
 def test_a_text_frame_that_is_not_utf8_closes_the_socket_with_1007(echo_gateway):
-    import struct
-
-    from test_faults import NonReadingClient
-
     client = NonReadingClient(echo_gateway.port)
     client.send(b'{"type": "\xff"}', opcode=0x1)
-    header = client.sock.recv(2)
-    assert header[0] & 0x0F == 0x8, header  # a close frame
-    payload = client.sock.recv(header[1] & 0x7F)
+    code = client.close_code()
     client.sock.close()
-    assert struct.unpack(">H", payload[:2])[0] == 1007
+    assert code == 1007
