@@ -14,6 +14,7 @@ import threading
 import time
 
 import pytest
+from tests.harness.held_replies import HeldReplies
 from tests.harness.raw_ws import NonReadingClient
 from tests.harness.servers import running, start_gateway
 from tests.harness.wsclient import ProtocolClient, connect
@@ -169,6 +170,31 @@ async def test_audio_sent_before_ready_reaches_the_worker_first_and_in_order(ech
         await client.send({"type": "stop"})
         await client.until("ended")
     assert client.received_pcm() == b"".join(early) + FRAME
+
+
+async def test_audio_past_the_cap_before_ready_is_dropped_with_rate_limited(echo_worker, server_logs):
+    """S2ST_OUTBOUND_QUEUE_FRAMES frames are held while the worker is slow to answer `start`; the rest are dropped."""
+    cap = 8
+    proxy = HeldReplies(echo_worker.address)
+    env = {"S2ST_OUTBOUND_QUEUE_FRAMES": str(cap), "S2ST_WORKER_TIMEOUT_SECONDS": "30"}
+    try:
+        with running(start_gateway(proxy.address, env, log_dir=server_logs)) as gateway:
+            async with connect(gateway.ws_url) as ws:
+                client = ProtocolClient(ws)
+                early = [bytes([index, 0]) * 320 for index in range(1, 3 * cap + 1)]
+                with proxy.held():  # the worker's `accepted` waits in the proxy
+                    await client.send(start_frame())
+                    for frame in early:
+                        await client.send(frame)
+                    error = await client.until("error")
+                    assert (error["code"], error["fatal"]) == ("rate_limited", False)
+                assert (await client.until("ready"))["type"] == "ready"
+                await client.send(FRAME)
+                await client.send({"type": "stop"})
+                await client.until("ended")
+    finally:
+        proxy.close()
+    assert client.received_pcm() == b"".join(early[:cap]) + FRAME  # the held ones first, the rest never
 
 
 async def test_one_address_cannot_take_every_worker_slot(server_logs):
