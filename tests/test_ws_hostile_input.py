@@ -231,6 +231,14 @@ async def test_an_idle_session_ends_as_idle_timeout_and_the_socket_stays(server_
             await still_relays_audio(client)
 
 
+async def test_a_client_that_closes_mid_session_gets_1000_back(echo_gateway):
+    async with connect(echo_gateway.ws_url) as ws:
+        assert (await ProtocolClient(ws).start())["type"] == "ready"
+        await ws.close(1000)
+    answer = ws.protocol.close_rcvd  # the gateway's close frame, not our own
+    assert answer is not None and answer.code == 1000
+
+
 def test_a_frame_over_the_transport_limit_closes_the_socket_with_1009(echo_gateway):
     client = NonReadingClient(echo_gateway.port)
     client.send(json.dumps({"type": "start", "target_language": "eng"}).encode(), opcode=0x1)
