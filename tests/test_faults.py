@@ -213,7 +213,7 @@ async def test_gateway_sigterm_drains_live_sessions_then_ends_the_rest_with_shut
             live, finishing, idle = ProtocolClient(live_ws), ProtocolClient(finishing_ws), ProtocolClient(idle_ws)
             assert (await live.start())["type"] == "ready" and (await finishing.start())["type"] == "ready"
             gateway.process.send_signal(signal.SIGTERM)
-            await asyncio.sleep(0.3)
+            await until(lambda: gateway.log().count('"msg": "draining"') >= GATEWAY_PROCESSES, what="no drain began")
             assert await round_trip(live)  # live sessions go on during the grace period
             await finishing.send({"type": "stop"})
             await finishing.until("ended", timeout=2)  # and may end as usual
