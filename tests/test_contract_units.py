@@ -5,11 +5,31 @@ mutation tool's sight). Each assertion is a row of docs/protocol.md, README's li
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 
+from gateway.auth import UNRESTRICTED, Authenticator, JwtSettings
+from gateway.jwt_tokens import mint_token
 from gateway.limits import AudioRateLimiter, LocalClientLimits, PerClientLimiter
-from gateway.protocol import MAX_TEXT_FRAME_BYTES, ProtocolError, Start, check_audio, error_event, parse_text
+from gateway.protocol import (
+    MAX_TEXT_FRAME_BYTES,
+    CreateRoom,
+    EndRoom,
+    Join,
+    Leave,
+    ProtocolError,
+    Reset,
+    RevokeListenerLink,
+    Speak,
+    Start,
+    Stop,
+    check_audio,
+    error_event,
+    parse_text,
+)
 from inference.engines.base import UnsupportedConfig
 from inference.engines.options import MAX_GLOSSARY_TERMS, MAX_TERM_CHARS, parse_engine_options
 
@@ -82,6 +102,83 @@ def test_bad_text_frames_get_their_documented_code_and_are_not_fatal(text, code)
     assert (refused.value.code, refused.value.fatal) == (code, False)
 
 
+def start(**fields) -> str:
+    """A start frame as a client sends it (lone surrogates arrive as JSON escapes: UTF-8 cannot carry them)."""
+    return json.dumps({"type": "start", "target_language": "eng", **fields})
+
+
+@pytest.mark.parametrize("text", [
+    '{"type": ["start"]}', '{"type": null}', '{"type": "Start"}', '{}',
+], ids=["type-list", "type-null", "type-case", "no-type"])
+def test_a_type_that_is_not_one_of_the_documented_strings_is_unknown_type(text):
+    with pytest.raises(ProtocolError) as refused:
+        parse_text(text)
+    assert refused.value.code == "unknown_type"
+
+
+@pytest.mark.parametrize("text", [
+    start(target_language=""), start(target_language=None), start(source_language=5), start(sample_rate=True),
+    start(sample_rate=16000.5), start(sample_rate="16000"), start(speech_output="yes"), start(speech_output=1),
+    start(options=["glossary"]), start(options={"glossary": None}), start(client_label=7),
+    start(source_language="\ud800"), start(options={"\ud800": "x"}), start(options={"glossary": "\udfff"}),
+    start(client_label="\udc00"), start(target_language="\ud800"),
+    '{"type": "create_room"}', '{"type": "create_room", "languages": []}', '{"type": "create_room", "languages": "eng"}',
+    '{"type": "create_room", "languages": ["eng", ""]}', '{"type": "create_room", "languages": ["eng", "eng"]}',
+    '{"type": "create_room", "languages": ["\\ud800"]}', '{"type": "create_room", "languages": ["eng"], "sample_rate": -1}',
+    '{"type": "speak"}', '{"type": "speak", "key": ""}', '{"type": "join", "key": "k"}',
+    '{"type": "join", "target_language": "eng"}', '{"type": "join", "key": "k", "target_language": 3}',
+])
+def test_missing_or_ill_typed_fields_are_bad_message(text):
+    with pytest.raises(ProtocolError) as refused:
+        parse_text(text)
+    assert (refused.value.code, refused.value.fatal) == ("bad_message", False)
+
+
+def test_text_frames_up_to_the_limit_are_read_and_one_byte_more_is_too_large():
+    def labelled(label: str) -> str:
+        return json.dumps({"type": "start", "target_language": "eng", "client_label": label}, ensure_ascii=False)
+
+    padding = MAX_TEXT_FRAME_BYTES - len(labelled("").encode())
+    assert isinstance(parse_text(labelled("é" * (padding // 2))), Start)  # counted in bytes, not characters
+    with pytest.raises(ProtocolError) as refused:
+        parse_text(labelled("é" * (padding // 2 + 1)))
+    assert refused.value.code == "text_too_large"
+
+
+def test_nesting_deeper_than_the_parser_is_bad_json():
+    with pytest.raises(ProtocolError) as refused:
+        parse_text("[" * 2000 + "]" * 2000)
+    assert refused.value.code == "bad_json"
+
+
+def test_the_sample_rate_is_any_32_bit_whole_number_and_the_worker_judges_it():
+    assert parse_text(start(sample_rate=0)).sample_rate == 0
+    assert parse_text(start(sample_rate=2**32 - 1)).sample_rate == 2**32 - 1
+
+
+def test_every_documented_message_type_parses_to_its_message():
+    assert parse_text('{"type": "reset"}') == Reset() and parse_text('{"type": "stop"}') == Stop()
+    assert parse_text('{"type": "leave"}') == Leave() and parse_text('{"type": "end_room"}') == EndRoom()
+    assert parse_text('{"type": "revoke_listener_link"}') == RevokeListenerLink()
+    assert parse_text('{"type": "speak", "key": "K"}') == Speak("K")
+    assert parse_text('{"type": "join", "key": "K", "target_language": "fra"}') == Join("K", "fra")
+    room = parse_text('{"type": "create_room", "languages": ["eng", "fra"], "source_language": "spa", '
+                      '"sample_rate": 48000, "options": {"glossary": "Siobhan"}}')
+    assert room == CreateRoom(("eng", "fra"), "spa", 48000, {"glossary": "Siobhan"})
+    assert parse_text('{"type": "create_room", "languages": ["eng"], "source_language": null}') == CreateRoom(("eng",))
+
+
+def test_a_start_carries_every_field_to_the_workers_config():
+    message = parse_text(start(target_language="fra", source_language="spa", sample_rate=8000, speech_output=False,
+                               options={"glossary": "Siobhan"}, client_label="booth 3"))
+    assert message == Start("fra", "spa", 8000, False, {"glossary": "Siobhan"}, "booth 3")
+    config = message.to_request().config
+    assert (config.target_language, config.source_language, config.sample_rate_hz, config.speech_output,
+            dict(config.engine_options), config.client_label) == ("fra", "spa", 8000, False, {"glossary": "Siobhan"},
+                                                                  "booth 3")
+    assert parse_text(start(source_language=None, options=None, client_label=None)) == Start("eng")
+
+
 def test_a_start_carries_its_settings_and_the_defaults():
     start = parse_text('{"type": "start", "target_language": "fra", "source_language": "spa"}')
     assert isinstance(start, Start)
@@ -92,6 +189,7 @@ def test_a_start_carries_its_settings_and_the_defaults():
 
 
 def test_an_error_event_has_the_documented_fields():
+    assert ProtocolError("bad_json", "x").fatal is False  # a dropped frame unless said otherwise
     assert error_event("busy", "try later", fatal=True) == {"type": "error", "code": "busy", "message": "try later",
                                                              "fatal": True}
 
@@ -126,3 +224,42 @@ def test_a_glossary_at_its_limits_is_accepted():
     many = ";".join(f"t{n}" for n in range(MAX_GLOSSARY_TERMS))
     assert len(parse_engine_options({"glossary": many}, "lite", frozenset({"glossary"})).glossary) == 20
     assert parse_engine_options({"glossary": "A-b'c’d.e&f+g 1"}, "lite", frozenset({"glossary"})).glossary
+
+
+def test_jwt_settings_refuse_a_short_secret_and_a_plain_http_jwks_off_loopback():
+    with pytest.raises(ValueError, match="at least 32 bytes"):
+        JwtSettings(secret="s" * 31)
+    assert JwtSettings(secret="s" * 32).enabled
+    with pytest.raises(ValueError, match="https://"):
+        JwtSettings(jwks_url="http://idp.example/jwks")
+    with pytest.raises(ValueError, match="https://"):
+        JwtSettings(jwks_url="ftp://127.0.0.1/jwks")
+    assert JwtSettings(jwks_url="http://127.0.0.1:9/jwks").enabled and JwtSettings(jwks_url="https://idp.example/j").enabled
+    assert not JwtSettings().enabled
+
+
+async def test_without_credentials_configured_every_client_may_connect_and_with_them_only_their_holders():
+    assert await Authenticator().grant(None) is UNRESTRICTED
+    static = Authenticator(api_tokens=("static-token",))
+    assert await static.grant("static-token") is UNRESTRICTED
+    assert await static.grant("static-tokeN") is None and await static.grant(None) is None
+
+
+async def test_a_token_must_match_the_configured_key_audience_issuer_and_expiry(tmp_path):
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = tmp_path / "key.pem"
+    pem.write_bytes(key.public_key().public_bytes(serialization.Encoding.PEM,
+                                                  serialization.PublicFormat.SubjectPublicKeyInfo))
+    authenticator = Authenticator(jwt_settings=JwtSettings(public_key_file=str(pem), audience="aud-1",
+                                                           issuer="https://id.example", leeway_seconds=5))
+    assert await authenticator.grant(mint_token(key, 60, audience="aud-1", issuer="https://id.example"))
+    for refused in (mint_token(key, 60, audience="s2st", issuer="https://id.example"),
+                    mint_token(key, 60, audience="aud-1", issuer="https://other.example"),
+                    mint_token(key, 60, audience="aud-1"),
+                    mint_token(key, 60, audience="aud-1", issuer="https://id.example", now=time.time() - 70),
+                    mint_token(rsa.generate_private_key(public_exponent=65537, key_size=2048), 60, audience="aud-1",
+                               issuer="https://id.example")):
+        assert await authenticator.grant(refused) is None
+    # Expired 3 s ago: within the leeway.
+    assert await authenticator.grant(mint_token(key, 60, audience="aud-1", issuer="https://id.example",
+                                                now=time.time() - 63))
