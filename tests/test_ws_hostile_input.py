@@ -128,8 +128,10 @@ def silent_worker_address():
     server.close()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def hung_gateway(silent_worker_address, server_logs):
+    """A gateway of its own for each test: a start abandoned by one test leaves the channel to the silent worker
+    backing off, and the next start would fail at once instead of at the deadline."""
     env = {"S2ST_WORKER_TIMEOUT_SECONDS": "2", "S2ST_START_ATTEMPTS": "3"}
     with running(start_gateway(silent_worker_address, env, log_dir=server_logs)) as gateway:
         yield gateway
