@@ -11,8 +11,8 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from gateway.auth import UNRESTRICTED, Authenticator, JwtSettings
-from gateway.jwt_tokens import mint_token
+from gateway.auth import UNRESTRICTED, Authenticator, Grant, JwtSettings
+from gateway.jwt_tokens import InvalidToken, grant_from_claims, mint_token
 from gateway.limits import AudioRateLimiter, LocalClientLimits, PerClientLimiter
 from gateway.protocol import (
     MAX_TEXT_FRAME_BYTES,
@@ -31,6 +31,7 @@ from gateway.protocol import (
     parse_text,
 )
 from inference.engines.base import UnsupportedConfig
+from s2st.v1 import translation_pb2 as pb
 from inference.engines.options import MAX_GLOSSARY_TERMS, MAX_TERM_CHARS, parse_engine_options
 
 
@@ -80,6 +81,7 @@ def test_audio_frames_that_are_not_whole_samples_or_too_large_are_refused(frame,
     with pytest.raises(ProtocolError) as refused:
         check_audio(frame, 65_536)
     assert (refused.value.code, refused.value.fatal) == (code, False)
+    assert str(refused.value) not in ("", "None")
 
 
 def test_audio_frames_of_2_to_the_maximum_bytes_pass():
@@ -100,6 +102,7 @@ def test_bad_text_frames_get_their_documented_code_and_are_not_fatal(text, code)
     with pytest.raises(ProtocolError) as refused:
         parse_text(text)
     assert (refused.value.code, refused.value.fatal) == (code, False)
+    assert str(refused.value) not in ("", "None")
 
 
 def start(**fields) -> str:
@@ -113,7 +116,7 @@ def start(**fields) -> str:
 def test_a_type_that_is_not_one_of_the_documented_strings_is_unknown_type(text):
     with pytest.raises(ProtocolError) as refused:
         parse_text(text)
-    assert refused.value.code == "unknown_type"
+    assert refused.value.code == "unknown_type" and "expected start, reset, stop" in str(refused.value)
 
 
 @pytest.mark.parametrize("text", [
@@ -132,6 +135,7 @@ def test_missing_or_ill_typed_fields_are_bad_message(text):
     with pytest.raises(ProtocolError) as refused:
         parse_text(text)
     assert (refused.value.code, refused.value.fatal) == ("bad_message", False)
+    assert str(refused.value) not in ("", "None")  # the error event's message says what is wrong
 
 
 def test_text_frames_up_to_the_limit_are_read_and_one_byte_more_is_too_large():
@@ -177,6 +181,8 @@ def test_a_start_carries_every_field_to_the_workers_config():
             dict(config.engine_options), config.client_label) == ("fra", "spa", 8000, False, {"glossary": "Siobhan"},
                                                                   "booth 3")
     assert parse_text(start(source_language=None, options=None, client_label=None)) == Start("eng")
+    assert Start("eng").to_request().config.speech_output is True
+    assert Start("eng").to_request().config.encoding == pb.LINEAR16
 
 
 def test_a_start_carries_its_settings_and_the_defaults():
@@ -230,7 +236,7 @@ def test_jwt_settings_refuse_a_short_secret_and_a_plain_http_jwks_off_loopback()
     with pytest.raises(ValueError, match="at least 32 bytes"):
         JwtSettings(secret="s" * 31)
     assert JwtSettings(secret="s" * 32).enabled
-    with pytest.raises(ValueError, match="https://"):
+    with pytest.raises(ValueError, match="S2ST_JWT_JWKS_URL must be https://"):
         JwtSettings(jwks_url="http://idp.example/jwks")
     with pytest.raises(ValueError, match="https://"):
         JwtSettings(jwks_url="ftp://127.0.0.1/jwks")
@@ -263,3 +269,50 @@ async def test_a_token_must_match_the_configured_key_audience_issuer_and_expiry(
     # Expired 3 s ago: within the leeway.
     assert await authenticator.grant(mint_token(key, 60, audience="aud-1", issuer="https://id.example",
                                                 now=time.time() - 63))
+
+
+def test_a_tokens_scopes_become_its_grant():
+    grant = grant_from_claims({"sub": "booth-3", "s2st": {
+        "target_languages": ["fra", "deu"], "max_session_seconds": 90, "engines": ["lite"], "room": "r" * 128,
+        "room_role": "listener"}})
+    assert grant == Grant(subject="booth-3", target_languages=frozenset({"fra", "deu"}), max_session_seconds=90.0,
+                          engines=frozenset({"lite"}), room="r" * 128, room_role="listener")
+    assert grant_from_claims({}) == Grant()
+    assert grant_from_claims({"sub": "x" * 64, "s2st": {"room_role": "speaker", "target_languages": []}}) == Grant(
+        subject="x" * 64, room_role="speaker", target_languages=frozenset())
+    assert grant_from_claims({"s2st": {"target_languages": ["a" * 16] * 256}}).target_languages == {"a" * 16}
+
+
+@pytest.mark.parametrize("claims", [
+    {"sub": "x" * 65}, {"sub": 5}, {"sub": "\ud800"}, {"s2st": []}, {"s2st": {"admin": True}},
+    {"s2st": {"max_session_seconds": 0}}, {"s2st": {"max_session_seconds": -1}},
+    {"s2st": {"max_session_seconds": True}}, {"s2st": {"max_session_seconds": "60"}},
+    {"s2st": {"max_session_seconds": float("inf")}}, {"s2st": {"room": "r" * 129}}, {"s2st": {"room": 1}},
+    {"s2st": {"room_role": "admin"}}, {"s2st": {"target_languages": "fra"}}, {"s2st": {"engines": ["a" * 17]}},
+    {"s2st": {"target_languages": ["fra"] * 257}}, {"s2st": {"engines": [1]}},
+], ids=lambda claims: json.dumps(claims, ensure_ascii=True)[:40])
+def test_a_malformed_or_unknown_scope_makes_the_token_invalid(claims):
+    with pytest.raises(InvalidToken):
+        grant_from_claims(claims)
+
+
+@pytest.mark.parametrize(("rate", "burst_seconds", "passed"), [
+    (0.1, 1, 1),  # a burst below one frame still lets one through
+    (1, 1, 1),  # a rate of 1 is a limit, not "no limit"
+    (0.001, 2000, 2),  # exactly the burst, not one less
+])
+def test_the_audio_limiters_edges(rate, burst_seconds, passed):
+    limiter = AudioRateLimiter(rate, burst_seconds)
+    assert sum(limiter.allow() for _ in range(5)) == passed
+
+
+def test_the_bucket_refills_at_the_rate():
+    limiter = AudioRateLimiter(rate=50, burst_seconds=1)
+    while limiter.allow():
+        pass
+    time.sleep(0.4)  # the timing is the behaviour: 20 frames' worth at 50 a second
+    assert 10 <= sum(limiter.allow() for _ in range(100)) <= 30
+
+
+async def test_a_token_with_a_lone_surrogate_is_refused_not_raised():
+    assert await Authenticator(api_tokens=("static-token",)).grant("\ud800") is None
