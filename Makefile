@@ -77,6 +77,7 @@ test-seamless:
 # Mutation testing of the contract modules (not in CI: it takes tens of minutes on 2 cores). What it mutates and which
 # tests judge each mutant: [tool.mutmut] in pyproject.toml; how to read its report: docs/testing.md.
 mutate: install-test
+	$(BIN)/pip install --quiet -e ".[mutation]"
 	$(BIN)/mutmut run --max-children $${MUTATE_CHILDREN:-2}
 	$(BIN)/mutmut results
 

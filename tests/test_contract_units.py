@@ -290,7 +290,7 @@ def test_a_tokens_scopes_become_its_grant():
     {"s2st": {"max_session_seconds": float("inf")}}, {"s2st": {"room": "r" * 129}}, {"s2st": {"room": 1}},
     {"s2st": {"room_role": "admin"}}, {"s2st": {"target_languages": "fra"}}, {"s2st": {"engines": ["a" * 17]}},
     {"s2st": {"target_languages": ["fra"] * 257}}, {"s2st": {"engines": [1]}},
-], ids=lambda claims: json.dumps(claims, ensure_ascii=True)[:40])
+])
 def test_a_malformed_or_unknown_scope_makes_the_token_invalid(claims):
     with pytest.raises(InvalidToken):
         grant_from_claims(claims)
