@@ -7,9 +7,10 @@ from __future__ import annotations
 import json
 import time
 
+import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from gateway.auth import UNRESTRICTED, Authenticator, Grant, JwtSettings
 from gateway.jwt_tokens import InvalidToken, grant_from_claims, mint_token
@@ -316,3 +317,25 @@ def test_the_bucket_refills_at_the_rate():
 
 async def test_a_token_with_a_lone_surrogate_is_refused_not_raised():
     assert await Authenticator(api_tokens=("static-token",)).grant("\ud800") is None
+
+
+async def test_each_configured_key_checks_its_own_algorithm_and_the_required_claims(tmp_path):
+    secret = "s" * 48  # long enough for HS384 too, the algorithm no key is configured for
+    ec_key = ec.generate_private_key(ec.SECP256R1())
+    pem = tmp_path / "ec.pem"
+    pem.write_bytes(ec_key.public_key().public_bytes(serialization.Encoding.PEM,
+                                                     serialization.PublicFormat.SubjectPublicKeyInfo))
+    authenticator = Authenticator(jwt_settings=JwtSettings(secret=secret, public_key_file=str(pem)))
+    now = int(time.time())
+    assert await authenticator.grant(mint_token(secret, 60))  # HS256 with the secret
+    assert await authenticator.grant(mint_token(ec_key, 60))  # ES256 with the public key
+    assert await authenticator.grant(mint_token(rsa.generate_private_key(public_exponent=65537, key_size=2048),
+                                                60)) is None  # RS256: no RSA key configured
+    for refused in (jwt.encode({"aud": "s2st"}, secret, algorithm="HS256"),  # no exp
+                    jwt.encode({"exp": now + 60}, secret, algorithm="HS256"),  # no aud
+                    jwt.encode({"aud": "s2st", "exp": now + 60, "s2st": {"max_session_seconds": 0.5}}, secret,
+                               algorithm="HS384")):
+        assert await authenticator.grant(refused) is None
+    grant = await authenticator.grant(mint_token(secret, 60, scopes={"max_session_seconds": 0.5}))
+    assert grant.max_session_seconds == 0.5
+
