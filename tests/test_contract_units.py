@@ -144,9 +144,11 @@ def test_text_frames_up_to_the_limit_are_read_and_one_byte_more_is_too_large():
         return json.dumps({"type": "start", "target_language": "eng", "client_label": label}, ensure_ascii=False)
 
     padding = MAX_TEXT_FRAME_BYTES - len(labelled("").encode())
-    assert isinstance(parse_text(labelled("é" * (padding // 2))), Start)  # counted in bytes, not characters
+    label = "é" * (padding // 2) + "a" * (padding % 2)  # exactly the limit, counted in bytes, not characters
+    assert len(labelled(label).encode()) == MAX_TEXT_FRAME_BYTES
+    assert isinstance(parse_text(labelled(label)), Start)
     with pytest.raises(ProtocolError) as refused:
-        parse_text(labelled("é" * (padding // 2 + 1)))
+        parse_text(labelled(label + "a"))
     assert refused.value.code == "text_too_large"
 
 
