@@ -13,7 +13,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from gateway.auth import UNRESTRICTED, Authenticator, Grant, JwtSettings
-from gateway.jwt_tokens import InvalidToken, grant_from_claims, mint_token
+from gateway.jwt_tokens import InvalidToken, grant_from_claims, mint_token, signing_algorithm
 from gateway.limits import AudioRateLimiter, LocalClientLimits, PerClientLimiter
 from gateway.protocol import (
     MAX_TEXT_FRAME_BYTES,
@@ -341,3 +341,10 @@ async def test_each_configured_key_checks_its_own_algorithm_and_the_required_cla
     grant = await authenticator.grant(mint_token(secret, 60, scopes={"max_session_seconds": 0.5}))
     assert grant.max_session_seconds == 0.5
 
+
+
+def test_only_rsa_and_p256_keys_are_accepted_for_tokens():
+    assert signing_algorithm(rsa.generate_private_key(public_exponent=65537, key_size=2048).public_key()) == "RS256"
+    assert signing_algorithm(ec.generate_private_key(ec.SECP256R1()).public_key()) == "ES256"
+    with pytest.raises(ValueError, match="RSA \\(RS256\\) or EC P-256"):
+        signing_algorithm(ec.generate_private_key(ec.SECP384R1()).public_key())
