@@ -72,6 +72,7 @@ def create_app(config: GatewayConfig, metrics: GatewayMetrics | None = None,
     state: dict[str, WorkerClient] = {}
     authenticator = Authenticator(config.api_tokens, config.jwt)
     rooms = RoomRegistry(config, metrics, lambda: state["workers"], routing.room_id_prefix if routing else "0")
+    sockets.before_shut_down = rooms.close  # a drained room ends as `shutting_down` before its sockets close
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

@@ -127,6 +127,14 @@ async def test_a_valid_jwt_opens_a_session(jwt_gateway, key):
         assert (await ProtocolClient(ws).start())["type"] == "ready"
 
 
+async def test_with_an_issuer_set_a_token_of_another_issuer_or_none_is_refused_with_401(echo_worker, server_logs):
+    env = {"S2ST_JWT_SECRET": SECRET, "S2ST_JWT_ISSUER": "https://id.example.org"}
+    with running(start_gateway(echo_worker.address, env, log_dir=server_logs, processes=1)) as gateway:
+        for issuer, status in [("https://id.example.org", 101), ("https://evil.example.org", 401), ("", 401)]:
+            token = mint_token(SECRET, 60, issuer=issuer)
+            assert await handshake_status(f"{gateway.ws_url}?token={token}") == status, issuer
+
+
 async def test_clock_skew_within_the_leeway_is_tolerated(jwt_gateway):
     expired_10s_ago = mint_token(SECRET, ttl_seconds=50, now=time.time() - 60)
     assert await handshake_status(f"{jwt_gateway.ws_url}?token={expired_10s_ago}") == 101

@@ -12,14 +12,16 @@ import asyncio
 import contextlib
 import json
 import os
+import signal
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 import websockets
+from tests.harness.held_replies import HeldReplies
 from tests.harness.polling import until
 from tests.harness.raw_ws import NonReadingClient
-from tests.harness.servers import Gateway, Worker, free_port, running, start_gateway
+from tests.harness.servers import Gateway, Worker, free_port, running, start_gateway, start_worker
 from tests.harness.speech import SENTENCES, read_pcm, speak
 from tests.harness.wsclient import ProtocolClient, connect
 
@@ -253,10 +255,11 @@ async def test_a_listener_that_does_not_read_is_cut_off_and_the_others_go_on(ech
                 await room.speaker.send(frame)
                 sent += frame
                 await asyncio.sleep(0.01)
-                if "does not read" in gateway.log():
+                if "does not read" in gateway.log():  # when to stop sending
                     break
+            code = stalled.close_code()  # it reads again: behind what it never read, the close frame
             stalled.sock.close()
-            assert "does not read" in gateway.log()
+            assert code == 1008
             await counts(room, {"eng": 1})
             await room.speaker.send({"type": "end_room"})
             assert (await reading)["reason"] == "ended"
@@ -588,3 +591,82 @@ def test_a_room_id_names_where_it_lives_and_only_client_sockets_are_carried_to_a
     assert routing.route("gateway-7.0.abc", "peer") is None  # a peer's relay is never relayed on
     for hostile in ("evil.com:80/x.0.abc", "a..b", "gateway-7.99999.abc", "Gateway-7.0.abc", "x.y.z.w", ""):
         assert routing.route(hostile, "client") is None, hostile  # only a DNS label inside the peers' domain
+
+
+async def test_a_speaker_replaced_by_another_socket_is_told_and_the_room_goes_on(room_gateway):
+    async with a_room(room_gateway, ("eng",)) as room, contextlib.AsyncExitStack() as stack:
+        listener = await joined(stack, room, "eng")
+        async with opened(room.url) as successor:
+            await successor.send({"type": "speak", "key": room.speaker_key})
+            assert (await successor.until("room"))["room_id"] == room.id
+            assert (await room.speaker.until("room_ended")) == {"type": "room_ended", "room_id": room.id,
+                                                                "reason": "replaced"}
+            await successor.send(b"\x07\x00" * 320)
+            await audio_until(listener, 640)
+            assert listener.received_pcm() == b"\x07\x00" * 320  # the new speaker is heard
+            await successor.send({"type": "end_room"})
+            assert (await listener.until("room_ended"))["reason"] == "ended"
+
+
+async def test_listener_counts_reach_the_speaker_at_most_twice_a_second(room_gateway):
+    async with a_room(room_gateway) as room, contextlib.AsyncExitStack() as stack:
+        loop = asyncio.get_running_loop()
+        arrivals = []
+
+        async def count_events() -> None:
+            while True:
+                event = await room.speaker.until("listeners", timeout=30)
+                arrivals.append((loop.time(), event["total"]))
+                if event["total"] == 6:
+                    return
+
+        counting = asyncio.create_task(count_events())
+        await asyncio.gather(*(join(stack, room, language) for language in ("eng", "fra") * 3))
+        await counting
+        gaps = [later - earlier for (earlier, _), (later, _) in zip(arrivals, arrivals[1:])]
+        assert len(arrivals) >= 2 and min(gaps) > 0.35, arrivals  # 0.5 s apart when sent; the network may jitter
+
+
+async def test_the_rooms_end_with_shutting_down_when_the_gateway_stops(echo_worker, server_logs):
+    # One serving process: with two, a listener relayed through the other process is cut by that process's own
+    # shutdown (1012) before the room's process ends the room.
+    gateway = start_gateway(echo_worker.address, {"S2ST_SHUTDOWN_GRACE_SECONDS": "1"}, log_dir=server_logs,
+                            processes=1)
+    with running(gateway):
+        async with a_room(gateway, ("eng",)) as room, contextlib.AsyncExitStack() as stack:
+            listener = await joined(stack, room, "eng")
+            gateway.process.send_signal(signal.SIGTERM)
+            for client in (room.speaker, listener):
+                assert (await client.until("room_ended", timeout=15))["reason"] == "shutting_down"
+
+
+async def test_the_first_listener_of_a_language_hears_why_its_stream_could_not_open(server_logs):
+    with (running(start_worker("echo", {"S2ST_MAX_SESSIONS": "1"}, log_dir=server_logs)) as worker,
+          running(start_gateway(worker.address, {"S2ST_MAX_SESSIONS_PER_IP": "0"}, log_dir=server_logs)) as gateway):
+        # Options the echo engine refuses: the worker says invalid_config when the first listener opens the stream.
+        async with a_room(gateway, ("eng",), options={"glossary": "Siobhan"}) as room, \
+                contextlib.AsyncExitStack() as stack:
+            listener = await join(stack, room, "eng")
+            error = await listener.until("error")
+            assert (error["code"], error["fatal"]) == ("invalid_config", True)
+        async with opened(gateway.ws_url) as holder, a_room(gateway, ("eng",)) as room, \
+                contextlib.AsyncExitStack() as stack:
+            assert (await holder.start())["type"] == "ready"  # the worker's only slot
+            listener = await join(stack, room, "eng")
+            error = await listener.until("error")
+            assert (error["code"], error["fatal"]) == ("busy", True)
+
+
+async def test_end_room_ends_the_room_within_10_seconds_even_when_a_stream_never_finishes(echo_worker, server_logs):
+    proxy = HeldReplies(echo_worker.address)
+    try:
+        with running(start_gateway(proxy.address, log_dir=server_logs)) as gateway:
+            async with a_room(gateway, ("eng",)) as room, contextlib.AsyncExitStack() as stack:
+                listener = await joined(stack, room, "eng")
+                with proxy.held():  # the worker's answers, its end of stream too, never reach the gateway
+                    await room.stream(b"\x05\x00" * 3200)
+                    await room.speaker.send({"type": "end_room"})
+                    for client in (room.speaker, listener):  # 10 s of flush, then the room ends regardless
+                        assert (await client.until("room_ended", timeout=20))["reason"] == "ended"
+    finally:
+        proxy.close()

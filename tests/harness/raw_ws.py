@@ -38,3 +38,29 @@ class NonReadingClient:
         masked = bytes(b ^ mask[i % 4] for i, b in enumerate(payload)) if len(payload) < 4096 else \
             (np.frombuffer(payload, np.uint8) ^ np.resize(np.frombuffer(mask, np.uint8), len(payload))).tobytes()
         self.sock.sendall(header + mask + masked)
+
+    def close_code(self) -> int | None:
+        """Read, at last, everything the server sent up to its close frame: that frame's code, or None when the
+        connection ended without one (the server dropped it, reset it, or sent nothing for the socket's timeout)."""
+        try:
+            while True:
+                first, second = self._read(2)
+                length = second & 0x7F
+                if length == 126:
+                    length = struct.unpack(">H", self._read(2))[0]
+                elif length == 127:
+                    length = struct.unpack(">Q", self._read(8))[0]
+                payload = self._read(length)  # a server's frames are never masked
+                if first & 0x0F == 0x8:
+                    return struct.unpack(">H", payload[:2])[0] if len(payload) >= 2 else None
+        except (OSError, EOFError):
+            return None
+
+    def _read(self, size: int) -> bytes:
+        data = b""
+        while len(data) < size:
+            chunk = self.sock.recv(min(size - len(data), 1 << 20))
+            if not chunk:
+                raise EOFError("the server closed the connection")
+            data += chunk
+        return data
