@@ -14,7 +14,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from gateway.auth import UNRESTRICTED, Authenticator, Grant, JwtSettings
 from gateway.jwt_tokens import InvalidToken, grant_from_claims, mint_token, signing_algorithm
-from gateway.limits import AudioRateLimiter, LocalClientLimits, PerClientLimiter
+from gateway.limits import LocalClientLimits, PerClientLimiter, TokenBucket
 from gateway.protocol import (
     MAX_TEXT_FRAME_BYTES,
     CreateRoom,
@@ -64,14 +64,14 @@ async def test_a_held_slot_is_freed_when_its_block_ends_and_a_refusal_takes_none
         assert again
 
 
-def test_audio_frames_pass_for_the_burst_allowance_then_are_refused():
-    limiter = AudioRateLimiter(rate=50, burst_seconds=2)  # a burst of 100 frames
+def test_frames_pass_for_the_buckets_capacity_then_are_refused():
+    limiter = TokenBucket(rate=50, capacity=100)  # the relay's audio bucket: 2 s of burst at 50 frames a second
     passed = sum(limiter.allow() for _ in range(150))
     assert 100 <= passed <= 102  # a frame or two may refill while the loop runs
 
 
 def test_a_rate_of_0_is_no_limit():
-    limiter = AudioRateLimiter(rate=0, burst_seconds=5)
+    limiter = TokenBucket(rate=0, capacity=5)
     assert all(limiter.allow() for _ in range(10_000))
 
 
@@ -299,18 +299,18 @@ def test_a_malformed_or_unknown_scope_makes_the_token_invalid(claims):
         grant_from_claims(claims)
 
 
-@pytest.mark.parametrize(("rate", "burst_seconds", "passed"), [
-    (0.1, 1, 1),  # a burst below one frame still lets one through
+@pytest.mark.parametrize(("rate", "capacity", "passed"), [
+    (0.1, 0.1, 1),  # a capacity below one frame still lets one through
     (1, 1, 1),  # a rate of 1 is a limit, not "no limit"
-    (0.001, 2000, 2),  # exactly the burst, not one less
+    (0.001, 2, 2),  # exactly the capacity, not one less
 ])
-def test_the_audio_limiters_edges(rate, burst_seconds, passed):
-    limiter = AudioRateLimiter(rate, burst_seconds)
+def test_the_token_buckets_edges(rate, capacity, passed):
+    limiter = TokenBucket(rate, capacity)
     assert sum(limiter.allow() for _ in range(5)) == passed
 
 
 def test_the_bucket_refills_at_the_rate():
-    limiter = AudioRateLimiter(rate=50, burst_seconds=1)
+    limiter = TokenBucket(rate=50, capacity=50)
     while limiter.allow():
         pass
     time.sleep(0.4)  # the timing is the behaviour: 20 frames' worth at 50 a second
