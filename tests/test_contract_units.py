@@ -299,6 +299,26 @@ def test_a_malformed_or_unknown_scope_makes_the_token_invalid(claims):
         grant_from_claims(claims)
 
 
+def test_a_session_length_scope_beyond_a_year_counts_as_a_year():
+    """A gRPC deadline of now + 1e10 s overflows int64 nanoseconds and ended the session at once: clamped."""
+    year = 365 * 86_400.0
+    for seconds, kept in ((1e10, year), (year + 1, year), (year, year), (year - 1, year - 1)):
+        assert grant_from_claims({"s2st": {"max_session_seconds": seconds}}).max_session_seconds == kept
+
+
+@pytest.mark.parametrize(("claim", "value"), [("exp", "str"), ("nbf", "str"), ("iat", "str"), ("nbf", True),
+                                              ("iat", True)])
+async def test_a_date_claim_that_is_not_a_json_number_makes_the_token_invalid(claim, value):
+    """RFC 7519 says NumericDate is a number; PyJWT alone takes "1796320949" (and True is 1)."""
+    secret = "s" * 48
+    now = int(time.time())
+    claims = {"aud": "s2st", "exp": now + 60, "nbf": now - 1, "iat": now}
+    authenticator = Authenticator(jwt_settings=JwtSettings(secret=secret))
+    assert await authenticator.grant(jwt.encode(claims, secret, algorithm="HS256"))
+    odd = {**claims, claim: str(claims[claim]) if value == "str" else value}
+    assert await authenticator.grant(jwt.encode(odd, secret, algorithm="HS256")) is None
+
+
 @pytest.mark.parametrize(("rate", "capacity", "passed"), [
     (0.1, 0.1, 1),  # a capacity below one frame still lets one through
     (1, 1, 1),  # a rate of 1 is a limit, not "no limit"
