@@ -27,7 +27,7 @@ APT_SEAMLESS := libsndfile1 build-essential python3-dev espeak-ng sox
 # The lock is resolved against the registry as it was on this day, so `make lock` is repeatable.
 LOCK_DATE := 2026-11-25
 
-.PHONY: run test test-seamless lock proto install-run install-test apt clean
+.PHONY: run test test-seamless mutate lock proto install-run install-test apt clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -87,6 +87,13 @@ test-seamless:
 	$(SEAMLESS_VENV)/bin/pip install --quiet --no-deps -e .; \
 	$(SEAMLESS_VENV)/bin/python -m pytest -p no:flake8 --durations=10 tests/seamless
 
+# Mutation testing of the contract modules (not in CI: it takes tens of minutes on 2 cores). What it mutates and which
+# tests judge each mutant: [tool.mutmut] in pyproject.toml; how to read its report: docs/testing.md.
+mutate: install-test
+	$(BIN)/pip install --quiet -e ".[mutation]"
+	$(BIN)/mutmut run --max-children $${MUTATE_CHILDREN:-2}
+	$(BIN)/mutmut results
+
 # Re-resolve every image's lock (locks/NAME.txt from locks/NAME.in), each in one resolver call
 # (seamless needs the vendored source; seamless-tests is resolved against seamless.txt, so it comes after).
 lock: $(BIN)/python
@@ -104,4 +111,4 @@ proto: $(BIN)/python
 	$(BIN)/python proto/generate.py
 
 clean:
-	rm -rf $(VENV) $(SEAMLESS_VENV) .pytest_cache test-artifacts
+	rm -rf $(VENV) $(SEAMLESS_VENV) .pytest_cache test-artifacts mutants

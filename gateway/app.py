@@ -72,6 +72,7 @@ def create_app(config: GatewayConfig, metrics: GatewayMetrics | None = None,
     state: dict[str, WorkerClient] = {}
     authenticator = Authenticator(config.api_tokens, config.jwt)
     rooms = RoomRegistry(config, metrics, lambda: state["workers"], routing.room_id_prefix if routing else "0")
+    sockets.before_shut_down = rooms.close  # a drained room ends as `shutting_down` before its sockets close
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -99,6 +100,9 @@ def create_app(config: GatewayConfig, metrics: GatewayMetrics | None = None,
             return
         # A socket relayed by another serving process or gateway: that one holds its connection slot.
         arrival = routing.arrival(websocket) if routing is not None else "client"
+        if arrival == "peer" and routing is not None and not routing.peer_admitted(websocket):
+            await deny(websocket, 403, "the peer port answers gateways holding the peer token only")
+            return
         if arrival != "client":
             client_ip = websocket.headers.get(CLIENT_ADDRESS_HEADER, "unknown")
         else:
@@ -113,7 +117,7 @@ def create_app(config: GatewayConfig, metrics: GatewayMetrics | None = None,
             if owner is not None:
                 try:
                     metrics.room_sockets_relayed.inc()
-                    if await relay_to_owner(websocket, owner, client_ip):
+                    if await relay_to_owner(websocket, owner, client_ip, config, routing.credential_for(owner)):
                         return
                 except HandshakeRefused as refusal:
                     await deny(websocket, refusal.status, refusal.reason)

@@ -36,8 +36,9 @@ class Grant:
 
     Scopes come from the token's `s2st` claim: `target_languages` (list of
     codes), `max_session_seconds` (number > 0), `engines` (list of engine
-    names), `room` (the only room id the token may join or speak in) and
+    names), `room` (the only room id the token may join or speak in: no session, no room of its own) and
     `room_role` (`listener`: may only listen, never send speech; `speaker`: anything).
+    Every scope holds in every role: a listener's too (gateway/room_seat.py).
     """
 
     subject: str = ""
@@ -50,6 +51,7 @@ class Grant:
     def admit(self, start: Start) -> Start:
         """The start as this grant runs it (its subject as the client label), or ProtocolError(`forbidden`)."""
         self.check_speaking()
+        self.check_unscoped_to_a_room()
         self.check_target_language(start.target_language)
         return dataclasses.replace(start, client_label=self.subject) if self.subject else start
 
@@ -59,6 +61,12 @@ class Grant:
             raise ProtocolError("forbidden", "this token only lets you listen; it cannot send speech")
         if room_id is not None:
             self.check_room(room_id)
+
+    def check_unscoped_to_a_room(self) -> None:
+        """Raise ProtocolError(`forbidden`) when the token names a room: it opens no session and no other room."""
+        if self.room:
+            raise ProtocolError("forbidden", "this token is for one room only: it can join or speak there, "
+                                "not start a session or create a room")
 
     def check_room(self, room_id: str) -> None:
         """Raise ProtocolError(`forbidden`) when the token names another room."""

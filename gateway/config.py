@@ -7,7 +7,8 @@
 | S2ST_GATEWAY_PROCESSES | 1 | serving processes sharing the port: 0 is one per CPU core this process may use. Above 1, a supervisor holds the port, the per-IP limits and /metrics, and restarts a process that dies |
 | S2ST_GATEWAY_NAME | (empty) | this gateway's name among several (a DNS label, e.g. its pod's name): room ids start with it, and a room socket that reaches another gateway is relayed to the one it names (docs/scale.md). Needs the two below and S2ST_GATEWAY_PROCESSES=1 |
 | S2ST_GATEWAY_PEER_ADDRESS | (empty) | host:port of a peer gateway's peer port, `{name}` standing for its S2ST_GATEWAY_NAME, e.g. `{name}.gateway-peers.ns.svc.cluster.local:8081` |
-| S2ST_GATEWAY_PEER_PORT | 0 | port (on S2ST_GATEWAY_HOST) where peer gateways hand over room sockets; it believes the client address they pass, so only gateways may reach it (a NetworkPolicy) |
+| S2ST_GATEWAY_PEER_PORT | 0 | port (on S2ST_GATEWAY_HOST) where peer gateways hand over room sockets; it believes the client address they pass, so only gateways may reach it (a NetworkPolicy) and each must present the peer token |
+| S2ST_GATEWAY_PEER_TOKEN | (empty) | shared secret (at least 32 bytes) every gateway of the set holds: sent with each room socket handed to a peer, required on the peer port (others get 403). Needed with S2ST_GATEWAY_NAME |
 | S2ST_GATEWAY_METRICS_PORT | 9092 | Prometheus /metrics port, on S2ST_GATEWAY_HOST; keep it private; 0 turns it off |
 | S2ST_ALLOWED_HOSTS | (empty) | comma list of host names the gateway answers to besides localhost, 127.0.0.1 and ::1 (its public name; `*`: any); other Host headers get 400 (DNS rebinding) |
 | S2ST_MAX_REQUEST_HEAD_BYTES | 16384 | largest request line plus headers; more gets 431 |
@@ -16,6 +17,8 @@
 | S2ST_ALLOWED_ORIGINS | (empty) | comma list of extra Origins allowed to open /ws; the page's own origin always is |
 | S2ST_WS_MAX_FRAME_BYTES | 65536 | largest audio frame accepted: the contract's chunk limit (s2st.v1.limits.MAX_CHUNK_BYTES); it may be lower, not higher |
 | S2ST_OUTBOUND_QUEUE_FRAMES | 256 | frames waiting for a slow client before the socket is closed (1008); also the most frames a client may send before its session is ready |
+| S2ST_OUTBOUND_QUEUE_BYTES | 2097152 | bytes of frames waiting for a slow client before the socket is closed (1008): what one socket may pin in gateway memory, besides one frame and the kernel's buffers; also the most audio held for a session that is not ready yet |
+| S2ST_WS_CLOSE_TIMEOUT_SECONDS | 5 | how long closing a socket may take (its close frame sent, the client's answer back) before the connection is aborted: a client that does not read gives back its connection slot, file descriptor and buffers within this time |
 | S2ST_START_ATTEMPTS | 3 | workers tried when one is full (RESOURCE_EXHAUSTED) before answering busy |
 | S2ST_WORKER_TIMEOUT_SECONDS | 5 | deadline of unary calls to the worker (languages, health) and of a session's start |
 | S2ST_API_TOKENS | (empty) | comma list of static bearer tokens for trusted server-side clients (no scopes); when this or a JWT key is set, /ws and /api need a token |
@@ -28,13 +31,16 @@
 | S2ST_JWT_LEEWAY_SECONDS | 30 | clock skew tolerated on `exp` and `nbf` |
 | S2ST_SESSION_TOKEN_SECRET | (removed) | the old `v1.` session tokens are gone: setting it stops the gateway with a pointer to S2ST_JWT_SECRET |
 | S2ST_MAX_CONNECTIONS_PER_IP | 20 | open sockets per client IP; more get HTTP 429 (0: no limit) |
-| S2ST_MAX_SESSIONS_PER_IP | 4 | sessions one client IP may hold at once, across its sockets; one more `start` gets `too_many_sessions` (0: no limit). Keep it below a worker's S2ST_MAX_SESSIONS so no one client can take every slot |
+| S2ST_MAX_SESSIONS_PER_IP | 4 | worker streams one client IP may cause at once, across its sockets: its sessions, and its rooms' language streams (a room's first one comes with the room); one more `start` or room stream gets `too_many_sessions` (0: no limit). Keep it below a worker's S2ST_MAX_SESSIONS so no one client can take every slot |
 | S2ST_MAX_ROOMS | 50 | rooms one gateway process holds at once; one more `create_room` gets `too_many_rooms` |
 | S2ST_ROOM_MAX_LISTENERS | 1000 | listeners of one room; one more `join` gets `room_full` |
 | S2ST_ROOM_MAX_LANGUAGES | 4 | target languages a room may offer (each one listened to is a worker stream) |
+| S2ST_ROOM_REPLAY_BYTES | 16384 | transcript text a listener's `joined` replays: the room's latest segments that fit |
 | S2ST_ROOM_GRACE_SECONDS | 30 | how long a room whose speaker's socket went away waits for the speaker to come back |
-| S2ST_WS_MAX_FRAMES_PER_SECOND | 200 | audio frames a socket may send per second on average; more are dropped with `rate_limited` (control frames never are) |
+| S2ST_WS_MAX_FRAMES_PER_SECOND | 200 | audio frames a socket may send per second on average; more are dropped with `rate_limited` (control frames never are; see the next two) |
 | S2ST_WS_BURST_SECONDS | 5 | burst allowance of that limit, in seconds of it: speech queued during a network stall gets through |
+| S2ST_WS_STREAM_OPENS_PER_SECOND | 2 | frames that open worker streams (`start`, `create_room`, `speak`, `join`) a socket may send per second on average; more get `rate_limited` and are dropped (0: no limit) |
+| S2ST_WS_STREAM_OPENS_BURST | 20 | how many of those frames may come at once |
 | S2ST_TRUSTED_PROXIES | 127.0.0.1 | proxies whose X-Forwarded-For names the client IP (comma list or `*`) |
 | S2ST_WORKER_TLS_CA | (empty) | PEM file of the CA that signed the workers' certificates; set, the gateway speaks TLS to them |
 | S2ST_WORKER_TLS_CERT | (empty) | PEM client certificate the gateway presents to workers that require one (their S2ST_GRPC_TLS_CLIENT_CA: mutual TLS) |
@@ -53,7 +59,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from gateway.auth import JwtSettings
+from gateway.auth import MIN_SECRET_BYTES, JwtSettings
 from s2st.runtime.settings import FromEnviron, env, from_environ
 from s2st.v1.limits import MAX_CHUNK_BYTES
 
@@ -71,6 +77,7 @@ class GatewayConfig(FromEnviron):
     gateway_name: str = env("S2ST_GATEWAY_NAME", "")
     peer_address: str = env("S2ST_GATEWAY_PEER_ADDRESS", "")
     peer_port: int = env("S2ST_GATEWAY_PEER_PORT", 0)
+    peer_token: str = env("S2ST_GATEWAY_PEER_TOKEN", "")
     metrics_port: int = env("S2ST_GATEWAY_METRICS_PORT", 9092)
     allowed_hosts: tuple[str, ...] = env("S2ST_ALLOWED_HOSTS", ())
     max_request_head_bytes: int = env("S2ST_MAX_REQUEST_HEAD_BYTES", 16_384)
@@ -79,6 +86,8 @@ class GatewayConfig(FromEnviron):
     allowed_origins: tuple[str, ...] = env("S2ST_ALLOWED_ORIGINS", ())
     ws_max_frame_bytes: int = env("S2ST_WS_MAX_FRAME_BYTES", MAX_CHUNK_BYTES)
     outbound_queue_frames: int = env("S2ST_OUTBOUND_QUEUE_FRAMES", 256)
+    outbound_queue_bytes: int = env("S2ST_OUTBOUND_QUEUE_BYTES", 2 * 1024 * 1024)
+    ws_close_timeout_seconds: float = env("S2ST_WS_CLOSE_TIMEOUT_SECONDS", 5.0)
     start_attempts: int = env("S2ST_START_ATTEMPTS", 3)
     worker_timeout_seconds: float = env("S2ST_WORKER_TIMEOUT_SECONDS", 5.0)
     api_tokens: tuple[str, ...] = env("S2ST_API_TOKENS", ())
@@ -88,9 +97,12 @@ class GatewayConfig(FromEnviron):
     max_rooms: int = env("S2ST_MAX_ROOMS", 50)
     room_max_listeners: int = env("S2ST_ROOM_MAX_LISTENERS", 1000)
     room_max_languages: int = env("S2ST_ROOM_MAX_LANGUAGES", 4)
+    room_replay_bytes: int = env("S2ST_ROOM_REPLAY_BYTES", 16_384)
     room_grace_seconds: float = env("S2ST_ROOM_GRACE_SECONDS", 30.0)
     ws_max_frames_per_second: float = env("S2ST_WS_MAX_FRAMES_PER_SECOND", 200.0)
     ws_burst_seconds: float = env("S2ST_WS_BURST_SECONDS", 5.0)
+    ws_stream_opens_per_second: float = env("S2ST_WS_STREAM_OPENS_PER_SECOND", 2.0)
+    ws_stream_opens_burst: int = env("S2ST_WS_STREAM_OPENS_BURST", 20)
     trusted_proxies: str = env("S2ST_TRUSTED_PROXIES", "127.0.0.1")
     worker_tls_ca: str = env("S2ST_WORKER_TLS_CA", "")
     worker_tls_server_name: str = env("S2ST_WORKER_TLS_SERVER_NAME", "")
@@ -111,6 +123,9 @@ class GatewayConfig(FromEnviron):
         if min(self.max_rooms, self.room_max_listeners, self.room_max_languages) < 1 or self.room_grace_seconds < 0:
             raise ValueError("S2ST_MAX_ROOMS, S2ST_ROOM_MAX_LISTENERS and S2ST_ROOM_MAX_LANGUAGES must be 1 or more, "
                              "S2ST_ROOM_GRACE_SECONDS 0 or more")
+        if self.outbound_queue_bytes < 1 or self.ws_close_timeout_seconds <= 0 or self.room_replay_bytes < 0:
+            raise ValueError("S2ST_OUTBOUND_QUEUE_BYTES must be 1 or more, S2ST_WS_CLOSE_TIMEOUT_SECONDS above 0, "
+                             "S2ST_ROOM_REPLAY_BYTES 0 or more")
         if not 2 <= self.ws_max_frame_bytes <= MAX_CHUNK_BYTES:
             raise ValueError(f"S2ST_WS_MAX_FRAME_BYTES must be 2 to {MAX_CHUNK_BYTES} (the workers' chunk limit)")
 
@@ -126,6 +141,9 @@ class GatewayConfig(FromEnviron):
             raise ValueError("S2ST_GATEWAY_PEER_ADDRESS must be host:port with {name} in it")
         if self.process_count != 1 or self.peer_port == self.port:
             raise ValueError("peer gateways need S2ST_GATEWAY_PROCESSES=1 and a S2ST_GATEWAY_PEER_PORT of its own")
+        if len(self.peer_token.encode()) < MIN_SECRET_BYTES:
+            raise ValueError(f"peer gateways need S2ST_GATEWAY_PEER_TOKEN, a shared secret of at least "
+                             f"{MIN_SECRET_BYTES} bytes: the peer port refuses sockets without it")
 
     @property
     def process_count(self) -> int:

@@ -30,6 +30,10 @@ MAX_TOKEN_CHARS = 8000  # fits the 8 KB request line a WebSocket upgrade may hav
 MAX_LISTED_SCOPES = 256
 MAX_ROOM_ID_CHARS = 128
 ASYMMETRIC_ALGORITHMS = ("RS256", "ES256")
+NUMERIC_DATE_CLAIMS = ("exp", "nbf", "iat")
+# Longer session limits count as this one (a year; the workers' own S2ST_MAX_SESSION_SECONDS still applies): a
+# gRPC deadline of now + 1e10 s overflows int64 nanoseconds and would end the session at once.
+MAX_SESSION_SECONDS_SCOPE = 365 * 86_400.0
 
 log = logging.getLogger("gateway.jwt_tokens")
 
@@ -77,6 +81,7 @@ class JwtVerifier:
             )
         except jwt.PyJWTError as error:  # also for odd payloads (`exp` of Infinity, deep nesting): fuzz-tested
             raise InvalidToken(f"{type(error).__name__}: {error}") from None
+        check_numeric_dates(claims)
         return grant_from_claims(claims)
 
     async def _key(self, algorithm: object, kid: object) -> Any:
@@ -105,6 +110,14 @@ def signing_algorithm(key: Any) -> str:
     raise ValueError("keys must be RSA (RS256) or EC P-256 (ES256)")
 
 
+def check_numeric_dates(claims: Mapping[str, Any]) -> None:
+    """RFC 7519 2: `exp`, `nbf` and `iat` are JSON numbers; PyJWT also reads numeric strings as times."""
+    for name in NUMERIC_DATE_CLAIMS:
+        value = claims.get(name, 0)
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise InvalidToken(f"{name} must be a JSON number (a NumericDate)")
+
+
 def grant_from_claims(claims: Mapping[str, Any]) -> Grant:
     """Read `sub` and the `s2st` scopes of verified claims; a malformed one makes the token invalid."""
     subject = claims.get("sub", "")
@@ -125,7 +138,7 @@ def grant_from_claims(claims: Mapping[str, Any]) -> Grant:
     return Grant(
         subject=subject,
         target_languages=_code_set(scopes.get("target_languages"), "target_languages"),
-        max_session_seconds=float(seconds) if seconds is not None else None,
+        max_session_seconds=min(float(seconds), MAX_SESSION_SECONDS_SCOPE) if seconds is not None else None,
         engines=_code_set(scopes.get("engines"), "engines"),
         room=room,
         room_role=role,

@@ -1,4 +1,4 @@
-"""Per-client limits of the gateway: sockets and sessions per IP, audio frames per second per socket."""
+"""Per-client limits of the gateway: sockets and sessions per IP; audio frames and stream openings per socket."""
 
 from __future__ import annotations
 
@@ -61,17 +61,17 @@ class LocalClientLimits:
                 limiter.release(ip)
 
 
-class AudioRateLimiter:
-    """A token bucket for audio frames: `rate` a second on average, and a burst of `burst_seconds` worth.
+class TokenBucket:
+    """`rate` a second on average, up to `capacity` at once (rate 0: no limit).
 
-    The burst lets a client catch up after a network stall (its queued speech
-    arrives at once) instead of losing real speech; control frames never pass
-    through it.
+    A socket has one for its audio frames, whose capacity lets a client catch up
+    after a network stall (its queued speech arrives at once) instead of losing
+    real speech, and one for the frames that open worker streams.
     """
 
-    def __init__(self, rate: float, burst_seconds: float) -> None:
+    def __init__(self, rate: float, capacity: float) -> None:
         self._rate = rate
-        self._capacity = max(1.0, rate * burst_seconds)
+        self._capacity = max(1.0, capacity)
         self._tokens = self._capacity
         self._last = time.monotonic()
 

@@ -5,20 +5,24 @@ process (the kernel gives each new connection to one of them); it keeps the per-
 limits for all of them (gateway/shared_limits.py), serves /metrics summed across
 them (prometheus_client's multiprocess mode), restarts a process that dies, and on
 SIGTERM or SIGINT lets every process drain its sessions (gateway/serving.py) before
-it exits. What stays per process: open sockets and their sessions, rooms (a room
-socket that reaches another process is relayed to the room's: gateway/room_routing.py),
-the worker channel, the audio rate limit of each socket (which is per socket anyway).
+it exits; if it dies without that (kill -9), the kernel kills its processes at once
+(a parent-death signal), so the port is free for the next gateway. What stays per
+process: open sockets and their sessions, rooms (a room socket that reaches another
+process is relayed to the room's: gateway/room_routing.py), the worker channel, the
+audio rate limit of each socket (which is per socket anyway).
 """
 
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import logging
 import multiprocessing
 import os
 import shutil
 import signal
 import socket
+import sys
 import tempfile
 from multiprocessing.process import BaseProcess
 from pathlib import Path
@@ -38,6 +42,7 @@ log = logging.getLogger("gateway.processes")
 MULTIPROC_DIR_VARIABLE = "PROMETHEUS_MULTIPROC_DIR"  # prometheus_client's own name for it
 RESTART_DELAY_SECONDS = 1.0  # a process that keeps dying is restarted at most this often
 STOP_MARGIN_SECONDS = 10.0  # beyond the drain, for uvicorn's own shutdown
+PR_SET_PDEATHSIG = 1  # <linux/prctl.h>: a signal the kernel sends this process when its parent dies
 
 
 def run_processes(config: GatewayConfig) -> None:
@@ -65,11 +70,24 @@ def _metrics_dir() -> tuple[Path, bool]:
 
 
 def _serve_one(config: GatewayConfig, listener: socket.socket, limits_link: socket.socket,
-               routing: RoomRouting) -> None:
+               routing: RoomRouting, supervisor_pid: int) -> None:
     """A serving process (spawned: a fresh interpreter)."""
+    _die_with_supervisor(supervisor_pid)
     configure_logging(config.log_level)
     configure_tracing("s2st-gateway")
     serve(config, listener, SharedClientLimits(limits_link), routing)
+
+
+def _die_with_supervisor(supervisor_pid: int) -> None:
+    """Be killed the moment the supervisor dies, however it dies (kill -9, out of memory): without it a serving
+    process has no per-IP limits to ask (its handshakes would fail) and would keep the port from a new gateway."""
+    if sys.platform != "linux":  # the parent-death signal is Linux's; elsewhere a supervisor's crash leaves them
+        return
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) != 0:
+        raise OSError(ctypes.get_errno(), "prctl(PR_SET_PDEATHSIG) failed")
+    if os.getppid() != supervisor_pid:  # it died before the signal was armed
+        os._exit(1)
 
 
 class Supervisor:
@@ -119,7 +137,7 @@ class Supervisor:
     def _start(self, slot: int, listener: socket.socket) -> None:
         ours, theirs = socket.socketpair()
         routing = RoomRouting.of(self._config, slot, self._room_sockets)
-        process = self._spawn.Process(target=_serve_one, args=(self._config, listener, theirs, routing),
+        process = self._spawn.Process(target=_serve_one, args=(self._config, listener, theirs, routing, os.getpid()),
                                       name=f"gateway-{slot}", daemon=False)
         process.start()
         theirs.close()

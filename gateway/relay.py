@@ -18,7 +18,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import enum
-import json
 import logging
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
@@ -26,12 +25,13 @@ from typing import Any
 
 import grpc
 from opentelemetry import trace
-from starlette.websockets import WebSocket, WebSocketDisconnect
+from starlette.websockets import WebSocket
 
 from gateway.auth import Grant
 from gateway.config import GatewayConfig
-from gateway.limits import AudioRateLimiter
+from gateway.limits import TokenBucket
 from gateway.metrics import GatewayMetrics
+from gateway.outbound import CLOSE_SLOW_CLIENT, SLOW_CLIENT_REASON, Frame, OutboundQueue, flush, send_frames
 from gateway.protocol import (
     CreateRoom,
     Join,
@@ -59,10 +59,7 @@ log = logging.getLogger("gateway.relay")
 tracer = trace.get_tracer("gateway")
 
 CLOSE_GOING_AWAY = 1001
-CLOSE_SLOW_CLIENT = 1008
 CLOSE_INTERNAL_ERROR = 1011
-FLUSH_SECONDS = 2.0  # how long the last events may take to leave before the socket closes
-Frame = dict[str, Any] | str | bytes  # str: an event already serialized (a room's, once for all its listeners)
 _ROOM_SEATS = (CreateRoom, Speak, Join)  # the room messages that give an idle socket a role
 
 
@@ -89,14 +86,16 @@ class SocketRelay:
         self._sockets = sockets
         self._session_slot = session_slot  # one of the client IP's S2ST_MAX_SESSIONS_PER_IP, for a session's life
         self._grant = grant  # what the socket's token allows
-        self._outbound: asyncio.Queue[Frame] = asyncio.Queue(maxsize=config.outbound_queue_frames)
+        self._outbound = OutboundQueue(config.outbound_queue_frames, config.outbound_queue_bytes)
         self._closing: asyncio.Future[tuple[int, str]] = asyncio.get_running_loop().create_future()
         self._state = SessionState.IDLE
         self._call: grpc.aio.StreamStreamCall | None = None
         self._writer: CoalescingWriter | None = None  # the call's requests, while it is open
         self._pending: list[pb.TranslateRequest] = []  # sent by the client while STARTING
         self._session_task: asyncio.Task[None] | None = None  # opens, then relays, the current session
-        self._audio_rate = AudioRateLimiter(config.ws_max_frames_per_second, config.ws_burst_seconds)
+        self._audio_rate = TokenBucket(config.ws_max_frames_per_second,
+                                       config.ws_max_frames_per_second * config.ws_burst_seconds)
+        self._stream_opens = TokenBucket(config.ws_stream_opens_per_second, config.ws_stream_opens_burst)
         self._rate_error_at = float("-inf")
         self._seat = RoomSeat(self, rooms, grant, room_id,
                               session_slot)
@@ -105,12 +104,12 @@ class SocketRelay:
         """Serve the socket until the client leaves, stops reading, or the gateway fails it."""
         tasks = [
             asyncio.create_task(self._receive_frames(), name="ws-receive"),
-            asyncio.create_task(self._send_frames(), name="ws-send"),
+            asyncio.create_task(send_frames(self._ws, self._outbound), name="ws-send"),
         ]
         try:
             await asyncio.wait([*tasks, self._closing], return_when=asyncio.FIRST_COMPLETED)
             if self._closing.done() and self._closing.result()[0] != CLOSE_SLOW_CLIENT:
-                await self._flush()
+                await flush(self._outbound)
         finally:
             for task in tasks:
                 task.cancel()
@@ -128,12 +127,6 @@ class SocketRelay:
         if not self._closing.done():
             self._closing.set_result((code, reason))
 
-    async def _flush(self) -> None:
-        """Let the events queued so far (the error that explains the close) reach the client: sent, not just taken."""
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(FLUSH_SECONDS):
-                await self._outbound.join()
-
     @property
     def has_session(self) -> bool:
         return self._state is not SessionState.IDLE or self._seat.active
@@ -148,8 +141,10 @@ class SocketRelay:
         self._send({"type": "room_ended", "room_id": room_id, "reason": reason})
 
     def shut_down(self) -> None:
-        """The gateway is going away: say so, then close 1001 (a live session is cut)."""
+        """The gateway is going away: say so, end a live session (`ended`, as after any fatal error), close 1001."""
         self._send(_shutting_down())
+        if self._state is not SessionState.IDLE:
+            self._abandon_session()
         self._close(CLOSE_GOING_AWAY, "server shutting down")
 
     # Client -> worker
@@ -176,7 +171,11 @@ class SocketRelay:
             await asyncio.sleep(0)
 
     async def _on_text(self, text: str) -> None:
-        message = parse_text(text)  # control frames are never rate limited: a `stop` always gets through
+        message = parse_text(text)  # other control frames are never rate limited: a `stop` always gets through
+        if isinstance(message, (Start, *_ROOM_SEATS)) and not self._stream_opens.allow():
+            raise ProtocolError("rate_limited", f"more than {self._config.ws_stream_opens_per_second:g} frames a second "
+                                "that open worker streams (start, create_room, speak, join) beyond the burst allowance; "
+                                "this one was dropped")
         if isinstance(message, (Start, *_ROOM_SEATS)) and self._state is not SessionState.IDLE:
             raise ProtocolError("already_started", "a session is already active: send stop first")
         if isinstance(message, (Start, CreateRoom)) and self._sockets.draining:
@@ -195,7 +194,7 @@ class SocketRelay:
         if self._state in (SessionState.IDLE, SessionState.STOPPING):
             raise ProtocolError("not_started", "no active session: send start first")
         if isinstance(message, Stop) and self._state is SessionState.STARTING:
-            self._cancel_start()
+            self._abandon_session()  # nothing was translated yet
             return
         if isinstance(message, Stop):
             self._state = SessionState.STOPPING
@@ -220,7 +219,8 @@ class SocketRelay:
     async def _forward(self, request: pb.TranslateRequest) -> None:
         """To the worker stream, or held until it opens; if the call already ended, its reader reports why."""
         if self._state is SessionState.STARTING:
-            if len(self._pending) >= self._config.outbound_queue_frames:
+            held = sum(len(pending.audio.pcm) for pending in self._pending)  # what this socket pins meanwhile
+            if len(self._pending) >= self._config.outbound_queue_frames or held >= self._config.outbound_queue_bytes:
                 self._report_rate_limit()  # the frame is dropped
             else:
                 self._pending.append(request)
@@ -228,8 +228,9 @@ class SocketRelay:
         assert self._writer is not None
         await self._writer.write(request)
 
-    def _cancel_start(self) -> None:
-        """`stop` before `ready` abandons the start (nothing was translated yet): IDLE again at once."""
+    def _abandon_session(self) -> None:
+        """End the session now, with nothing more from its worker stream (a `stop` before `ready`, a shutdown):
+        IDLE again at once, then `ended`."""
         task, self._session_task = self._session_task, None
         if task is not None:
             task.cancel()
@@ -304,16 +305,6 @@ class SocketRelay:
             self._session_task.cancel()
             await asyncio.gather(self._session_task, return_exceptions=True)
 
-    async def _send_frames(self) -> None:
-        with contextlib.suppress(WebSocketDisconnect, RuntimeError):
-            while True:
-                frame = await self._outbound.get()
-                if isinstance(frame, bytes):
-                    await self._ws.send_bytes(frame)
-                else:
-                    await self._ws.send_text(frame if isinstance(frame, str) else json.dumps(frame))
-                self._outbound.task_done()
-
     def _send(self, frame: Frame | None) -> None:
         if frame is None or (self._closing.done() and self._closing.result()[0] == CLOSE_SLOW_CLIENT):
             return
@@ -327,7 +318,7 @@ class SocketRelay:
             self._outbound.put_nowait(frame)
         except asyncio.QueueFull:
             log.warning("closing a client that does not read its events")
-            self._close(CLOSE_SLOW_CLIENT, "client does not read fast enough")
+            self._close(CLOSE_SLOW_CLIENT, SLOW_CLIENT_REASON)
 
     def _report_rate_limit(self) -> None:
         """One `rate_limited` error a second at most, so a flood cannot flood the replies too."""

@@ -11,7 +11,8 @@ them again) and the client's address in ``CLIENT_ADDRESS_HEADER``.
 Where a relayed socket arrives says it was relayed, and only there is that header
 believed: a sibling process's Unix socket (in the supervisor's private directory),
 or this gateway's peer port (S2ST_GATEWAY_PEER_PORT, which only other gateways may
-reach: the chart's NetworkPolicy). A relayed socket is never relayed again, so
+reach: the chart's NetworkPolicy, and which refuses a socket without the peer token,
+S2ST_GATEWAY_PEER_TOKEN, with 403). A relayed socket is never relayed again, so
 nothing loops. Close codes pass through both ways. No registry, no membership:
 a gateway or process that is gone simply does not answer, and the room is unknown.
 """
@@ -20,10 +21,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hmac
 import logging
 import re
 import socket
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
@@ -32,10 +34,12 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from websockets.asyncio.client import ClientConnection, connect
 
 from gateway.config import GATEWAY_NAME, GatewayConfig
+from gateway.outbound import CLOSE_SLOW_CLIENT, SLOW_CLIENT_REASON, OutboundQueue, flush, send_frames
 
 log = logging.getLogger("gateway.room_routing")
 
 CLIENT_ADDRESS_HEADER = "x-s2st-client-address"
+PEER_TOKEN_HEADER = "x-s2st-peer-token"  # S2ST_GATEWAY_PEER_TOKEN, from a gateway handing a socket to a peer
 FORWARDED_HEADERS = ("authorization", "user-agent")
 CONNECT_TIMEOUT_SECONDS = 5.0
 MAX_FRAME_BYTES = 1 << 20  # as the public side (gateway/serving.py)
@@ -64,13 +68,15 @@ class RoomRouting:
     gateway_name: str = ""  # S2ST_GATEWAY_NAME
     peer_address: str = ""  # S2ST_GATEWAY_PEER_ADDRESS, "{name}" standing for a peer's name
     peer_port: int = 0  # S2ST_GATEWAY_PEER_PORT
+    peer_token: str = field(default="", repr=False)  # S2ST_GATEWAY_PEER_TOKEN
 
     @classmethod
     def of(cls, config: GatewayConfig, process_index: int = 0, sockets_dir: Path | None = None) -> RoomRouting | None:
         """The routing of one serving process; None when it is the only place rooms can be."""
         if sockets_dir is None and not config.gateway_name:
             return None
-        return cls(process_index, sockets_dir, config.gateway_name, config.peer_address, config.peer_port)
+        return cls(process_index, sockets_dir, config.gateway_name, config.peer_address, config.peer_port,
+                   config.peer_token)
 
     @property
     def room_id_prefix(self) -> str:
@@ -87,6 +93,15 @@ class RoomRouting:
         if self.peer_port and server is not None and server[1] == self.peer_port:
             return "peer"
         return "client"
+
+    def peer_admitted(self, websocket: WebSocket) -> bool:
+        """Whether a socket on the peer port presents the peer token (the NetworkPolicy alone is not trusted)."""
+        presented = websocket.headers.get(PEER_TOKEN_HEADER, "").encode("utf-8", "surrogatepass")
+        return bool(self.peer_token) and hmac.compare_digest(presented, self.peer_token.encode())
+
+    def credential_for(self, target: Target) -> str:
+        """The peer token for a socket carried to a peer gateway; none for a sibling process."""
+        return self.peer_token if isinstance(target, tuple) else ""
 
     def route(self, room_id: str, arrival: Arrival) -> Target | None:
         """Where to carry a socket for room_id that arrived this way; None: here (the room is here, or nowhere)."""
@@ -106,13 +121,17 @@ class RoomRouting:
         return None
 
 
-async def relay_to_owner(websocket: WebSocket, target: Target, client_address: str) -> bool:
-    """Carry this socket to the room's owner at target until either side closes.
+async def relay_to_owner(websocket: WebSocket, target: Target, client_address: str, config: GatewayConfig,
+                         peer_token: str = "") -> bool:
+    """Carry this socket to the room's owner at target (presenting peer_token, for a peer) until either side
+    closes, within config's outbound and close limits.
 
     False (nothing done) when the owner does not answer; HandshakeRefused when it refuses.
     """
     headers = {name: value for name, value in websocket.headers.items() if name in FORWARDED_HEADERS}
     headers[CLIENT_ADDRESS_HEADER] = client_address
+    if peer_token:
+        headers[PEER_TOKEN_HEADER] = peer_token
     query = f"?{websocket.url.query}" if websocket.url.query else ""
     # The URI names the client's own Host (checked again by the owner); the socket goes to target.
     uri = f"ws://{websocket.headers.get('host', 'localhost')}{websocket.url.path}{query}"
@@ -121,7 +140,8 @@ async def relay_to_owner(websocket: WebSocket, target: Target, client_address: s
             sock = await _connected(target)
             owner = await connect(uri, sock=sock, additional_headers=headers,
                                   origin=websocket.headers.get("origin"),  # type: ignore[arg-type]
-                                  compression=None, max_size=MAX_FRAME_BYTES, ping_interval=None)
+                                  compression=None, max_size=MAX_FRAME_BYTES, ping_interval=None,
+                                  close_timeout=config.ws_close_timeout_seconds)
     except websockets.InvalidStatus as refusal:  # the owner refused the handshake: the client gets its answer
         raise HandshakeRefused(refusal.response.status_code,
                                refusal.response.body.decode(errors="replace")) from None
@@ -130,7 +150,7 @@ async def relay_to_owner(websocket: WebSocket, target: Target, client_address: s
         return False
     async with owner:
         await websocket.accept()
-        await _pump(websocket, owner)
+        await _pump(websocket, owner, OutboundQueue(config.outbound_queue_frames, config.outbound_queue_bytes))
     return True
 
 
@@ -150,15 +170,28 @@ async def _connected(target: Target) -> socket.socket:
     return sock
 
 
-async def _pump(websocket: WebSocket, owner: ClientConnection) -> None:
+async def _pump(websocket: WebSocket, owner: ClientConnection, outbound: OutboundQueue) -> None:
     to_owner = asyncio.create_task(_client_to_owner(websocket, owner))
-    to_client = asyncio.create_task(_owner_to_client(owner, websocket))
+    from_owner = asyncio.create_task(_owner_to_queue(owner, outbound))
+    sending = asyncio.create_task(send_frames(websocket, outbound))
     try:
-        await asyncio.wait([to_owner, to_client], return_when=asyncio.FIRST_COMPLETED)
+        await asyncio.wait([to_owner, from_owner], return_when=asyncio.FIRST_COMPLETED)
+        if from_owner.done() and not to_owner.done():  # the client is still there: it gets the close
+            code, reason = from_owner.result()
+            if code != CLOSE_SLOW_CLIENT:
+                await flush(outbound)
+            sending.cancel()
+            # Both at once: the owner, no longer read, may not answer its close before it gives up on us either.
+            await asyncio.gather(_close_client(websocket, code, reason), owner.close())
     finally:
-        for task in (to_owner, to_client):
+        for task in (to_owner, from_owner, sending):
             task.cancel()
-        await asyncio.gather(to_owner, to_client, return_exceptions=True)
+        await asyncio.gather(to_owner, from_owner, sending, return_exceptions=True)
+
+
+async def _close_client(websocket: WebSocket, code: int, reason: str) -> None:
+    with contextlib.suppress(RuntimeError, WebSocketDisconnect):  # the client went away meanwhile
+        await websocket.close(code, reason)
 
 
 async def _client_to_owner(websocket: WebSocket, owner: ClientConnection) -> None:
@@ -171,21 +204,22 @@ async def _client_to_owner(websocket: WebSocket, owner: ClientConnection) -> Non
             await owner.send(message["bytes"] if message.get("bytes") is not None else message["text"])
 
 
-async def _owner_to_client(owner: ClientConnection, websocket: WebSocket) -> None:
+async def _owner_to_queue(owner: ClientConnection, outbound: OutboundQueue) -> tuple[int, str]:
+    """The owner's frames into the client's queue, read at once whatever the client does (so the owner's close
+    is seen); then the close the client gets: the owner's, or 1008 once the client lets its queue fill, as the
+    owner would do."""
     try:
         async for message in owner:
-            if isinstance(message, bytes):
-                await websocket.send_bytes(message)
-            else:
-                await websocket.send_text(message)
+            try:
+                outbound.put_nowait(message)
+            except asyncio.QueueFull:
+                log.warning("closing a client that does not read its events (relayed)")
+                return CLOSE_SLOW_CLIENT, SLOW_CLIENT_REASON
     except websockets.ConnectionClosed:
         pass
-    except (WebSocketDisconnect, RuntimeError):
-        return  # the client went away
     code = owner.close_code
     if code is None or code == CLOSE_ABNORMAL:
         code = CLOSE_INTERNAL_ERROR  # the owner process went away: the room is gone for this client
     elif code == CLOSE_NO_STATUS:
         code = CLOSE_NORMAL
-    with contextlib.suppress(RuntimeError):
-        await websocket.close(code, owner.close_reason or "")
+    return code, owner.close_reason or ""

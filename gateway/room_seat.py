@@ -35,6 +35,7 @@ class RoomSeat:
         self._room_id = room_id  # from /ws/rooms/ID: the room `speak` and `join` mean
         self._session_slot = session_slot
         self._ending: asyncio.Task[None] | None = None
+        self._time_limit: asyncio.TimerHandle | None = None  # the token's max_session_seconds, for a seat it took
         self.role: Role = ""
         self.room: Room | None = None
 
@@ -74,7 +75,9 @@ class RoomSeat:
 
     def clear(self) -> None:
         """The socket is out of its room (it left, or the room ended for it)."""
-        self.role, self.room, self._ending = "", None, None
+        if self._time_limit is not None:
+            self._time_limit.cancel()
+        self.role, self.room, self._ending, self._time_limit = "", None, None, None
 
     def socket_closed(self) -> None:
         """The socket went away: a listener leaves; a speaker's room waits for a speaker to come back."""
@@ -87,9 +90,23 @@ class RoomSeat:
         else:
             room.detach_speaker(self._member)
 
+    def _hold_to_session_length(self) -> None:
+        """A seat taken with `speak` or `join` lasts the token's max_session_seconds at most, as a session does
+        (a room's creator is bounded by the room's own deadline: gateway/rooms.py)."""
+        if self._grant.max_session_seconds is not None:
+            self._time_limit = asyncio.get_running_loop().call_later(self._grant.max_session_seconds, self._time_up)
+
+    def _time_up(self) -> None:
+        room = self.room
+        self._time_limit = None
+        if room is not None:
+            self.socket_closed()
+            self._member.room_ended(room.room_id, "session_too_long")
+
     async def _take_seat(self, message: CreateRoom | Speak | Join) -> None:
         if isinstance(message, CreateRoom):
             self._grant.check_speaking()
+            self._grant.check_unscoped_to_a_room()
             for language in message.languages:
                 self._grant.check_target_language(language)
             room = await self._rooms.create(message, self._grant, self._member, self._session_slot)
@@ -102,10 +119,19 @@ class RoomSeat:
         if isinstance(message, Speak):
             room.check_speaker_key(message.key)
             self._grant.check_speaking(room.room_id)
-            room.attach_speaker(self._member)
+            for language in room.settings.languages:  # the speaker's audio is translated into each of them
+                self._grant.check_target_language(language)
+            room.attach_speaker(self._member, self._grant)
             self.role, self.room = "speaker", room
+            self._hold_to_session_length()
             return
         self._grant.check_room(room.room_id)
         self._grant.check_target_language(message.target_language)
-        room.join(self._member, message.key, message.target_language)
-        self.role, self.room = "listener", room
+        self.role, self.room = "listener", room  # before joining: the room may turn the listener away at once
+        try:
+            room.join(self._member, message.key, message.target_language, self._grant)
+        except ProtocolError:
+            self.clear()
+            raise
+        if self.room is room:
+            self._hold_to_session_length()

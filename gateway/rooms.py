@@ -17,7 +17,7 @@ import json
 import logging
 import secrets
 from collections import deque
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -88,7 +88,7 @@ class LanguageStream:
     def add(self, member: Member, generation: int) -> None:
         self.listeners[member] = generation
         if self.is_open:
-            member.deliver(self._room.joined_event(self))
+            self._room.welcome(member, self)
         else:
             self._waiting.add(member)
             self.ensure_running()
@@ -128,7 +128,13 @@ class LanguageStream:
 
     async def _run(self) -> None:
         try:
-            await self._open_and_relay()
+            async with self._room.stream_slot(self) as admitted:
+                if admitted:
+                    await self._open_and_relay()
+                else:
+                    self._room.stream_failed(self, error_event(
+                        "too_many_sessions", "the room's speaker's address holds as many sessions and room streams "
+                        f"as it may ({self._room.config.max_sessions_per_ip}); try again later", True))
         except asyncio.CancelledError:
             raise
         except Exception:
@@ -157,9 +163,10 @@ class LanguageStream:
         pending, self._pending = self._pending, []
         for request in pending:
             await self._writer.write(request)
-        for member in self._waiting:
-            member.deliver(room.joined_event(self))
-        self._waiting.clear()
+        room.check_speaker_engine(first.accepted.engine)
+        waiting, self._waiting = list(self._waiting), set()
+        for member in waiting:
+            room.welcome(member, self)
         try:
             async for response, frame in session_frames(call):
                 if frame is not None:
@@ -200,6 +207,19 @@ class LanguageStream:
             self._segments.pop(next(iter(self._segments)))
 
 
+def latest_within(history: list[dict[str, str | None]], max_bytes: int) -> list[dict[str, str | None]]:
+    """The latest entries whose texts add up to at most max_bytes (UTF-8), oldest first: what one `joined` replays,
+    so that a listener who joins again and again cannot make the gateway queue the whole history each time."""
+    kept: list[dict[str, str | None]] = []
+    size = 0
+    for entry in reversed(history):
+        size += sum(len(text.encode()) for text in entry.values() if text)
+        if size > max_bytes:
+            break
+        kept.append(entry)
+    return kept[::-1]
+
+
 def unknown_room() -> ProtocolError:
     """The refusal of a room that does not exist here, or of a wrong key: the two are not told apart."""
     return ProtocolError("unknown_room", "no such room, or the link is no longer valid", fatal=True)
@@ -227,7 +247,8 @@ class Room:
     """One speaker, its listeners by language, and the worker streams between them."""
 
     def __init__(self, room_id: str, settings: CreateRoom, grant: Grant, workers: WorkerClient,
-                 config: GatewayConfig, metrics: GatewayMetrics, on_ended: Callable[[Room], None]) -> None:
+                 config: GatewayConfig, metrics: GatewayMetrics, on_ended: Callable[[Room], None],
+                 session_slot: Callable[[], AbstractAsyncContextManager[bool]]) -> None:
         self.room_id = room_id
         self.settings = settings
         self.grant = grant  # the speaker's: engines, session length, client label of every stream
@@ -238,8 +259,12 @@ class Room:
         self.client_label = grant.subject or "room"
         self._metrics = metrics
         self._on_ended = on_ended
+        self._session_slot = session_slot  # the creator's address's: every worker stream of the room counts there
+        self._covered: LanguageStream | None = None  # the stream the room's own slot pays for
         self._key_generation = 0  # bumped when the speaker revokes the listener link
         self._speaker: Member | None = None
+        self._speaker_grant = grant  # of the socket speaking now: a `speak` may bring another token
+        self._listener_grants: dict[Member, Grant] = {}  # each listener's token: its engines hold too
         self._streams: dict[str, LanguageStream] = {}
         self._listeners: dict[Member, LanguageStream] = {}
         self._source_history: deque[str] = deque(maxlen=HISTORY_SEGMENTS)  # for a language nobody heard yet
@@ -254,9 +279,14 @@ class Room:
 
     # The speaker
 
-    def attach_speaker(self, member: Member) -> None:
-        """`member` is the speaker now: a previous speaker socket is replaced, a pending grace cancelled."""
+    def attach_speaker(self, member: Member, grant: Grant) -> None:
+        """`member` is the speaker now: a previous speaker socket is replaced, a pending grace cancelled.
+        ProtocolError(`forbidden`) when its token does not allow the engine of a stream already open."""
         self._check_live()
+        for stream in self._streams.values():
+            if stream.accepted is not None:
+                grant.check_engine(stream.accepted.engine)
+        self._speaker_grant = grant
         previous, self._speaker = self._speaker, member
         if previous is not None and previous is not member:
             previous.room_ended(self.room_id, "replaced")
@@ -326,7 +356,7 @@ class Room:
 
     # Listeners
 
-    def join(self, member: Member, key: str, language: str) -> None:
+    def join(self, member: Member, key: str, language: str, grant: Grant) -> None:
         """Add a listener of `language`; ProtocolError when the key, language or room size says no."""
         _check_key(key, self.listener_key)
         self._check_live()
@@ -341,6 +371,7 @@ class Room:
             stream = self._streams[language] = LanguageStream(self, language)
             self._metrics.room_streams.inc()
         self._listeners[member] = stream
+        self._listener_grants[member] = grant
         self._metrics.room_listeners.inc()
         stream.add(member, self._key_generation)
         self._send_counts()
@@ -348,6 +379,7 @@ class Room:
     def leave(self, member: Member) -> None:
         """Remove a listener; the last listener of a language ends its worker stream."""
         stream = self._listeners.pop(member, None)
+        self._listener_grants.pop(member, None)
         if stream is None:
             return
         self._metrics.room_listeners.dec()
@@ -356,10 +388,36 @@ class Room:
             self._drop_stream(stream)
         self._send_counts()
 
+    def welcome(self, member: Member, stream: LanguageStream) -> None:
+        """`joined` for a listener of a stream now open, unless the listener's token does not allow its engine."""
+        accepted = stream.accepted
+        assert accepted is not None
+        try:
+            self._listener_grants.get(member, self.grant).check_engine(accepted.engine)
+        except ProtocolError as refusal:
+            self.leave(member)
+            member.deliver(error_event(refusal.code, str(refusal), True))
+            member.room_ended(self.room_id, "forbidden")
+            return
+        member.deliver(self.joined_event(stream))
+
+    def check_speaker_engine(self, engine: str) -> None:
+        """A stream opened on `engine`: a speaker whose token does not allow it is out (the room waits for another)."""
+        speaker = self._speaker
+        if speaker is None:
+            return
+        try:
+            self._speaker_grant.check_engine(engine)
+        except ProtocolError as refusal:
+            self.detach_speaker(speaker)
+            speaker.deliver(error_event(refusal.code, str(refusal), True))
+            speaker.room_ended(self.room_id, "forbidden")
+
     def joined_event(self, stream: LanguageStream) -> dict[str, Any]:
         history = [{"source": entry.source, "target": entry.target} for entry in stream.history]
         if not history:
             history = [{"source": text, "target": None} for text in self._source_history]
+        history = latest_within(history, self.config.room_replay_bytes)
         accepted = stream.accepted
         assert accepted is not None
         return {"type": "joined", "room_id": self.room_id, "target_language": stream.language,
@@ -376,6 +434,21 @@ class Room:
     def remember_source(self, text: str, stream: LanguageStream) -> None:
         if self.is_source_feed(stream):
             self._source_history.append(text)
+
+    @contextlib.asynccontextmanager
+    async def stream_slot(self, stream: LanguageStream) -> AsyncIterator[bool]:
+        """A session slot of the creator's address for one language's worker stream while it is open: yields False
+        when the address holds its S2ST_MAX_SESSIONS_PER_IP already. The room's own slot pays for one stream, so a
+        room of one language costs what a session does, and one address's rooms cannot fill a worker."""
+        if self._covered is None:
+            self._covered = stream
+            try:
+                yield True
+            finally:
+                self._covered = None
+            return
+        async with self._session_slot() as admitted:
+            yield admitted
 
     def stream_failed(self, stream: LanguageStream, error: dict[str, Any]) -> None:
         """A language's worker stream could not be (re)opened: its listeners are told, and removed."""
@@ -408,6 +481,7 @@ class Room:
         members = list(self._listeners)
         self._metrics.room_listeners.dec(len(members))
         self._listeners.clear()
+        self._listener_grants.clear()
         if self._speaker is not None:
             members.append(self._speaker)
             self._speaker = None
@@ -492,10 +566,10 @@ class RoomRegistry:
                     return
                 room_id = f"{self._id_prefix}.{secrets.token_urlsafe(ROOM_ID_BYTES)}"
                 room = self._rooms[room_id] = Room(room_id, settings, grant, self._workers(), self._config,
-                                                   self._metrics, self._forget)
+                                                   self._metrics, self._forget, session_slot)
                 self._metrics.active_rooms.inc()
                 log.info("room created", extra={"room": room_id, "languages": list(settings.languages)})
-                room.attach_speaker(speaker)
+                room.attach_speaker(speaker, grant)
                 created.set_result(room)
                 await room.ended.wait()
         except BaseException as error:

@@ -5,9 +5,12 @@
   parser keeps a header whole in memory until it ends), or once one line or the
   number of headers passes what the WebSocket layer parses again on an upgrade
   (it leaves a handshake beyond those unanswered: the client would hang).
-- ``DenialAnsweredProtocol``: uvicorn's WebSocket protocol, counting an HTTP
-  refusal (401, 403, 429) as an answered handshake: uvicorn logs every refusal
-  as an error ("returned without completing handshake") otherwise.
+- ``websocket_protocol``: uvicorn's WebSocket protocol, counting an HTTP
+  refusal (401, 403, 429) as an answered handshake (uvicorn logs every refusal
+  as an error, "returned without completing handshake", otherwise), and aborting
+  a connection whose close does not complete within S2ST_WS_CLOSE_TIMEOUT_SECONDS
+  (a client that does not read would otherwise keep it, its send buffers and its
+  per-IP slot forever: the close frame waits behind what it never reads).
 - ``DrainingServer``: on SIGTERM, stop accepting, let live sessions finish within
   the grace period, then end the rest with an error event and close 1001; only
   then uvicorn's own shutdown (which would close every socket with 1012 at once).
@@ -18,6 +21,7 @@ from __future__ import annotations
 
 import logging
 import socket
+import struct
 from pathlib import Path
 from typing import Any
 
@@ -51,7 +55,7 @@ def serve(config: GatewayConfig, listener: socket.socket | None = None, limits: 
         host=config.host,
         port=config.port,
         http=head_limited_protocol(config.max_request_head_bytes),
-        ws=DenialAnsweredProtocol,
+        ws=websocket_protocol(config.ws_close_timeout_seconds),
         ws_max_size=TRANSPORT_MAX_FRAME_BYTES,
         # PCM barely compresses and events are small: compression would cost CPU per frame and
         # a zlib state (hundreds of KB) per connection.
@@ -137,13 +141,31 @@ def head_limited_protocol(max_head_bytes: int) -> type[HttpToolsProtocol]:
     return HeadLimitedProtocol
 
 
-class DenialAnsweredProtocol(WebSocketsSansIOProtocol):
-    """A refused handshake is an answered one: the client got its HTTP status."""
+def websocket_protocol(close_timeout_seconds: float) -> type[WebSocketsSansIOProtocol]:
+    """uvicorn's WebSocket protocol: refusals count as answered, and a close not done in time aborts the transport."""
 
-    async def send(self, message: Any) -> None:  # an ASGI send event
-        await super().send(message)
-        if message["type"] == "websocket.http.response.body" and not message.get("more_body", False):
-            self.handshake_complete = True
+    class ClosingProtocol(WebSocketsSansIOProtocol):
+        async def send(self, message: Any) -> None:  # an ASGI send event
+            if message["type"] == "websocket.close" and not self.close_sent:
+                # The close frame waits for room in the send buffer (uvicorn's send awaits `writable`), and
+                # once written, closing the transport waits for the client to read it: neither ends by itself.
+                self.loop.call_later(close_timeout_seconds, self._abort_unless_closed)
+            await super().send(message)
+            if message["type"] == "websocket.http.response.body" and not message.get("more_body", False):
+                self.handshake_complete = True
+
+        def _abort_unless_closed(self) -> None:
+            if self.disconnected:
+                return
+            log.info("aborted a connection whose close did not complete", extra={"client": self.client})
+            # A reset, not a FIN: closed with unsent data, the kernel would keep the socket and its send queue
+            # for minutes, probing a client that never opens its window.
+            sock = self.transport.get_extra_info("socket")
+            if sock is not None:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            self.transport.abort()  # connection_lost follows: the ASGI app sees the disconnect
+
+    return ClosingProtocol
 
 
 class DrainingServer(uvicorn.Server):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from typing import Protocol
 
@@ -27,6 +27,8 @@ class OpenSockets:
     def __init__(self) -> None:
         self._relays: set[Drainable] = set()
         self.draining = False
+        # What must end before the sockets are shut: the rooms, so that their members hear `room_ended`.
+        self.before_shut_down: Callable[[], Awaitable[None]] | None = None
 
     @contextmanager
     def hold(self, relay: Drainable) -> Iterator[None]:
@@ -45,6 +47,8 @@ class OpenSockets:
         log.info("draining", extra={"sockets": len(self._relays), "live_sessions": len(live)})
         while any(relay.has_session for relay in self._relays) and loop.time() < deadline:
             await asyncio.sleep(POLL_SECONDS)
+        if self.before_shut_down is not None:
+            await self.before_shut_down()
         for relay in list(self._relays):
             relay.shut_down()
         deadline = loop.time() + CLOSE_WAIT_SECONDS

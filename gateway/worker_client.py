@@ -14,6 +14,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from gateway.auth import Grant
 from gateway.config import GatewayConfig
 from gateway.protocol import ProtocolError, Start, error_event, server_frame, status_error_event
+from gateway.worker_status import keep_worker_status, worker_error
 from s2st.runtime.tracing import trace_metadata
 from s2st.v1 import translation_pb2 as pb
 from s2st.v1 import translation_pb2_grpc as pb_grpc
@@ -102,13 +103,15 @@ class WorkerClient:
         async with asyncio.timeout(self._timeout):
             for attempt in range(1, self._start_attempts + 1):
                 call = self._translator.Translate(timeout=max_seconds, metadata=trace_metadata())
+                keep_worker_status(call)
                 try:
                     await call.write(start.to_request())
                     first = await call.read()
-                except grpc.aio.AioRpcError as error:
+                except grpc.aio.AioRpcError as failure:
+                    error = await worker_error(call, failure)
                     if error.code() == grpc.StatusCode.RESOURCE_EXHAUSTED and attempt < self._start_attempts:
                         continue
-                    raise
+                    raise error from None
                 except BaseException:
                     call.cancel()
                     raise
@@ -167,8 +170,15 @@ class WorkerClient:
 
 async def session_frames(call: grpc.aio.StreamStreamCall,
                          ) -> AsyncIterator[tuple[pb.TranslateResponse, dict[str, Any] | bytes | None]]:
-    """A session's responses with their client frames, until the worker's end; AioRpcError when the call fails."""
-    while (response := await call.read()) is not grpc.aio.EOF:
+    """A session's responses with their client frames, until the worker's end; AioRpcError when the call fails
+    (with the worker's status: gateway/worker_status.py)."""
+    while True:
+        try:
+            response = await call.read()
+        except grpc.aio.AioRpcError as error:
+            raise await worker_error(call, error) from None
+        if response is grpc.aio.EOF:
+            return
         converted = server_frame(response)
         if converted.ends_session:
             return
@@ -179,4 +189,4 @@ async def _status_error(call: grpc.aio.StreamStreamCall) -> grpc.aio.AioRpcError
     """The error of a call that ended before its first response."""
     code = await call.code()
     details = await call.details()
-    return grpc.aio.AioRpcError(code, grpc.aio.Metadata(), grpc.aio.Metadata(), details)
+    return await worker_error(call, grpc.aio.AioRpcError(code, grpc.aio.Metadata(), grpc.aio.Metadata(), details))

@@ -10,8 +10,10 @@
 | S2ST_MAX_SESSION_SECONDS | 3600 | wall-clock length of a stream before DEADLINE_EXCEEDED |
 | S2ST_SHUTDOWN_GRACE_SECONDS | 20 | on SIGTERM, how long live streams may finish |
 | S2ST_INPUT_QUEUE_CHUNKS | 200 | audio chunks buffered per stream before gRPC flow control pushes back |
+| S2ST_MAX_PENDING_STREAMS | 64 | streams that have not sent their config yet (they hold no session slot); one more gets RESOURCE_EXHAUSTED at once; 0: no limit |
 | S2ST_CONFIG_TIMEOUT_SECONDS | 10 | a stream that sends no config within this time ends with INVALID_ARGUMENT |
 | S2ST_IDLE_SESSION_SECONDS | 60 | a session that receives no audio for this long ends with ABORTED, freeing its slot; 0 turns it off |
+| S2ST_AUDIO_BURST_SECONDS | 5 | a stream's audio reaches the engine no faster than real time, beyond this many seconds of it at once (a network stall up to that long costs nothing): a client that sends faster than it speaks waits (gRPC flow control) instead of taking other streams' share of the engine; 0 turns pacing off (offline evaluation) |
 | S2ST_CLIENT_STALL_SECONDS | 15 | a client that takes none of its responses for this long loses its stream (ABORTED) |
 | S2ST_GRPC_MAX_CONNECTION_AGE_SECONDS | 0 | a client connection older than this is asked to reconnect (GOAWAY) once its streams end, so clients of a `dns:///` target find workers added since; live streams are never cut; 0 turns it off |
 | S2ST_GRPC_TOKENS | (empty) | comma list of bearer tokens; set, every Translator call needs `authorization: Bearer <token>` (health stays open) |
@@ -42,8 +44,10 @@ class WorkerConfig(FromEnviron):
     max_session_seconds: float = env("S2ST_MAX_SESSION_SECONDS", 3600.0)
     shutdown_grace_seconds: float = env("S2ST_SHUTDOWN_GRACE_SECONDS", 20.0)
     input_queue_chunks: int = env("S2ST_INPUT_QUEUE_CHUNKS", 200)
+    max_pending_streams: int = env("S2ST_MAX_PENDING_STREAMS", 64)
     config_timeout_seconds: float = env("S2ST_CONFIG_TIMEOUT_SECONDS", 10.0)
     idle_session_seconds: float = env("S2ST_IDLE_SESSION_SECONDS", 60.0)
+    audio_burst_seconds: float = env("S2ST_AUDIO_BURST_SECONDS", 5.0)
     client_stall_seconds: float = env("S2ST_CLIENT_STALL_SECONDS", 15.0)
     max_connection_age_seconds: float = env("S2ST_GRPC_MAX_CONNECTION_AGE_SECONDS", 0.0)
     grpc_tokens: tuple[str, ...] = env("S2ST_GRPC_TOKENS", ())

@@ -48,7 +48,7 @@ class Worker:
     def __init__(self, config: WorkerConfig, engine: Engine) -> None:
         self.config = config
         self.engine = engine
-        self.admission = Admission(config.max_sessions)
+        self.admission = Admission(config.max_sessions, config.max_pending_streams)
         self.metrics = WorkerMetrics.create()
         self.health = health_aio.HealthServicer()
         interceptors = [BearerTokenInterceptor(config.grpc_tokens)] if config.grpc_tokens else []
@@ -70,6 +70,7 @@ class Worker:
                 config_timeout_seconds=config.config_timeout_seconds,
                 idle_session_seconds=config.idle_session_seconds,
                 client_stall_seconds=config.client_stall_seconds,
+                audio_burst_seconds=config.audio_burst_seconds,
             )),
             self.server,
         )

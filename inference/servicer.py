@@ -40,6 +40,7 @@ from inference.limits import (
     MIN_INPUT_SAMPLE_RATE,
 )
 from inference.metrics import WorkerMetrics
+from inference.pacing import AudioPacer
 from inference.stream import (
     AudioIn,
     AudioOut,
@@ -161,15 +162,16 @@ class TranslatorServicer(pb_grpc.TranslatorServicer):
                 self._metrics.errors_total.labels(outcome).inc()
 
     async def _first_request(self, requests: AsyncIterator[pb.TranslateRequest]) -> pb.TranslateRequest | None:
-        """The config, within the config timeout; such streams hold no slot but are counted meanwhile."""
-        self._metrics.pending_streams.inc()
-        try:
-            async with asyncio.timeout(self._limits.config_timeout_seconds):
-                return await anext(requests, None)
-        except TimeoutError:
-            raise InvalidRequest(f"no config within {self._limits.config_timeout_seconds:g} s") from None
-        finally:
-            self._metrics.pending_streams.dec()
+        """The config, within the config timeout; such streams hold no slot but are counted (and capped) meanwhile."""
+        with self._admission.pending():  # Busy (RESOURCE_EXHAUSTED) when S2ST_MAX_PENDING_STREAMS already wait
+            self._metrics.pending_streams.inc()
+            try:
+                async with asyncio.timeout(self._limits.config_timeout_seconds):
+                    return await anext(requests, None)
+            except TimeoutError:
+                raise InvalidRequest(f"no config within {self._limits.config_timeout_seconds:g} s") from None
+            finally:
+                self._metrics.pending_streams.dec()
 
     async def _serve(
         self,
@@ -200,8 +202,9 @@ class TranslatorServicer(pb_grpc.TranslatorServicer):
             pump = StreamPump(engine_session, InputConverter(input_rate), self._engine.output_sample_rate,
                               settings.speech_output, self._metrics)
             inputs = _stream_inputs(request_iterator)
+            pacer = AudioPacer(self._limits.audio_burst_seconds, input_rate * 2)  # 16-bit samples
             async for output in run_stream(inputs, pump, self._limits.input_queue_chunks, deadline,
-                                           self._limits.idle_session_seconds):
+                                           self._limits.idle_session_seconds, pacer):
                 segment_spans.observe(output)
                 await self._write(context, deadline, to_response(output))
         finally:

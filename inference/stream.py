@@ -29,6 +29,7 @@ from inference.engines.base import (
     TranscriptUpdate,
 )
 from inference.latency import InputClock, SegmentReport, SegmentTracker
+from inference.pacing import AudioPacer
 from inference.metrics import WorkerMetrics
 
 OUTPUT_CHUNK_MS = 250
@@ -66,6 +67,7 @@ class StreamLimits:
     config_timeout_seconds: float
     idle_session_seconds: float  # 0: no idle limit
     client_stall_seconds: float
+    audio_burst_seconds: float = 0.0  # 0: audio is not paced
 
 
 @dataclass(frozen=True)
@@ -254,6 +256,7 @@ async def run_stream(
     queue_size: int,
     deadline: float,
     idle_seconds: float,
+    pacer: AudioPacer | None = None,
 ) -> AsyncIterator[Output]:
     """Feed requests to the pump and yield its outputs until EndIn or the end of requests.
 
@@ -291,6 +294,9 @@ async def run_stream(
                 if isinstance(item, AudioIn):
                     last_audio = loop.time()
                     chunks, pending = _take_queued_audio(item, queue, pump.max_coalesced_bytes)
+                    # Audio ahead of real time beyond the burst waits for its time.
+                    if pacer is not None and (wait := pacer.delay(sum(len(c.pcm) for c in chunks), loop.time())):
+                        await asyncio.sleep(wait)
                     outputs = await pump.on_audio(chunks)
                 elif isinstance(item, ResetIn):
                     outputs = await pump.on_reset()

@@ -15,6 +15,8 @@ import yaml
 from tests.harness.exported_metrics import exported_metric_names
 from tests.harness.terraform import Root
 
+from gateway.config import GatewayConfig
+
 ROOT = Path(__file__).resolve().parent.parent
 COMPOSE = ROOT / "compose"
 BIN = Path(sys.executable).parent
@@ -84,6 +86,15 @@ def settings_read_by(*modules: str) -> set[str]:
     for module in modules:
         names |= set(re.findall(r"S2ST_[A-Z0-9_]+", (ROOT / module).read_text()))
     return names
+
+
+def test_the_compose_gateway_is_given_a_configuration_it_accepts():
+    """Its settings, with a value in each secret file it mounts, make a GatewayConfig: a gateway named for peers
+    (S2ST_GATEWAY_NAME) without S2ST_GATEWAY_PEER_TOKEN among its secret files, say, would not start."""
+    gateway = compose_config()["services"]["gateway"]
+    from_files = {secret["target"]: "s" * 40 for secret in gateway["secrets"]}
+    config = GatewayConfig.from_environ({**gateway["environment"], **from_files})
+    assert config.port == 8080
 
 
 def test_only_caddy_publishes_public_ports_and_grafana_stays_on_loopback():

@@ -172,24 +172,25 @@ async def test_old_gateway_connections_are_replaced_so_dns_is_resolved_again_yet
             assert await round_trip(live)
 
 
-def test_a_client_that_stops_reading_is_closed_and_the_gateway_stays_bounded(echo_worker, server_logs):
+def test_a_client_that_stops_reading_is_closed_with_1008_and_the_gateway_stays_bounded(echo_worker, server_logs):
     env = {"S2ST_OUTBOUND_QUEUE_FRAMES": "16", "S2ST_WS_MAX_FRAMES_PER_SECOND": "0"}
     with running(start_gateway(echo_worker.address, env, log_dir=server_logs)) as gateway:
         before = gateway.rss_mb()
         client = NonReadingClient(gateway.port)
         client.send(json.dumps({"type": "start", "target_language": "eng"}).encode(), opcode=0x1)
         big = b"\x00\x01" * 32768  # 64 KiB of audio a frame, all echoed back
-        closed = False
         for _ in range(3000):  # at most 190 MB; the gateway must give up long before
+            if "does not read" in gateway.log():  # when to stop sending and read what came back
+                break
             try:
                 client.send(big, opcode=0x2)
-            except OSError:  # reset or timed out: the gateway stopped taking our frames
-                closed = True
+            except OSError:  # timed out: the gateway stopped taking our frames
                 break
+        grown = gateway.rss_mb() - before
+        code = client.close_code()  # the client reads again: behind the echoes it never read, the close frame
         client.sock.close()
-        assert closed
-        assert "does not read" in gateway.log()
-        assert gateway.rss_mb() - before < 150
+        assert code == 1008
+        assert grown < 150
 
 
 async def test_a_vanished_client_frees_its_worker_session_within_seconds(echo_worker, echo_gateway):
@@ -201,8 +202,8 @@ async def test_a_vanished_client_frees_its_worker_session_within_seconds(echo_wo
     await until(lambda: echo_worker.metric("s2st_worker_active_sessions") == 0, timeout=5)
 
 
-async def test_gateway_sigterm_drains_live_sessions_then_ends_the_rest_with_shutting_down_and_1001(echo_worker,
-                                                                                                  server_logs):
+async def test_gateway_sigterm_drains_live_sessions_then_ends_the_rest_with_shutting_down_ended_and_1001(
+        echo_worker, server_logs):
     import signal
 
     gateway = start_gateway(echo_worker.address, {"S2ST_SHUTDOWN_GRACE_SECONDS": "2"}, log_dir=server_logs)
@@ -212,7 +213,7 @@ async def test_gateway_sigterm_drains_live_sessions_then_ends_the_rest_with_shut
             live, finishing, idle = ProtocolClient(live_ws), ProtocolClient(finishing_ws), ProtocolClient(idle_ws)
             assert (await live.start())["type"] == "ready" and (await finishing.start())["type"] == "ready"
             gateway.process.send_signal(signal.SIGTERM)
-            await asyncio.sleep(0.3)
+            await until(lambda: gateway.log().count('"msg": "draining"') >= GATEWAY_PROCESSES, what="no drain began")
             assert await round_trip(live)  # live sessions go on during the grace period
             await finishing.send({"type": "stop"})
             await finishing.until("ended", timeout=2)  # and may end as usual
@@ -222,6 +223,7 @@ async def test_gateway_sigterm_drains_live_sessions_then_ends_the_rest_with_shut
             assert (refused["code"], refused["fatal"]) == ("shutting_down", True)
             error = await live.until("error", timeout=5)  # the grace is over
             assert (error["code"], error["fatal"]) == ("shutting_down", True)
+            await live.until("ended")  # a fatal error in a live session: `ended` follows, then the close
             await asyncio.wait_for(live_ws.wait_closed(), 5)
             assert live_ws.close_code == 1001
         # uvicorn re-raises the signal once its shutdown is complete.

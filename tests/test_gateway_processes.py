@@ -10,6 +10,7 @@ import json
 import os
 import signal
 from contextlib import AsyncExitStack
+from pathlib import Path
 
 import pytest
 import websockets
@@ -25,11 +26,12 @@ def serving_pids(gateway: Gateway) -> list[int]:
 
 
 def alive(pid: int) -> bool:
+    """The process runs (an exited one that nobody reaped yet is a zombie: not alive)."""
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except FileNotFoundError:
         return False
-    return True
+    return "\nState:\tZ" not in status
 
 
 async def start_everywhere(stack: AsyncExitStack, gateway: Gateway, sockets: int) -> list[tuple[ProtocolClient, str]]:
@@ -114,3 +116,21 @@ async def test_a_process_that_dies_is_replaced_and_gives_back_its_slots(echo_wor
         assert "a gateway process ended; starting another" in gateway.log()
 
 
+
+
+async def test_serving_processes_die_with_a_killed_supervisor_so_a_new_gateway_can_take_the_port(
+        echo_worker, server_logs):
+    gateway = start_gateway(echo_worker.address, log_dir=server_logs, processes=2)
+    with running(gateway):
+        serving = serving_pids(gateway)
+        try:
+            gateway.process.kill()  # kill -9: no drain, no word to its processes
+            gateway.process.wait()
+            await until(lambda: not any(alive(pid) for pid in serving), timeout=10,
+                        what="the serving processes outlived their supervisor")
+        finally:
+            for pid in filter(alive, serving):  # without the fix they would hold the port for good
+                os.kill(pid, signal.SIGKILL)
+    with running(start_gateway(echo_worker.address, log_dir=server_logs, port=gateway.port)) as replacement:
+        async with connect(replacement.ws_url) as ws:
+            assert (await ProtocolClient(ws).start())["type"] == "ready"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import collections
 import json
 import os
 import urllib.error
@@ -11,6 +13,8 @@ import pytest
 import websockets
 from tests.harness.servers import free_port, running, start_gateway, start_worker
 from tests.harness.wsclient import ProtocolClient, connect
+
+from gateway.jwt_tokens import mint_token
 
 FRAME_BYTES = 640  # 20 ms at 16 kHz
 
@@ -207,6 +211,40 @@ async def test_oversized_text_fields_are_refused(echo_gateway):
         error = await ProtocolClient(ws).start(client_label="x" * 65)
     assert (error["code"], error["fatal"]) == ("invalid_config", True)
     assert "client_label" in error["message"]
+
+
+RACE_SESSIONS = 40  # before the fix about half of them came back `internal`
+
+
+async def test_a_session_that_reaches_its_tokens_length_while_the_client_sends_ends_as_session_too_long(
+        echo_worker, server_logs):
+    """The session's deadline (the token's max_session_seconds) passes while the client floods audio: a write
+    racing that end must not replace DEADLINE_EXCEEDED with gRPC's `INTERNAL: Internal error from Core`
+    (grpc/grpc#36066)."""
+    secret = "race-secret-0123456789-0123456789"
+    env = {"S2ST_JWT_SECRET": secret, "S2ST_WS_MAX_FRAMES_PER_SECOND": "1000000"}
+    with running(start_gateway(echo_worker.address, env, log_dir=server_logs)) as gateway:
+        codes: collections.Counter[str] = collections.Counter()
+        token = mint_token(secret, 600, scopes={"max_session_seconds": 0.3})
+        async with connect(f"{gateway.ws_url}?token={token}") as ws:
+            client = ProtocolClient(ws)
+            for _ in range(RACE_SESSIONS):
+                await client.send({"type": "start", "target_language": "eng"})
+                await client.until("ready")  # past the last session's `not_started` answers to its last frames
+
+                async def flood() -> None:
+                    while True:
+                        await client.send(b"\x00\x01" * 160)
+                        await asyncio.sleep(0)
+
+                sender = asyncio.create_task(flood())
+                try:
+                    error = await client.until("error", timeout=10)
+                    await client.until("ended")
+                finally:
+                    sender.cancel()
+                codes[error["code"]] += 1
+        assert codes == {"session_too_long": RACE_SESSIONS}
 
 
 async def test_a_session_past_the_maximum_length_ends_as_session_too_long(server_logs):

@@ -14,7 +14,8 @@ POOLS = GKE.resources["google_container_node_pool"]
 # What an operator would set (terraform.tfvars).
 VARIABLES = {"project_id": "my-project", "domain": "translate.example.com", "image_prefix": "r.example/p/s2st",
              "image_tag": "v1.0.0", "authorized_networks": ["203.0.113.4/32"],
-             "grafana_admin_password": "an-operator-chosen-secret", "jwt_secret": "s" * 40}
+             "grafana_admin_password": "an-operator-chosen-secret", "jwt_secret": "s" * 40,
+             "gateway_peer_token": "p" * 40}
 
 
 def preconditions(resource: dict) -> list[str]:
@@ -93,8 +94,17 @@ def test_the_load_balancer_gets_a_static_ip_and_a_google_managed_certificate():
 
 def test_secret_values_stay_in_secret_manager_and_the_printed_values_carry_none():
     helm_values = GKE.outputs["helm_values"]["value"]
-    assert "var.grafana_admin_password" not in helm_values and "var.jwt_secret" not in helm_values
     assert GKE.resource("google_secret_manager_secret_version", "cluster")["secret_data"] == \
         "${local.secrets[each.key]}"
-    for name in ("grafana_admin_password", "jwt_secret"):
+    for name in ("grafana_admin_password", "jwt_secret", "gateway_peer_token"):
         assert GKE.variables[name]["sensitive"] is True, name
+        assert f"var.{name}" not in helm_values, name
+
+
+def test_the_gateways_peer_token_is_a_secret_of_its_own_in_secret_manager():
+    """The chart's gateways name themselves, so each needs S2ST_GATEWAY_PEER_TOKEN: terraform stores the
+    operator's token in Secret Manager beside the others (the chart test follows it from there to the pods)."""
+    secrets = GKE.render("${local.secrets}", VARIABLES, {})
+    assert secrets["gateway-peer-token"] == VARIABLES["gateway_peer_token"]
+    assert 'google_secret_manager_secret.cluster["gateway-peer-token"].secret_id' in \
+        GKE.outputs["helm_values"]["value"]

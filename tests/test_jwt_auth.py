@@ -101,6 +101,11 @@ BAD_TOKENS = {
     "subject too long": lambda: mint_token(SECRET, 60, subject="x" * 65),
     "lone surrogate subject": lambda: jwt.encode(claims(sub="\ud800"), SECRET, algorithm="HS256"),
     "oversized": lambda: oversized_token(),
+    # RFC 7519 2: a NumericDate is a JSON number; PyJWT alone would read these strings as times.
+    "exp as a numeric string": lambda: jwt.encode({**claims(), "exp": str(int(time.time()) + 60)}, SECRET,
+                                                  algorithm="HS256"),
+    "nbf as a numeric string": lambda: jwt.encode(claims(nbf=str(int(time.time()) - 10)), SECRET, algorithm="HS256"),
+    "iat as a numeric string": lambda: jwt.encode(claims(iat=str(int(time.time()))), SECRET, algorithm="HS256"),
 }
 
 
@@ -120,6 +125,14 @@ async def test_every_bad_token_is_refused_with_401(jwt_gateway, make_token):
 async def test_a_valid_jwt_opens_a_session(jwt_gateway, key):
     async with connect(f"{jwt_gateway.ws_url}?token={mint_token(key, 60)}") as ws:
         assert (await ProtocolClient(ws).start())["type"] == "ready"
+
+
+async def test_with_an_issuer_set_a_token_of_another_issuer_or_none_is_refused_with_401(echo_worker, server_logs):
+    env = {"S2ST_JWT_SECRET": SECRET, "S2ST_JWT_ISSUER": "https://id.example.org"}
+    with running(start_gateway(echo_worker.address, env, log_dir=server_logs, processes=1)) as gateway:
+        for issuer, status in [("https://id.example.org", 101), ("https://evil.example.org", 401), ("", 401)]:
+            token = mint_token(SECRET, 60, issuer=issuer)
+            assert await handshake_status(f"{gateway.ws_url}?token={token}") == status, issuer
 
 
 async def test_clock_skew_within_the_leeway_is_tolerated(jwt_gateway):
@@ -160,6 +173,19 @@ async def test_the_token_bounds_the_session_length(jwt_gateway):
         error = await client.until("error", timeout=5)
         assert error["code"] == "session_too_long"
         assert 0.9 < time.monotonic() - started < 3
+
+
+async def test_a_huge_session_length_in_the_token_does_not_end_the_session_at_once(jwt_gateway):
+    # 1e10 s would overflow the gRPC deadline (int64 nanoseconds): the gateway clamps it instead.
+    token = mint_token(SECRET, 60, scopes={"max_session_seconds": 1e10})
+    async with connect(f"{jwt_gateway.ws_url}?token={token}") as ws:
+        client = ProtocolClient(ws)
+        assert (await client.start())["type"] == "ready"
+        await client.send(b"\x01\x02" * 320)
+        await client.send({"type": "stop"})
+        await client.until("ended")
+    assert [event for event in client.events if event["type"] == "error"] == []
+    assert client.received_pcm() == b"\x01\x02" * 320  # the echo worker returned the audio
 
 
 async def test_the_subject_is_the_client_label_in_the_workers_log(jwt_gateway, echo_worker):

@@ -40,6 +40,7 @@ TERRAFORM_OUTPUTS = {
     "gpu_type": "nvidia-l4", "project_id": "my-project", "cluster_name": "s2st", "cluster_location": "us-central1",
     "secret_reader_email": "s2st-gke-secrets@my-project.iam.gserviceaccount.com", "secret_reader_ksa": "secret-manager",
     "grafana_secret_id": "s2st-gke-grafana-admin-password", "jwt_secret_id": "s2st-gke-jwt-secret",
+    "peer_token_id": "s2st-gke-gateway-peer-token",
 }
 
 
@@ -413,8 +414,11 @@ def test_gateways_know_each_other_by_name_for_rooms_and_only_gateways_reach_the_
     assert [p["port"] for p in peers["ports"]] == [peer_port]
     address = env(gateway)["S2ST_GATEWAY_PEER_ADDRESS"]
     assert address == f"{{name}}.{gateways['spec']['serviceName']}.{NAMESPACE}.svc.cluster.local:{peer_port}"
+    from_secrets = {name: "p" * 32 for name, item in variables_of.items()  # what the Secrets fill in
+                    if "secretKeyRef" in item.get("valueFrom", {})}
     config = GatewayConfig.from_environ({**{k: v for k, v in env(gateway).items() if v is not None},
-                                         "S2ST_GATEWAY_NAME": "gateway-3"})  # what the pod's name fills in
+                                         "S2ST_GATEWAY_NAME": "gateway-3",  # what the pod's name fills in
+                                         **from_secrets})
     assert (config.peer_port, config.process_count) == (peer_port, 1)
     policies = [o["spec"] for o in objects if o["kind"] == "NetworkPolicy"
                 if selects(o["spec"]["podSelector"], pod_labels(objects, "gateway"))]
@@ -425,6 +429,18 @@ def test_gateways_know_each_other_by_name_for_rooms_and_only_gateways_reach_the_
         assert rule.get("from") and all(set(source) == {"podSelector"} for source in rule["from"]), rule
         assert all(selects(source["podSelector"], pod_labels(objects, "gateway")) for source in rule["from"])
         assert not any(selects(source["podSelector"], pod_labels(objects, "inference")) for source in rule["from"])
+
+
+def test_the_peer_token_a_named_gateway_needs_comes_from_secret_manager(gke):
+    """A gateway with S2ST_GATEWAY_NAME does not start without S2ST_GATEWAY_PEER_TOKEN: the chart takes it
+    from the Secret that External Secrets copies from the Secret Manager secret terraform/gke creates."""
+    gateway = {item["name"]: item for item in container(gke, "gateway")["env"]}
+    reference = gateway["S2ST_GATEWAY_PEER_TOKEN"]["valueFrom"]["secretKeyRef"]
+    copied = one(gke, "ExternalSecret", reference["name"])["spec"]
+    assert copied["target"]["name"] == reference["name"]
+    assert copied["data"] == [{"secretKey": reference["key"], "remoteRef": {"key": TERRAFORM_OUTPUTS["peer_token_id"]}}]
+    with pytest.raises(helm.HelmError, match="secretManager.gatewayPeerToken"):
+        render(terraform_values(), {"secretManager": {"gatewayPeerToken": ""}})
 
 
 def test_releases_and_scale_ins_drain_for_minutes_not_seconds(gke):

@@ -12,20 +12,22 @@ import asyncio
 import contextlib
 import json
 import os
+import signal
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 import websockets
+from tests.harness.held_replies import HeldReplies
 from tests.harness.polling import until
 from tests.harness.raw_ws import NonReadingClient
-from tests.harness.servers import Gateway, Worker, free_port, running, start_gateway
+from tests.harness.servers import Gateway, Worker, free_port, running, start_gateway, start_worker
 from tests.harness.speech import SENTENCES, read_pcm, speak
 from tests.harness.wsclient import ProtocolClient, connect
 
 from gateway.jwt_tokens import mint_token
 from gateway.config import GatewayConfig
-from gateway.room_routing import CLIENT_ADDRESS_HEADER, RoomRouting
+from gateway.room_routing import CLIENT_ADDRESS_HEADER, PEER_TOKEN_HEADER, RoomRouting
 
 FRAME_BYTES = 640  # 20 ms at 16 kHz
 GRACE_SECONDS = 3
@@ -107,6 +109,14 @@ async def drain(client: ProtocolClient, quiet_s: float = 0.5) -> None:
 async def audio_until(client: ProtocolClient, n_bytes: int) -> None:
     while len(client.received_pcm()) < n_bytes:
         await client.receive()
+
+
+def count(client: ProtocolClient, event_type: str) -> int:
+    return sum(1 for event in client.events if event["type"] == event_type)
+
+
+def codes(client: ProtocolClient) -> list[str]:
+    return [event["code"] for event in client.events if event["type"] == "error"]
 
 
 def worker_sessions(worker: Worker) -> float:
@@ -206,6 +216,19 @@ async def test_an_english_speakers_room_has_an_english_and_a_spanish_listener(tm
             assert heard["spa"][0] == "spa" and "gracias" in heard["spa"][1] and "amigo" in heard["spa"][1], heard
 
 
+async def test_a_joined_event_replays_at_most_the_replay_bytes(tmp_path, lite_worker, server_logs):
+    """What one `join` replays is bounded (S2ST_ROOM_REPLAY_BYTES), however long the room's history."""
+    pcm, _ = read_pcm(speak(SENTENCES["spa"][1], SENTENCES["spa"][0], tmp_path / "spa.wav", tail_silence_s=1.5))
+    with running(start_gateway(lite_worker.address, {"S2ST_ROOM_REPLAY_BYTES": "1"}, log_dir=server_logs)) as gateway:
+        async with a_room(gateway, ("eng",), source_language="spa") as room, contextlib.AsyncExitStack() as stack:
+            listener = await joined(stack, room, "eng")
+            await room.stream(pcm, pace_s=0.01)
+            await room.speaker.send({"type": "stop"})
+            await until_final_target(listener)
+            late = await join(stack, room, "eng")
+            assert (await late.until("joined"))["transcript"] == []  # a segment's text is more than 1 byte
+
+
 async def test_a_speaker_who_drops_may_come_back_within_the_grace(room_gateway, echo_worker):
     async with contextlib.AsyncExitStack() as stack:
         async with a_room(room_gateway) as room:
@@ -256,10 +279,11 @@ async def test_a_listener_that_does_not_read_is_cut_off_and_the_others_go_on(ech
                 await room.speaker.send(frame)
                 sent += frame
                 await asyncio.sleep(0.01)
-                if "does not read" in gateway.log():
+                if "does not read" in gateway.log():  # when to stop sending
                     break
+            code = stalled.close_code()  # it reads again: behind what it never read, the close frame
             stalled.sock.close()
-            assert "does not read" in gateway.log()
+            assert code == 1008
             await counts(room, {"eng": 1})
             await room.speaker.send({"type": "end_room"})
             assert (await reading)["reason"] == "ended"
@@ -348,6 +372,47 @@ async def test_a_room_takes_one_of_the_speakers_session_slots(echo_worker, serve
             assert (await other.start())["type"] == "ready"
 
 
+async def test_one_addresss_rooms_cannot_make_another_addresss_start_fail(server_logs):
+    """Every worker stream a room opens counts against its creator's address, listeners from anywhere."""
+    from tests.harness.servers import start_worker
+
+    hog = {"X-Forwarded-For": "203.0.113.7"}  # the gateway believes X-Forwarded-For from loopback
+    languages = ["eng", "fra", "deu", "spa"]
+    with (running(start_worker("echo", {"S2ST_MAX_SESSIONS": "4"}, log_dir=server_logs)) as worker,
+          running(start_gateway(worker.address, {"S2ST_MAX_SESSIONS_PER_IP": "3"}, log_dir=server_logs)) as gateway):
+        async with contextlib.AsyncExitStack() as stack:
+            speaker = ProtocolClient(await stack.enter_async_context(connect(gateway.ws_url, additional_headers=hog)))
+            await speaker.send({"type": "create_room", "languages": languages})
+            room = Room(gateway, speaker, await speaker.until("room"))
+            answers = []
+            for language in languages:
+                listener = ProtocolClient(await stack.enter_async_context(connect(room.url, additional_headers=hog)))
+                await listener.send({"type": "join", "key": room.listener_key, "target_language": language})
+                answers.append(await listener.until("joined", "error"))
+            assert [answer["type"] for answer in answers[:3]] == ["joined"] * 3
+            assert (answers[3]["code"], answers[3]["fatal"]) == ("too_many_sessions", True)
+            assert worker_sessions(worker) == 3
+            async with connect(gateway.ws_url, additional_headers={"X-Forwarded-For": "198.51.100.9"}) as ws:
+                assert (await ProtocolClient(ws).start())["type"] == "ready"  # someone else still gets in
+
+
+async def test_a_socket_that_joins_and_leaves_in_a_loop_is_rate_limited(echo_worker, server_logs):
+    """Each join may open a worker stream: they have a rate limit of their own (S2ST_WS_STREAM_OPENS_*)."""
+    env = {"S2ST_WS_STREAM_OPENS_PER_SECOND": "0.001", "S2ST_WS_STREAM_OPENS_BURST": "3"}
+    with running(start_gateway(echo_worker.address, env, log_dir=server_logs)) as gateway:
+        async with a_room(gateway, ("eng",)) as room, opened(room.url) as listener:
+            for _ in range(6):
+                await listener.send({"type": "join", "key": room.listener_key, "target_language": "eng"})
+                await listener.send({"type": "leave"})
+            # Each leave is answered: `left` after a join that was let through, `not_in_room` after one dropped.
+            while count(listener, "left") + codes(listener).count("not_in_room") < 6:
+                await listener.receive()
+            assert count(listener, "left") == 3 and codes(listener).count("rate_limited") == 3
+            assert not next(e for e in listener.events if e.get("code") == "rate_limited")["fatal"]
+            await listener.send({"type": "stop"})  # other control frames are never limited
+            assert (await listener.until("error"))["code"] == "not_started"
+
+
 async def test_room_sockets_reach_the_process_that_holds_their_room(room_gateway):
     """Rooms are created on both serving processes; listeners of each, wherever they land, all join."""
     async with contextlib.AsyncExitStack() as stack:
@@ -387,6 +452,67 @@ async def test_a_listener_token_may_listen_but_not_speak(echo_worker, server_log
                 assert (await error_of(stranger))["code"] == "forbidden"
 
 
+@pytest.fixture(scope="module")
+def jwt_room_gateway(echo_worker: Worker, server_logs: Path) -> Iterator[Gateway]:
+    with running(start_gateway(echo_worker.address, {"S2ST_JWT_SECRET": JWT_SECRET}, log_dir=server_logs)) as gateway:
+        yield gateway
+
+
+JWT_SECRET = "s" * 32
+
+
+def with_token(url: str, **scopes) -> str:
+    return f"{url}?token={mint_token(JWT_SECRET, ttl_seconds=60, scopes=scopes)}"
+
+
+async def test_a_listeners_token_holds_its_listener_to_its_own_session_length_and_engines(jwt_room_gateway):
+    async with (opened(with_token(jwt_room_gateway.ws_url)) as speaker, contextlib.AsyncExitStack() as stack):
+        await speaker.send({"type": "create_room", "languages": ["eng"]})
+        room = Room(jwt_room_gateway, speaker, await speaker.until("room"))
+        short = await stack.enter_async_context(opened(with_token(room.url, max_session_seconds=1)))
+        await short.send({"type": "join", "key": room.listener_key, "target_language": "eng"})
+        await short.until("joined")
+        ended = await short.until("room_ended", timeout=6)  # the room goes on: only this listener's time is up
+        assert (ended["reason"], ended["room_id"]) == ("session_too_long", room.id)
+        seamless_only = await stack.enter_async_context(opened(with_token(room.url, engines=["seamless"])))
+        await seamless_only.send({"type": "join", "key": room.listener_key, "target_language": "eng"})
+        refused = await seamless_only.until("error", "joined")  # the room runs the echo engine
+        assert (refused["type"], refused["code"], refused["fatal"]) == ("error", "forbidden", True), refused
+        assert (await seamless_only.until("room_ended"))["reason"] == "forbidden"
+        room.url = with_token(room.url)  # the room goes on for a listener its token allows
+        listener = await joined(stack, room, "eng")
+        pcm = os.urandom(FRAME_BYTES * 10)
+        await room.stream(pcm)
+        await audio_until(listener, len(pcm))
+        assert listener.received_pcm() == pcm
+
+
+async def test_a_room_scoped_token_speaks_in_its_room_only(jwt_room_gateway):
+    async with opened(with_token(jwt_room_gateway.ws_url)) as speaker:
+        await speaker.send({"type": "create_room", "languages": ["eng"]})
+        room = Room(jwt_room_gateway, speaker, await speaker.until("room"))
+        async with opened(with_token(room.url, room=room.id, room_role="speaker")) as scoped:
+            await scoped.send({"type": "create_room", "languages": ["eng"]})
+            assert (await error_of(scoped))["code"] == "forbidden"
+            refused = await scoped.start()
+            assert (refused["type"], refused["code"]) == ("error", "forbidden")
+            await scoped.send({"type": "speak", "key": room.speaker_key})
+            assert (await scoped.until("room"))["room_id"] == room.id
+
+
+async def test_a_speaking_token_is_held_to_its_scopes_in_a_room_it_joins_as_speaker(jwt_room_gateway):
+    async with opened(with_token(jwt_room_gateway.ws_url)) as speaker:
+        await speaker.send({"type": "create_room", "languages": ["eng", "fra"]})
+        room = Room(jwt_room_gateway, speaker, await speaker.until("room"))
+        async with opened(with_token(room.url, target_languages=["eng"])) as narrow:
+            await narrow.send({"type": "speak", "key": room.speaker_key})  # the room also translates into fra
+            assert (await error_of(narrow))["code"] == "forbidden"
+        async with opened(with_token(room.url, max_session_seconds=1)) as brief:
+            await brief.send({"type": "speak", "key": room.speaker_key})
+            assert (await brief.until("room"))["room_id"] == room.id
+            assert (await brief.until("room_ended", timeout=6))["reason"] == "session_too_long"
+
+
 async def test_a_speakers_token_bounds_the_room_as_it_bounds_a_session(echo_worker, server_logs):
     secret = "s" * 32
     with running(start_gateway(echo_worker.address, {"S2ST_JWT_SECRET": secret}, log_dir=server_logs)) as gateway:
@@ -413,6 +539,9 @@ async def test_a_language_whose_worker_stream_cannot_open_tells_its_listener_and
             assert (await listener.until("error", timeout=10))["code"] == "worker_unavailable"  # it may try again
 
 
+PEER_TOKEN = "peer-token-0123456789-0123456789-0123456789"
+
+
 async def test_room_sockets_reach_the_gateway_that_holds_their_room(echo_worker, server_logs):
     """Two gateways that know each other as peers (as the chart's pods do): a room created on one is joined
     through the other. Each is named by its peer port here, so that one address template reaches both."""
@@ -421,7 +550,8 @@ async def test_room_sockets_reach_the_gateway_that_holds_their_room(echo_worker,
         for _ in range(2):
             names.append(str(free_port()))
             env = {"S2ST_GATEWAY_NAME": names[-1], "S2ST_GATEWAY_PEER_PORT": names[-1],
-                   "S2ST_GATEWAY_PEER_ADDRESS": "127.0.0.1:{name}", "S2ST_MAX_CONNECTIONS_PER_IP": "2"}
+                   "S2ST_GATEWAY_PEER_ADDRESS": "127.0.0.1:{name}", "S2ST_GATEWAY_PEER_TOKEN": PEER_TOKEN,
+                   "S2ST_MAX_CONNECTIONS_PER_IP": "2"}
             gateways.append(running_gateways.enter_context(running(start_gateway(
                 echo_worker.address, env, log_dir=server_logs, processes=1))))
         home, other = gateways
@@ -443,17 +573,31 @@ async def test_room_sockets_reach_the_gateway_that_holds_their_room(echo_worker,
                 await stack.enter_async_context(connect(room.url, additional_headers={
                     CLIENT_ADDRESS_HEADER: "10.9.9.9"}))
             assert refused.value.response.status_code == 429
+            # The peer port itself answers gateways only: a socket without the peer token, or with another, is
+            # refused before anything of it is believed.
+            home_peer = f"ws://127.0.0.1:{names[0]}/ws/rooms/{room.id}"
+            for token in (None, "t" * 32, PEER_TOKEN[:-1]):
+                with pytest.raises(websockets.InvalidStatus) as refused:
+                    headers = {CLIENT_ADDRESS_HEADER: "10.9.9.9", **({PEER_TOKEN_HEADER: token} if token else {})}
+                    await stack.enter_async_context(connect(home_peer, additional_headers=headers))
+                assert refused.value.response.status_code == 403
+
+
+PEERS = {"S2ST_GATEWAY_NAME": "gateway-0", "S2ST_GATEWAY_PEER_ADDRESS": "{name}.peers:8081",
+         "S2ST_GATEWAY_PEER_PORT": "8081", "S2ST_GATEWAY_PEER_TOKEN": PEER_TOKEN}  # a valid set, then one flaw each
 
 
 @pytest.mark.parametrize("environ", [
     {"S2ST_GATEWAY_NAME": "gateway-0"},
-    {"S2ST_GATEWAY_NAME": "Gateway_0", "S2ST_GATEWAY_PEER_ADDRESS": "{name}.peers:8081", "S2ST_GATEWAY_PEER_PORT": "8081"},
-    {"S2ST_GATEWAY_NAME": "gateway-0", "S2ST_GATEWAY_PEER_ADDRESS": "peers:8081", "S2ST_GATEWAY_PEER_PORT": "8081"},
-    {"S2ST_GATEWAY_NAME": "gateway-0", "S2ST_GATEWAY_PEER_ADDRESS": "{name}.peers:8081", "S2ST_GATEWAY_PEER_PORT": "8081",
-     "S2ST_GATEWAY_PROCESSES": "2"},
-    {"S2ST_GATEWAY_NAME": "gateway-0", "S2ST_GATEWAY_PEER_ADDRESS": "{name}.peers:8080", "S2ST_GATEWAY_PEER_PORT": "8080"},
+    {**PEERS, "S2ST_GATEWAY_PEER_TOKEN": ""},
+    {**PEERS, "S2ST_GATEWAY_PEER_TOKEN": "short"},
+    {**PEERS, "S2ST_GATEWAY_NAME": "Gateway_0"},
+    {**PEERS, "S2ST_GATEWAY_PEER_ADDRESS": "peers:8081"},
+    {**PEERS, "S2ST_GATEWAY_PROCESSES": "2"},
+    {**PEERS, "S2ST_GATEWAY_PEER_ADDRESS": "{name}.peers:8080", "S2ST_GATEWAY_PEER_PORT": "8080"},
     {"S2ST_ROOM_MAX_LISTENERS": "0"},
-], ids=["name alone", "not a DNS label", "no {name}", "several processes", "the public port", "no listeners"])
+], ids=["name alone", "no peer token", "short peer token", "not a DNS label", "no {name}", "several processes",
+        "the public port", "no listeners"])
 def test_room_settings_that_cannot_work_stop_the_gateway_at_start(environ):
     with pytest.raises(ValueError):
         GatewayConfig.from_environ(environ)
@@ -471,3 +615,82 @@ def test_a_room_id_names_where_it_lives_and_only_client_sockets_are_carried_to_a
     assert routing.route("gateway-7.0.abc", "peer") is None  # a peer's relay is never relayed on
     for hostile in ("evil.com:80/x.0.abc", "a..b", "gateway-7.99999.abc", "Gateway-7.0.abc", "x.y.z.w", ""):
         assert routing.route(hostile, "client") is None, hostile  # only a DNS label inside the peers' domain
+
+
+async def test_a_speaker_replaced_by_another_socket_is_told_and_the_room_goes_on(room_gateway):
+    async with a_room(room_gateway, ("eng",)) as room, contextlib.AsyncExitStack() as stack:
+        listener = await joined(stack, room, "eng")
+        async with opened(room.url) as successor:
+            await successor.send({"type": "speak", "key": room.speaker_key})
+            assert (await successor.until("room"))["room_id"] == room.id
+            assert (await room.speaker.until("room_ended")) == {"type": "room_ended", "room_id": room.id,
+                                                                "reason": "replaced"}
+            await successor.send(b"\x07\x00" * 320)
+            await audio_until(listener, 640)
+            assert listener.received_pcm() == b"\x07\x00" * 320  # the new speaker is heard
+            await successor.send({"type": "end_room"})
+            assert (await listener.until("room_ended"))["reason"] == "ended"
+
+
+async def test_listener_counts_reach_the_speaker_at_most_twice_a_second(room_gateway):
+    async with a_room(room_gateway) as room, contextlib.AsyncExitStack() as stack:
+        loop = asyncio.get_running_loop()
+        arrivals = []
+
+        async def count_events() -> None:
+            while True:
+                event = await room.speaker.until("listeners", timeout=30)
+                arrivals.append((loop.time(), event["total"]))
+                if event["total"] == 6:
+                    return
+
+        counting = asyncio.create_task(count_events())
+        await asyncio.gather(*(join(stack, room, language) for language in ("eng", "fra") * 3))
+        await counting
+        gaps = [later - earlier for (earlier, _), (later, _) in zip(arrivals, arrivals[1:])]
+        assert len(arrivals) >= 2 and min(gaps) > 0.35, arrivals  # 0.5 s apart when sent; the network may jitter
+
+
+async def test_the_rooms_end_with_shutting_down_when_the_gateway_stops(echo_worker, server_logs):
+    # One serving process: with two, a listener relayed through the other process is cut by that process's own
+    # shutdown (1012) before the room's process ends the room.
+    gateway = start_gateway(echo_worker.address, {"S2ST_SHUTDOWN_GRACE_SECONDS": "1"}, log_dir=server_logs,
+                            processes=1)
+    with running(gateway):
+        async with a_room(gateway, ("eng",)) as room, contextlib.AsyncExitStack() as stack:
+            listener = await joined(stack, room, "eng")
+            gateway.process.send_signal(signal.SIGTERM)
+            for client in (room.speaker, listener):
+                assert (await client.until("room_ended", timeout=15))["reason"] == "shutting_down"
+
+
+async def test_the_first_listener_of_a_language_hears_why_its_stream_could_not_open(server_logs):
+    with (running(start_worker("echo", {"S2ST_MAX_SESSIONS": "1"}, log_dir=server_logs)) as worker,
+          running(start_gateway(worker.address, {"S2ST_MAX_SESSIONS_PER_IP": "0"}, log_dir=server_logs)) as gateway):
+        # Options the echo engine refuses: the worker says invalid_config when the first listener opens the stream.
+        async with a_room(gateway, ("eng",), options={"glossary": "Siobhan"}) as room, \
+                contextlib.AsyncExitStack() as stack:
+            listener = await join(stack, room, "eng")
+            error = await listener.until("error")
+            assert (error["code"], error["fatal"]) == ("invalid_config", True)
+        async with opened(gateway.ws_url) as holder, a_room(gateway, ("eng",)) as room, \
+                contextlib.AsyncExitStack() as stack:
+            assert (await holder.start())["type"] == "ready"  # the worker's only slot
+            listener = await join(stack, room, "eng")
+            error = await listener.until("error")
+            assert (error["code"], error["fatal"]) == ("busy", True)
+
+
+async def test_end_room_ends_the_room_within_10_seconds_even_when_a_stream_never_finishes(echo_worker, server_logs):
+    proxy = HeldReplies(echo_worker.address)
+    try:
+        with running(start_gateway(proxy.address, log_dir=server_logs)) as gateway:
+            async with a_room(gateway, ("eng",)) as room, contextlib.AsyncExitStack() as stack:
+                listener = await joined(stack, room, "eng")
+                with proxy.held():  # the worker's answers, its end of stream too, never reach the gateway
+                    await room.stream(b"\x05\x00" * 3200)
+                    await room.speaker.send({"type": "end_room"})
+                    for client in (room.speaker, listener):  # 10 s of flush, then the room ends regardless
+                        assert (await client.until("room_ended", timeout=20))["reason"] == "ended"
+    finally:
+        proxy.close()

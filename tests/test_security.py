@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import struct
 import subprocess
 import sys
 from pathlib import Path
@@ -11,6 +12,7 @@ from pathlib import Path
 import grpc
 import pytest
 import websockets
+from tests.harness.polling import until
 from tests.harness.servers import REPO_ROOT, running, start_gateway, start_worker
 from tests.harness.wsclient import ProtocolClient, connect, returned_audio
 
@@ -74,21 +76,28 @@ async def test_connections_over_the_per_ip_limit_get_429(guarded_gateway):
 
 
 async def test_a_flood_of_tiny_frames_is_dropped_with_one_rate_limited_error_a_second(guarded_gateway):
+    """Past the burst allowance the frames are dropped (the echo worker never returns them), not just reported."""
+    flood = 1000  # 20 s of the limit (50 a second): far beyond the burst (5 s) and what refills while they go out
+    marker = b"\xff\x7f" * 320
     async with connect(guarded_gateway.ws_url + f"?token={STATIC_TOKEN}") as ws:
         client = ProtocolClient(ws)
         await client.start()
-        for _ in range(400):
-            await client.send(b"\x00\x00")
+        for number in range(flood):
+            await client.send(struct.pack("<H", number))
         error = await client.until("error")
         assert (error["code"], error["fatal"]) == ("rate_limited", False)
-        await asyncio.sleep(1.1)  # the bucket refills
-        client.audio.clear()
-        await client.send(b"\x01\x00" * 320)
+        await asyncio.sleep(1.1)  # the bucket refills: audio passes again
+        await client.send(marker)
         await client.send({"type": "stop"})
         await client.until("ended")
     rate_errors = [e for e in client.events if e.get("code") == "rate_limited"]
     assert len(rate_errors) <= 2
-    assert client.received_pcm().endswith(b"\x01\x00" * 320)
+    echoed = client.received_pcm()
+    assert echoed.endswith(marker)
+    numbers = list(struct.unpack(f"<{(len(echoed) - len(marker)) // 2}H", echoed[:-len(marker)]))
+    burst = 50 * 5  # S2ST_WS_MAX_FRAMES_PER_SECOND x S2ST_WS_BURST_SECONDS
+    assert numbers[:burst] == list(range(burst))  # the burst allowance passes whole, in order
+    assert numbers == sorted(set(numbers)) and len(numbers) < flood  # the rest: some dropped, none reordered
 
 
 def test_languages_api_needs_the_token_too(guarded_gateway):
@@ -102,9 +111,27 @@ def test_languages_api_needs_the_token_too(guarded_gateway):
         assert ok.status == 200
 
 
-def test_secrets_never_reach_the_logs(guarded_gateway):
+async def use_and_refuse_tokens(gateway) -> str:
+    """Open sessions with each kind of token, have a wrong one refused, and wait until the refusal is logged: the
+    gateway has then logged what these requests make it log. Each test that reads the log calls it itself, so it
+    holds whatever ran before."""
+    refusals = gateway.log().count('"refused a WebSocket"')
+    session_token = mint_token(SECRET, ttl_seconds=60)
+    for url, headers in [(f"{gateway.ws_url}?token={STATIC_TOKEN}", None),
+                         (f"{gateway.ws_url}?token={session_token}", None),
+                         (gateway.ws_url, {"Authorization": f"Bearer {session_token}"})]:
+        async with connect(url, additional_headers=headers) as ws:
+            assert (await ProtocolClient(ws).start())["type"] == "ready"
+    assert await refused_status(f"{gateway.ws_url}?token={session_token[:-4]}") == 401
+    await until(lambda: gateway.log().count('"refused a WebSocket"') > refusals, what="the refusal was not logged")
+    return session_token
+
+
+async def test_secrets_never_reach_the_logs(guarded_gateway):
+    session_token = await use_and_refuse_tokens(guarded_gateway)
     log = guarded_gateway.log()
-    assert SECRET not in log and STATIC_TOKEN not in log
+    for secret in (SECRET, STATIC_TOKEN, session_token, session_token[:-4]):
+        assert secret not in log
 
 
 @pytest.fixture(scope="module")
@@ -180,9 +207,10 @@ async def test_a_non_ascii_token_is_refused_with_401_not_a_server_error(guarded_
     assert refused.value.code == 401
 
 
-def test_refused_handshakes_are_logged_below_warning(guarded_gateway):
+async def test_refused_handshakes_are_logged_below_warning(guarded_gateway):
     import json
 
+    await use_and_refuse_tokens(guarded_gateway)
     records = [json.loads(line) for line in guarded_gateway.log().splitlines() if line.startswith("{")]
     assert any(r["msg"] == "refused a WebSocket" for r in records)
     assert not [r for r in records if r["level"] in ("error", "critical")], guarded_gateway.log()[-3000:]

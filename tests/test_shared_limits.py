@@ -6,6 +6,8 @@ import asyncio
 import contextlib
 import socket
 
+from tests.harness.polling import until
+
 from gateway.shared_limits import LimitsTable, SharedClientLimits
 
 IP = "203.0.113.7"
@@ -47,5 +49,5 @@ async def test_a_client_that_leaves_at_any_moment_of_its_hold_gives_the_slot_bac
     serving.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await serving
-    await asyncio.sleep(0.1)
+    await until(lambda: lost, what="the process did not hear that the supervisor's end closed")
     assert lost == [True]  # the supervisor's end closed: the process hears of it

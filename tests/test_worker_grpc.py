@@ -12,7 +12,8 @@ import numpy as np
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
-from tests.harness.servers import running, start_worker
+from tests.harness.polling import until
+from tests.harness.servers import running, start_worker, worker_serving
 
 from gateway.worker_client import KEEPALIVE_PING_MS
 from inference.server import SERVICE_NAME
@@ -122,10 +123,7 @@ async def test_a_cancelled_stream_frees_its_session(echo_worker):
         await call.read()
         assert active_sessions(echo_worker) >= 1
         call.cancel()
-    deadline = time.monotonic() + 5
-    while active_sessions(echo_worker) != 0 and time.monotonic() < deadline:
-        await asyncio.sleep(0.05)
-    assert active_sessions(echo_worker) == 0
+    await until(lambda: active_sessions(echo_worker) == 0, timeout=5, interval=0.05, what="the slot was not freed")
 
 
 async def quiet_stream_failure(worker) -> tuple[grpc.aio.AioRpcError, float]:
@@ -157,7 +155,7 @@ async def test_sigterm_turns_health_off_lets_live_streams_finish_and_refuses_new
             await live.write(config())
             await live.read()
             worker.process.send_signal(signal.SIGTERM)
-            await asyncio.sleep(0.5)
+            await until(lambda: not worker_serving(worker.address), what="the worker still says SERVING")
             health = await health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest())
             assert health.status == health_pb2.HealthCheckResponse.NOT_SERVING
             with pytest.raises(grpc.aio.AioRpcError) as refused:
@@ -201,12 +199,8 @@ async def test_clients_that_stop_reading_lose_their_slots_and_the_worker_stays_b
                         await call.write(audio(b"\x01\x00" * 32768))
 
             flooding = [asyncio.create_task(flood(call)) for call in hogs]
-            await asyncio.sleep(1)
-            assert active_sessions(worker) == 4
-            deadline = time.monotonic() + 10
-            while active_sessions(worker) and time.monotonic() < deadline:
-                await asyncio.sleep(0.1)
-            assert active_sessions(worker) == 0, "a client that reads nothing still holds its slot"
+            await until(lambda: active_sessions(worker) == 4, what="the four sessions did not open")
+            await until(lambda: active_sessions(worker) == 0, what="a client that reads nothing still holds its slot")
             grown = rss_mb(worker.process.pid) - before
             responses = await translate(worker.address, [config(), audio(b"\x02\x00" * 320), END])
             assert responses[-1].HasField("end")  # a well-behaved client gets a slot at once
@@ -222,13 +216,52 @@ async def test_a_stream_that_never_sends_its_config_is_counted_then_ended(server
     with running(start_worker("echo", {"S2ST_CONFIG_TIMEOUT_SECONDS": "1"}, log_dir=server_logs)) as worker:
         async with grpc.aio.insecure_channel(worker.address) as channel:
             call = pb_grpc.TranslatorStub(channel).Translate()
-            await asyncio.sleep(0.5)
-            assert worker.metric("s2st_worker_pending_streams") == 1
+            await until(lambda: worker.metric("s2st_worker_pending_streams") == 1, timeout=5, interval=0.05,
+                        what="the stream was not counted as pending")
             with pytest.raises(grpc.aio.AioRpcError) as failure:
                 await call.read()
         assert worker.metric("s2st_worker_pending_streams") == 0
     assert failure.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert "no config within 1 s" in failure.value.details()
+
+
+async def test_streams_waiting_for_their_config_are_capped_and_one_more_is_refused_at_once(server_logs):
+    env = {"S2ST_MAX_PENDING_STREAMS": "3", "S2ST_CONFIG_TIMEOUT_SECONDS": "30"}
+    with running(start_worker("echo", env, log_dir=server_logs)) as worker:
+        async with grpc.aio.insecure_channel(worker.address) as channel:
+            stub = pb_grpc.TranslatorStub(channel)
+            waiting = [stub.Translate() for _ in range(3)]
+            await until(lambda: worker.metric("s2st_worker_pending_streams") == 3)
+            with pytest.raises(grpc.aio.AioRpcError) as failure:
+                await stub.Translate().read()  # not after the config timeout: now
+            assert failure.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+            assert "waiting for their config" in failure.value.details()
+            await waiting[0].write(config())  # a waiting stream that sends its config is served, and frees a place
+            assert (await waiting[0].read()).HasField("accepted")
+            newcomer = stub.Translate()
+            await newcomer.write(config())
+            assert (await newcomer.read()).HasField("accepted")
+            for call in (*waiting, newcomer):
+                call.cancel()
+
+
+async def test_audio_sent_faster_than_real_time_reaches_the_engine_at_real_time_beyond_the_burst(server_logs):
+    """Four seconds of audio sent at once, a burst of one: the worker never runs more than a second ahead of the
+    clock. (Only an upper bound on its pace is asserted: a slow machine makes it slower, never faster.)"""
+    burst_s = 1.0
+    with running(start_worker("echo", {"S2ST_AUDIO_BURST_SECONDS": str(burst_s)}, log_dir=server_logs)) as worker:
+        chunk = b"\x01\x00" * 1600  # 100 ms
+        began = time.monotonic()
+        ahead = []
+        async with grpc.aio.insecure_channel(worker.address) as channel:
+            call = pb_grpc.TranslatorStub(channel).Translate(iter([config(), *[audio(chunk)] * 40, END]))
+            echoed = 0
+            async for response in call:
+                if response.HasField("audio"):
+                    echoed += len(response.audio.pcm)
+                    ahead.append(response.input_offset_ms / 1000 - (time.monotonic() - began))
+    assert echoed == len(chunk) * 40  # all of it, in its time
+    assert max(ahead) <= burst_s + 0.1, f"the engine ran {max(ahead):.2f} s ahead of real time"
 
 
 async def test_a_session_without_audio_ends_as_idle_and_frees_its_slot(server_logs):
@@ -250,9 +283,7 @@ async def test_streams_the_client_cancels_are_counted_as_cancelled_not_ok(server
                 if index % 2:
                     await call.write(audio(b"\x00" * 640))
                 call.cancel()
-        deadline = time.monotonic() + 5
-        while outcome_count(worker, "CANCELLED") < 20 and time.monotonic() < deadline:
-            await asyncio.sleep(0.1)
+        await until(lambda: outcome_count(worker, "CANCELLED") >= 20, timeout=5, what="cancellations not counted")
         assert (outcome_count(worker, "CANCELLED"), outcome_count(worker, "ok")) == (20, 0)
 
 

@@ -7,12 +7,15 @@ any client could, since a browser's JSON encoder would never produce some of the
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import socket
 import threading
 import time
 
 import pytest
+from tests.harness.held_replies import HeldReplies
+from tests.harness.raw_ws import NonReadingClient
 from tests.harness.servers import running, start_gateway
 from tests.harness.wsclient import ProtocolClient, connect
 
@@ -125,8 +128,10 @@ def silent_worker_address():
     server.close()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def hung_gateway(silent_worker_address, server_logs):
+    """A gateway of its own for each test: a start abandoned by one test leaves the channel to the silent worker
+    backing off, and the next start would fail at once instead of at the deadline."""
     env = {"S2ST_WORKER_TIMEOUT_SECONDS": "2", "S2ST_START_ATTEMPTS": "3"}
     with running(start_gateway(silent_worker_address, env, log_dir=server_logs)) as gateway:
         yield gateway
@@ -155,6 +160,18 @@ async def test_stop_and_close_still_work_while_a_start_hangs(hung_gateway):
         assert (await client.until("error", timeout=1.0))["code"] == "unknown_type"
 
 
+async def test_audio_held_before_ready_is_bounded_in_bytes(silent_worker_address, server_logs):
+    env = {"S2ST_WORKER_TIMEOUT_SECONDS": "30", "S2ST_OUTBOUND_QUEUE_BYTES": "65536"}
+    with running(start_gateway(silent_worker_address, env, log_dir=server_logs)) as gateway:
+        async with connect(gateway.ws_url) as ws:
+            client = ProtocolClient(ws)
+            await client.send(start_frame())  # never answered: the session stays STARTING
+            for _ in range(3):  # 32 KiB each: the third is over what the gateway holds for it
+                await client.send(b"\x01\x00" * 16384)
+            error = await client.until("error")
+            assert (error["code"], error["fatal"]) == ("rate_limited", False)
+
+
 async def test_audio_sent_before_ready_reaches_the_worker_first_and_in_order(echo_gateway):
     async with connect(echo_gateway.ws_url) as ws:
         client = ProtocolClient(ws)
@@ -167,6 +184,31 @@ async def test_audio_sent_before_ready_reaches_the_worker_first_and_in_order(ech
         await client.send({"type": "stop"})
         await client.until("ended")
     assert client.received_pcm() == b"".join(early) + FRAME
+
+
+async def test_audio_past_the_cap_before_ready_is_dropped_with_rate_limited(echo_worker, server_logs):
+    """S2ST_OUTBOUND_QUEUE_FRAMES frames are held while the worker is slow to answer `start`; the rest are dropped."""
+    cap = 8
+    proxy = HeldReplies(echo_worker.address)
+    env = {"S2ST_OUTBOUND_QUEUE_FRAMES": str(cap), "S2ST_WORKER_TIMEOUT_SECONDS": "30"}
+    try:
+        with running(start_gateway(proxy.address, env, log_dir=server_logs)) as gateway:
+            async with connect(gateway.ws_url) as ws:
+                client = ProtocolClient(ws)
+                early = [bytes([index, 0]) * 320 for index in range(1, 3 * cap + 1)]
+                with proxy.held():  # the worker's `accepted` waits in the proxy
+                    await client.send(start_frame())
+                    for frame in early:
+                        await client.send(frame)
+                    error = await client.until("error")
+                    assert (error["code"], error["fatal"]) == ("rate_limited", False)
+                assert (await client.until("ready"))["type"] == "ready"
+                await client.send(FRAME)
+                await client.send({"type": "stop"})
+                await client.until("ended")
+    finally:
+        proxy.close()
+    assert client.received_pcm() == b"".join(early[:cap]) + FRAME  # the held ones first, the rest never
 
 
 async def test_one_address_cannot_take_every_worker_slot(server_logs):
@@ -203,15 +245,27 @@ async def test_an_idle_session_ends_as_idle_timeout_and_the_socket_stays(server_
             await still_relays_audio(client)
 
 
+async def test_a_client_that_closes_mid_session_gets_1000_back(echo_gateway):
+    async with connect(echo_gateway.ws_url) as ws:
+        assert (await ProtocolClient(ws).start())["type"] == "ready"
+        await ws.close(1000)
+    answer = ws.protocol.close_rcvd  # the gateway's close frame, not our own
+    assert answer is not None and answer.code == 1000
+
+
+def test_a_frame_over_the_transport_limit_closes_the_socket_with_1009(echo_gateway):
+    client = NonReadingClient(echo_gateway.port)
+    client.send(json.dumps({"type": "start", "target_language": "eng"}).encode(), opcode=0x1)
+    with contextlib.suppress(OSError):  # the gateway may close before it has read the whole frame
+        client.send(b"\x00\x01" * (2**19 + 1), opcode=0x2)  # 1 MiB + 2 bytes
+    code = client.close_code()
+    client.sock.close()
+    assert code == 1009
+
+
 def test_a_text_frame_that_is_not_utf8_closes_the_socket_with_1007(echo_gateway):
-    import struct
-
-    from test_faults import NonReadingClient
-
     client = NonReadingClient(echo_gateway.port)
     client.send(b'{"type": "\xff"}', opcode=0x1)
-    header = client.sock.recv(2)
-    assert header[0] & 0x0F == 0x8, header  # a close frame
-    payload = client.sock.recv(header[1] & 0x7F)
+    code = client.close_code()
     client.sock.close()
-    assert struct.unpack(">H", payload[:2])[0] == 1007
+    assert code == 1007

@@ -17,7 +17,7 @@ const ERROR_WORDS = {
   already_started: LOST_STEP,
   odd_length: AUDIO_SKIPPED,
   frame_too_large: AUDIO_SKIPPED,
-  rate_limited: "Audio arrived faster than the server allows, so some of it was dropped.",
+  rate_limited: "Audio or requests arrived faster than the server allows, so some were dropped.",
   invalid_config: "That language pair or setting is not supported here. Pick another, then press Start.",
   busy: "All translators are in use right now. Please try again in a minute.",
   worker_unavailable: "The translation service is not reachable right now. Please press Start again shortly.",
@@ -48,7 +48,8 @@ const ROOM_ENDED_WORDS = {
   link_revoked: "The speaker replaced the link you joined with. Ask them for the new link.",
   replaced: "You opened this room as the speaker in another window or device, which speaks now.",
   worker_unavailable: "The translation into this language failed and could not be restarted.",
-  session_too_long: "It reached the longest time the speaker's access allows.",
+  session_too_long: "It reached the longest time your access, or the speaker's, allows.",
+  forbidden: "Your access does not cover the translation engine this room uses.",
   shutting_down: "The server is restarting.",
 };
 

@@ -25,6 +25,7 @@ output "helm_values" {
     secret_reader_email = google_service_account.secrets.email
     secret_reader_ksa   = local.secret_reader_ksa
     grafana_secret_id   = google_secret_manager_secret.cluster["grafana-admin-password"].secret_id
+    peer_token_id       = google_secret_manager_secret.cluster["gateway-peer-token"].secret_id
     jwt_secret_id       = contains(keys(google_secret_manager_secret.cluster), "jwt-secret") ? google_secret_manager_secret.cluster["jwt-secret"].secret_id : ""
   })
 }

@@ -1,6 +1,6 @@
 locals {
   secrets = merge(
-    { grafana-admin-password = var.grafana_admin_password },
+    { grafana-admin-password = var.grafana_admin_password, gateway-peer-token = var.gateway_peer_token },
     var.jwt_secret != "" ? { jwt-secret = var.jwt_secret } : {},
   )
   # The Kubernetes service account External Secrets authenticates as (k8s/templates/secrets.yaml).

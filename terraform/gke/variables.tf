@@ -186,6 +186,16 @@ variable "grafana_admin_password" {
   }
 }
 
+variable "gateway_peer_token" {
+  description = "Shared secret (32 bytes or more) the gateways present to each other's peer port when they hand over a room socket (S2ST_GATEWAY_PEER_TOKEN). Stored in Secret Manager and in the Terraform state: keep the state private."
+  type        = string
+  sensitive   = true
+  validation {
+    condition     = length(var.gateway_peer_token) >= 32
+    error_message = "gateway_peer_token: 32 characters or more (openssl rand -base64 48)."
+  }
+}
+
 variable "allow_anonymous" {
   description = "Leave /ws open to anyone who reaches the URL (a public GPU endpoint): only on purpose. Without it, the apply needs jwt_secret."
   type        = bool

@@ -65,9 +65,13 @@ def test_each_phrase_is_translated_and_spoken_once(open_page, lite_gateway, tmp_
 
     said, heard = lines(page, "source"), lines(page, "target")
     # The first phrase's opening words were sent before the drop (or the reset): heard again, they were resent.
-    assert sum("días" in line for line in said) <= (0 if when == "reset mid-phrase" else 1), said
+    # Finished before the drop, the first phrase is on the page exactly once: lost, it would be missing.
+    first_phrase = {"reset mid-phrase": range(0, 1), "socket dropped mid-phrase": range(0, 2),
+                    "socket dropped after the phrase": range(1, 2)}[when]
+    assert sum("días" in line for line in said) in first_phrase, said
     assert sum("museo" in line for line in said) == 1, said
     assert len(heard) == len(said), (said, heard)  # one translation per segment
-    # Speech only for segments on the page (one line each): none for a discarded or repeated one.
+    # Speech for the segments on the page (one line each; a drop mid-phrase may cut one before its speech), and none
+    # for a discarded or repeated one.
     spoken = page.evaluate("window.s2stDebug.spokenSegments")
-    assert len(spoken) <= len(heard), (spoken, heard)
+    assert len(heard) - 1 <= len(spoken) <= len(heard), (spoken, heard)

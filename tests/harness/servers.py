@@ -178,6 +178,8 @@ def start_worker(engine: str = "echo", env: Mapping[str, str] | None = None,
         "S2ST_GRPC_PORT": str(port),
         "S2ST_WORKER_METRICS_PORT": str(metrics_port),
         "S2ST_SHUTDOWN_GRACE_SECONDS": "2",
+        # Tests and benches feed recordings as fast as the worker takes them: pacing is on only where asked for.
+        "S2ST_AUDIO_BURST_SECONDS": "0",
         **(env or {}),
     }, log_dir or Path(tempfile.gettempdir()), cpus)
     worker = Worker(process, port, log_path, metrics_port)
