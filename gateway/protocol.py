@@ -276,8 +276,16 @@ def response_to_frame(response: pb.TranslateResponse) -> dict[str, Any] | bytes 
         return AUDIO_HEADER.pack(audio.segment_id, audio.sequence, offset & 0xFFFFFFFF) + audio.pcm
     if kind == "transcript":
         t = response.transcript
-        return {"type": "transcript", "side": "source" if t.side == pb.SOURCE else "target", "final": t.is_final,
-                "segment_id": t.segment_id, "text": t.text, "language": t.language, "input_offset_ms": offset}
+        frame = {"type": "transcript", "side": "source" if t.side == pb.SOURCE else "target", "final": t.is_final,
+                 "segment_id": t.segment_id, "text": t.text, "language": t.language, "input_offset_ms": offset}
+        if t.HasField("confidence"):
+            frame["confidence"] = round(t.confidence, 3)  # a float32 on the wire: more digits would be noise
+        return frame
+    if kind == "language_hint":
+        hint = response.language_hint
+        return {"type": "language_hint", "segment_id": hint.segment_id, "language": hint.language,
+                "probability": round(hint.probability, 3), "source_language": hint.source_language,
+                "source_probability": round(hint.source_probability, 3), "input_offset_ms": offset}
     if kind == "speech":
         state = "started" if response.speech.kind == pb.SpeechActivity.STARTED else "ended"
         return {"type": "speech", "segment_id": response.speech.segment_id, "state": state, "input_offset_ms": offset}

@@ -21,6 +21,7 @@ from inference.admission import Admission, Busy, NotServing, WorkerState
 from inference.audio import InputConverter
 from inference.engines.base import (
     Engine,
+    LanguageHint,
     SegmentWarning,
     SessionSettings,
     Side,
@@ -289,7 +290,7 @@ def to_response(output: Output) -> pb.TranslateResponse:
     elif isinstance(item, TranscriptUpdate):
         response.transcript.CopyFrom(pb.TranscriptEvent(
             side=pb.SOURCE if item.side is Side.SOURCE else pb.TARGET, is_final=item.is_final,
-            segment_id=item.segment_id, text=item.text, language=item.language))
+            segment_id=item.segment_id, text=item.text, language=item.language, confidence=item.confidence))
     elif isinstance(item, SpeechStarted | SpeechEnded):
         kind = pb.SpeechActivity.STARTED if isinstance(item, SpeechStarted) else pb.SpeechActivity.ENDED
         response.speech.CopyFrom(pb.SpeechActivity(segment_id=item.segment_id, kind=kind))
@@ -306,6 +307,10 @@ def to_response(output: Output) -> pb.TranslateResponse:
         ))
     elif isinstance(item, SegmentWarning):
         response.warning.CopyFrom(pb.SegmentWarning(segment_id=item.segment_id, code=item.code, message=item.message))
+    elif isinstance(item, LanguageHint):
+        response.language_hint.CopyFrom(pb.LanguageHint(
+            segment_id=item.segment_id, language=item.language, probability=item.probability,
+            source_language=item.source_language, source_probability=item.source_probability))
     elif isinstance(item, ResetDone):
         response.reset_done.SetInParent()
     elif isinstance(item, StreamEnded):

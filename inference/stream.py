@@ -21,6 +21,7 @@ from inference.audio import InputConverter, float_to_pcm16, ms_to_samples, sampl
 from inference.engines.base import (
     EngineEvent,
     EngineSession,
+    LanguageHint,
     SegmentWarning,
     Side,
     SpeechAudio,
@@ -109,8 +110,8 @@ class StreamEnded:
     pass
 
 
-OutputItem = (SpeechStarted | SpeechEnded | TranscriptUpdate | AudioOut | SegmentReport | SegmentWarning | ResetDone
-              | StreamEnded)
+OutputItem = (SpeechStarted | SpeechEnded | TranscriptUpdate | AudioOut | SegmentReport | SegmentWarning
+              | LanguageHint | ResetDone | StreamEnded)
 
 
 @dataclass(frozen=True)
@@ -194,7 +195,7 @@ class StreamPump:
         if isinstance(event, SpeechStarted):
             self._segments[event.segment_id] = SegmentTracker(event.segment_id, event.at_ms)
             return [self._output(event)]
-        if isinstance(event, SegmentWarning):
+        if isinstance(event, SegmentWarning | LanguageHint):
             return [self._output(event)]
         tracker = self._segments.get(event.segment_id)
         if isinstance(event, SpeechEnded):

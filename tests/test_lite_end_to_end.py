@@ -114,3 +114,18 @@ def test_health_says_not_serving_while_the_model_loads(server_logs):
                 time.sleep(0.02)
     assert "NOT_SERVING" in seen and seen[-1] == "SERVING"
     assert seen.index("NOT_SERVING") < seen.index("SERVING")
+
+
+async def test_french_chosen_for_spanish_speech_gets_a_language_hint_and_finals_carry_their_confidence(
+        lite_gateway, tmp_path):
+    voice, text = SENTENCES["spa"]
+    client = await stream_file(lite_gateway.ws_url, speak(f"{text} {text}", voice, tmp_path / "es.wav"),
+                               source_language="fra")
+    hints = [e for e in client.events if e["type"] == "language_hint"]
+    assert len(hints) == 1, hints  # once per session and language
+    assert (hints[0]["language"], hints[0]["source_language"]) == ("spa", "fra")
+    assert hints[0]["probability"] > 0.8 > 0.1 > hints[0]["source_probability"]
+    transcripts = [e for e in client.events if e["type"] == "transcript"]
+    assert all(0 <= e["confidence"] <= 1 for e in transcripts if e["final"]) and any(e["final"] for e in transcripts)
+    assert not any("confidence" in e for e in transcripts if not e["final"])
+    assert min(e["confidence"] for e in transcripts if e["final"] and e["side"] == "source") < 0.4  # French gibberish

@@ -6,9 +6,9 @@ import logging
 
 import numpy as np
 import pytest
-from tests.harness.speech import SENTENCES, babble, read_pcm, speak
+from tests.harness.speech import SENTENCES, TWO_PHRASES, babble, colored_noise, read_pcm, speak
 
-from inference.engines.base import SegmentWarning, SessionSettings, Side, SpeechAudio, SpeechEnded, SpeechStarted, \
+from inference.engines.base import LanguageHint, SegmentWarning, SessionSettings, Side, SpeechAudio, SpeechEnded, SpeechStarted, \
     TranscriptUpdate, UnsupportedConfig
 from inference.engines.lite import LiteEngine
 from inference.engines.lite.hallucination import loop_start, without_doubled_sentence
@@ -270,3 +270,33 @@ async def test_a_finished_sentence_ends_its_segment_before_the_full_silence(lite
     await session.close()
     ((speech_end_ms, consumed_ms),) = ended_at
     assert consumed_ms - speech_end_ms < LiteSettings().min_silence_ms, ended_at
+
+
+def hints(events) -> list[LanguageHint]:
+    return [e for e in events if isinstance(e, LanguageHint)]
+
+
+async def test_spanish_speech_with_french_chosen_suggests_spanish_once_and_with_spanish_chosen_nothing(
+        lite_engine, tmp_path):
+    audio = samples_of(speak(" ".join(TWO_PHRASES * 2), "es", tmp_path / "es.wav"))  # several segments
+    suggested = hints(await run(lite_engine, audio, source_language="fra"))
+    assert [(hint.language, hint.source_language) for hint in suggested] == [("spa", "fra")], suggested
+    assert suggested[0].probability > 0.8 and suggested[0].source_probability < 0.1
+    assert hints(await run(lite_engine, audio, source_language="spa")) == []
+
+
+def mean_final_confidence(events, side: Side) -> float:
+    finals = [e for e in events if isinstance(e, TranscriptUpdate) and e.side is side and e.is_final]
+    assert finals and all(e.confidence is not None and 0 <= e.confidence <= 1 for e in finals), finals
+    assert all(e.confidence is None for e in events if isinstance(e, TranscriptUpdate) and not e.is_final)
+    return sum(e.confidence for e in finals) / len(finals)
+
+
+async def test_every_final_carries_a_confidence_and_noise_lowers_it(lite_engine, tmp_path):
+    voice, text = SENTENCES["spa"]
+    clean = samples_of(speak(text, voice, tmp_path / "es.wav"))
+    pink = colored_noise("pink", len(clean), 16000, seed=3).astype(np.float32)
+    noisy = np.clip(clean + 0.06 * pink, -1, 1)
+    clean_events, noisy_events = [await run(lite_engine, audio, source_language="spa") for audio in (clean, noisy)]
+    for side in Side:
+        assert mean_final_confidence(noisy_events, side) < mean_final_confidence(clean_events, side) - 0.1, side

@@ -9,10 +9,11 @@ import { Connection, showConnectionIn } from "./connection.js";
 import { showCloseWordsIn, showErrorIn } from "./error-banner.js";
 import { languagesWords, microphoneWords, resumingWords, roomEndedWords, serverErrorWords } from "./errors.js";
 import { FrameBatcher, concat } from "./frames.js";
+import { LanguageHintBanner } from "./language-hint.js";
 import { offerOnly, reachableTargets } from "./language-routes.js";
 import { OutputControls } from "./output-controls.js";
 import { enterPhase } from "./page-phase.js";
-import { Playback } from "./playback.js";
+import { JITTER_MS, Playback } from "./playback.js";
 import { remember, wanted } from "./preferences.js";
 import { resumable, startsOnNextSocket } from "./resume.js";
 import { addressFor, fetchApi, roomAddress, roomSocketUrl, socketUrl } from "./room-links.js";
@@ -26,6 +27,7 @@ import { TranscriptView } from "./transcripts.js";
 const PENDING_MAX_MS = 3000; // speech kept while no session is ready (opening, reconnecting)
 const LANGUAGES_RETRY_S = 3;
 const DEFAULT_OUTPUT_RATE = 16000; // until a `ready` event says otherwise
+const LISTENING = "Listening. Speak now.";
 
 const $ = (id) => document.getElementById(id);
 const ui = {
@@ -48,6 +50,9 @@ const share = new RoomShare({
   copy: $("copy-link"), note: $("room-note"), qr: $("listener-qr"), counts: $("listener-counts"),
   total: $("listener-total"), revoke: $("revoke-link"), end: $("end-room"),
 }, { onOpen: openRoom, onRevoke: revokeLink, onEnd: endRoom });
+const hint = new LanguageHintBanner({
+  banner: $("language-hint"), text: $("language-hint-text"), accept: $("switch-language"), dismiss: $("dismiss-language-hint"),
+}, switchSource);
 const output = new OutputControls({ volume: $("volume"), mute: $("mute"), speaking: $("speaking") },
   (gain) => playback?.setGain(gain));
 
@@ -77,6 +82,10 @@ const current = {
   // reconnections); null: none.
   room: spoken.speak ? { room_id: spoken.room, speaker_key: spoken.speak, languages: spoken.languages } : null,
   roomLive: false, // the gateway knows this socket as the room's speaker: audio may flow
+  switching: false, // `stop` sent to start again with another spoken language (a language hint taken)
+  inFlight: new Set(), // segments heard and not finished yet (their `stats` not in): "Hearing speech…", "Translating…"
+  playsUntil: 0, // performance.now() by which the translated speech received so far will have played
+  settleTimer: null,
 };
 let languagesLoaded = false;
 let speechTargets = new Set();
@@ -129,6 +138,7 @@ function onState(state, detail) {
 function sessionLost() {
   current.ready = null;
   current.startSent = false;
+  current.switching = false;
   current.roomLive = false; // the room waits for its speaker (S2ST_ROOM_GRACE_SECONDS)
   const held = batcher.takeHeld(); // captured, never sent: the next session gets it first
   if (held !== null) current.pending.unshift(held);
@@ -155,7 +165,7 @@ function onEvent(event) {
         return;
       }
       setPhase("live");
-      setStatus(`Listening (${event.engine}). Speak now.`);
+      setStatus(LISTENING);
       showError(null);
       playback?.prepare(event.output_sample_rate).catch(() => {}); // a new rate: a new graph
       batcher.start(event.input_step_ms);
@@ -165,14 +175,20 @@ function onEvent(event) {
       if (!current.discarding) (event.side === "source" ? sourceView : targetView).update(store.transcript(event).key, event);
       break;
     case "speech":
-      if (!current.discarding) store.speech(event);
+      if (current.discarding) break;
+      store.speech(event);
+      current.inFlight.add(event.segment_id);
       if (current.phase === "live") setStatus(event.state === "started" ? "Hearing speech…" : "Translating…");
       break;
     case "stats":
       if (current.discarding) break;
       store.stats(event);
-      ui.firstOutput.textContent = formatMs(event.first_output_latency_ms);
-      ui.endingOffset.textContent = formatMs(event.ending_offset_ms);
+      showLatency(event);
+      current.inFlight.delete(event.segment_id);
+      settleStatus();
+      break;
+    case "language_hint":
+      if (!current.discarding && current.ready !== null) hint.show(event.language, languageName(event.language));
       break;
     case "reset_done":
       current.discarding = false;
@@ -180,6 +196,10 @@ function onEvent(event) {
     case "ended":
       current.ready = null;
       if (current.phase === "stopping") finishSession("Stopped");
+      else if (current.switching) {
+        current.switching = false;
+        sendStart(); // the microphone kept capturing: what it heard meanwhile goes first
+      }
       break;
     case "room": // the room opened, this page is its speaker again, or its listener link was revoked
       roomOpened(event);
@@ -204,7 +224,8 @@ function onEvent(event) {
       if (!event.fatal) break;
       current.ready = null;
       current.startSent = false;
-      finishSession("Stopped");
+      // Refused (busy, ...) before `ready`: it never started. An idle page (a gateway restarting) keeps its words.
+      if (current.phase !== "idle") finishSession(current.phase === "starting" ? "Not started." : "Stopped");
       break;
     default:
       break; // events of later protocol versions
@@ -219,8 +240,29 @@ function onAudio(header, pcm) {
   const spoken = `${current.ready.session_id}:${header.segmentId}`;
   if (!debug.spokenSegments.includes(spoken)) debug.spokenSegments.push(spoken);
   if (debug.record) debug.received.push(pcm);
-  store.audio(header, (1000 * pcm.byteLength) / 2 / current.ready.output_sample_rate);
+  const durationMs = (1000 * pcm.byteLength) / 2 / current.ready.output_sample_rate;
+  store.audio(header, durationMs);
+  current.playsUntil = Math.max(current.playsUntil, performance.now() + JITTER_MS) + durationMs;
   if (playback.enqueue(pcm)) debug.heldChunks++;
+}
+
+// Back to "Listening" once every segment heard is finished and its translated speech has played.
+function settleStatus() {
+  clearTimeout(current.settleTimer);
+  if (current.phase !== "live" || current.inFlight.size > 0) return;
+  const waitMs = current.playsUntil - performance.now();
+  if (waitMs > 0) current.settleTimer = setTimeout(settleStatus, waitMs);
+  else if (!playback?.busy) setStatus(LISTENING); // speech held back or playing: its end calls again
+}
+
+function onSpeaking(playing) {
+  output.showSpeaking(playing);
+  if (!playing) settleStatus();
+}
+
+function showLatency({ first_output_latency_ms: firstOutput, ending_offset_ms: ending }) {
+  ui.firstOutput.textContent = formatMs(firstOutput);
+  ui.endingOffset.textContent = formatMs(ending);
 }
 
 function onTap({ samples, audible, blocks }) {
@@ -294,8 +336,10 @@ function onLevel(rms) {
 function sendStart() {
   if (current.startSent || current.ready !== null || !connection.ready) return;
   store.newSession();
+  hint.hide();
   current.expectedSequence = 0;
   current.discarding = false;
+  current.inFlight.clear();
   const target = ui.target.value;
   current.startSent = connection.send({
     type: "start", target_language: target, source_language: ui.source.value || null,
@@ -322,7 +366,7 @@ async function begin(mode) {
   setStatus("Opening the microphone…");
   const opening = [];
   if (mode === "session") {
-    playback ??= new Playback(onTap, { record: debug.record, gain: output.gain, onSpeaking: (on) => output.showSpeaking(on) });
+    playback ??= new Playback(onTap, { record: debug.record, gain: output.gain, onSpeaking });
     opening.push(playback.prepare(current.ready?.output_sample_rate ?? playback.rate ?? DEFAULT_OUTPUT_RATE));
   }
   capture = new Capture(onFrame, onLevel);
@@ -376,6 +420,7 @@ function stop() {
 }
 
 function finishSession(status) {
+  current.switching = false;
   stopCapture();
   setPhase("idle");
   setStatus(status);
@@ -463,7 +508,27 @@ function roomError(event) {
   showError(serverErrorWords(event), refused ? "session" : "");
 }
 
+// A language hint taken: the spoken language becomes `code`, and a live session starts again with it (the
+// microphone stays open; a new session because the source is part of a session's settings).
+function switchSource(code) {
+  ui.source.value = code;
+  ui.source.dispatchEvent(new Event("change")); // remembered, targets offered for it
+  if (current.mode !== "session" || current.phase !== "live" || current.ready === null) return;
+  flushPending();
+  batcher.flush();
+  connection.send({ type: "stop" }); // the old session's last events are dropped with its `ready`
+  current.ready = null;
+  current.switching = true;
+  setPhase("starting");
+  setStatus(`Switching to ${languageName(code)}…`);
+}
+
+function languageName(code) {
+  return [...ui.source.options].find((option) => option.value === code)?.text ?? code;
+}
+
 function reset() {
+  current.inFlight.clear();
   clearTranscript();
   showError(null);
   playback?.clear();
@@ -494,6 +559,8 @@ function restoreTranscript() {
     if (entry.source) sourceView.update(entry.key, entry.source, { quiet: true });
     if (entry.target) targetView.update(entry.key, entry.target, { quiet: true });
   }
+  const measured = store.lastMeasured; // the readout agrees with the timeline's last points
+  if (measured) showLatency({ first_output_latency_ms: measured.firstOutputLatencyMs, ending_offset_ms: measured.endingOffsetMs });
   transcriptChanged();
 }
 

@@ -100,6 +100,11 @@ export class Playback {
     this.player.port.postMessage(floats.buffer, [floats.buffer]);
   }
 
+  // True while translated speech plays or waits, held back, to play.
+  get busy() {
+    return this.playing || this.heldBack.length > 0;
+  }
+
   // True while translated speech is audible, and shortly after (its echo in the room).
   get audible() {
     return this.playing || performance.now() - this.stoppedAt < PLAYING_TAIL_MS;

@@ -59,9 +59,9 @@ export class TranscriptStore {
   }
 
   // A `transcript` event; returns its entry.
-  transcript({ segment_id: id, side, text, final, language, input_offset_ms: offset }) {
+  transcript({ segment_id: id, side, text, final, language, confidence = null, input_offset_ms: offset }) {
     const entry = this.entry(id, offset);
-    entry[side] = { text, final, language };
+    entry[side] = { text, final, language, confidence };
     this.changed();
     return entry;
   }
@@ -95,6 +95,11 @@ export class TranscriptStore {
     this.clock = 0;
     this.changed();
     this.save();
+  }
+
+  // The latest segment with latency figures (the page's First output / Ending offset readout), or null.
+  get lastMeasured() {
+    return this.segments.findLast((entry) => entry.firstOutputLatencyMs !== null || entry.endingOffsetMs !== null) ?? null;
   }
 
   // Segments that have text on either side.

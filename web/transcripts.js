@@ -1,6 +1,11 @@
 // Live transcripts: one line per segment and side, keyed by the transcript store's entry key
 // (segment ids restart with each session). A partial replaces the line's text and is styled
-// apart; a final settles it.
+// apart; a final settles it, marked quietly when the engine was unsure of it.
+
+// A final whose `confidence` (docs/protocol.md) is below this is marked. The lite engine's figures: clean
+// speech 0.47-0.81, speech under loud noise 0.30-0.43, speech decoded in the wrong language 0.17-0.19.
+export const LOW_CONFIDENCE = 0.4;
+const UNSURE_TITLE = "The engine was unsure of this line";
 
 export class TranscriptView {
   // announce(text): called with each final line (a screen-reader live region).
@@ -11,7 +16,7 @@ export class TranscriptView {
   }
 
   // quiet: not announced (lines restored from an earlier visit).
-  update(key, { text, final }, { quiet = false } = {}) {
+  update(key, { text, final, confidence }, { quiet = false } = {}) {
     let line = this.lines.get(key);
     if (!line) {
       line = document.createElement("li");
@@ -20,6 +25,10 @@ export class TranscriptView {
     }
     line.textContent = text;
     line.classList.toggle("partial", !final);
+    const unsure = final && typeof confidence === "number" && confidence < LOW_CONFIDENCE;
+    line.classList.toggle("unsure", unsure);
+    if (unsure) line.title = UNSURE_TITLE;
+    else line.removeAttribute("title");
     if (final && !quiet) this.announce(text);
     this.list.scrollTop = this.list.scrollHeight;
   }

@@ -107,6 +107,9 @@ class TranscriptUpdate:
     text: str
     is_final: bool
     language: str = ""
+    # How sure the engine is of a final's text, 0..1 (docs/protocol.md says how each engine measures it); None:
+    # the engine does not say.
+    confidence: float | None = None
 
 
 @dataclass(frozen=True)
@@ -133,7 +136,19 @@ class SegmentWarning:
     message: str
 
 
-EngineEvent = SpeechStarted | SpeechEnded | TranscriptUpdate | SpeechAudio | SegmentWarning
+@dataclass(frozen=True)
+class LanguageHint:
+    """The speech sounds like another language than the session's chosen source (ISO 639-3 codes), with the
+    engine's probability of each; sent at most once per session and suggested language."""
+
+    segment_id: int
+    language: str
+    probability: float
+    source_language: str
+    source_probability: float
+
+
+EngineEvent = SpeechStarted | SpeechEnded | TranscriptUpdate | SpeechAudio | SegmentWarning | LanguageHint
 
 
 class EngineSession(abc.ABC):

@@ -70,6 +70,7 @@ def test_a_full_service_says_to_try_again_in_a_minute(open_page, server_logs, tm
         text, details = shown_error(page)
         assert "busy" not in text and details.startswith("Details: busy:"), details
         expect(page.locator("#start")).to_be_enabled()
+        expect(page.locator("#session-status")).to_have_text("Not started.")  # refused: it never ran, so never stopped
         page.screenshot(path=str(artifacts / "web-client-busy.png"), full_page=True)
         page.set_viewport_size(PHONE)
         page.screenshot(path=str(artifacts / "web-client-busy-phone.png"), full_page=True)

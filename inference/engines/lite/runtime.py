@@ -33,9 +33,10 @@ class LiteRuntime:
         return self.thread.pending > 0
 
     async def recognize(self, audio: np.ndarray, language: str | None, translate: bool,
-                        target_prefix: str = "", glossary: tuple[str, ...] = (), redo_loops: bool = True) -> Recognition:
+                        target_prefix: str = "", glossary: tuple[str, ...] = (), redo_loops: bool = True,
+                        check_language: bool = False) -> Recognition:
         return await self.thread.run(self.recognizer.recognize, audio, language, translate, target_prefix, glossary,
-                                     redo_loops)
+                                     redo_loops, check_language)
 
     def whisper_code(self, language: str) -> str:
         return self.iso3_to_whisper[language]

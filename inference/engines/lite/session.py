@@ -10,8 +10,10 @@ import numpy as np
 
 from inference.audio import WindowBuffer, samples_to_ms
 from inference.engines.base import (
+    ENGINE_SAMPLE_RATE,
     EngineEvent,
     EngineSession,
+    LanguageHint,
     SegmentWarning,
     Side,
     SpeechAudio,
@@ -20,6 +22,7 @@ from inference.engines.base import (
     TranscriptUpdate,
 )
 from inference.languages import display_name
+from inference.engines.lite.language_hint import LanguageHints
 from inference.engines.lite.languages import ENGLISH, ENGLISH_WHISPER, to_iso3
 from inference.engines.lite.recognizer import Recognition
 from inference.engines.lite.runtime import LiteRuntime
@@ -79,6 +82,7 @@ class LiteSession(EngineSession):
         self._glossary = glossary
         self._source_whisper = runtime.whisper_code(source) if source else None
         self._route = runtime.routes.route(source, target) if source else None  # None: per detected language
+        self._hints = LanguageHints(self._source_whisper) if self._source_whisper else None
         self._target = target
         self._speech = SpeechQueue(runtime.voices.voice_for(target)) if speech_output else None
         self._vad = StreamingVad(runtime.vad_model)
@@ -196,7 +200,7 @@ class LiteSession(EngineSession):
         self._at_pause = None
         if self._runtime.busy:
             return []
-        recognition = await self._recognize(pause.audio, target_prefix=" ".join(self._spoken))
+        recognition = await self._recognize(pause.audio, target_prefix=" ".join(self._spoken), check_language=True)
         self._at_pause = (len(self._spoken), recognition)
         if not recognition.is_speech or not all(text.rstrip().endswith(SENTENCE_END) for text in
                                                  (recognition.transcript, self._decoded(recognition))):
@@ -211,7 +215,7 @@ class LiteSession(EngineSession):
             recognition = self._at_pause[1]  # nothing but silence since that decode
         else:
             # The final decode continues what was already spoken, so the two never disagree.
-            recognition = await self._recognize(segment.audio, target_prefix=" ".join(self._spoken))
+            recognition = await self._recognize(segment.audio, target_prefix=" ".join(self._spoken), check_language=True)
         if not recognition.is_speech:
             if self._last_partial is None:
                 return None  # noise the VAD let through: no text, no speech, no events
@@ -224,10 +228,23 @@ class LiteSession(EngineSession):
         else:
             events += await self._speak_sentences(segment, route, self._decoded(recognition).split()[len(self._spoken):],
                                                   texts)
-        events.insert(1, TranscriptUpdate(Side.TARGET, segment.segment_id, " ".join(texts), True, self._target))
+        events.insert(1, TranscriptUpdate(Side.TARGET, segment.segment_id, " ".join(texts), True, self._target,
+                                          self._target_confidence(recognition)))
         if self._speech:
             self._speech.put(segment.segment_id, "", is_last=True)
-        return events
+        return events + self._language_hint(segment, recognition)
+
+    def _language_hint(self, segment: Segment, recognition: Recognition) -> list[EngineEvent]:
+        """A LanguageHint when the segment sounds like another source language the engine can take
+        (language_hint.py has the rule)."""
+        if self._hints is None:
+            return []
+        suggestion = self._hints.check(recognition.language_probabilities, len(segment.audio) / ENGINE_SAMPLE_RATE)
+        language = to_iso3(suggestion.language) if suggestion else None
+        if suggestion is None or language not in self._runtime.routes.sources:
+            return []
+        return [LanguageHint(segment.segment_id, language, suggestion.probability, to_iso3(self._hints.chosen) or "",
+                             suggestion.chosen_probability)]
 
     async def _speak_sentences(self, segment: Segment, route: Route, words: list[str],
                                texts: list[str]) -> list[EngineEvent]:
@@ -263,21 +280,32 @@ class LiteSession(EngineSession):
     async def _translated(route: Route, text: str) -> str:
         return await route.translator.translate(text) if route.translator and text.strip() else text
 
-    async def _recognize(self, audio: np.ndarray, target_prefix: str = "", redo_loops: bool = True) -> Recognition:
+    async def _recognize(self, audio: np.ndarray, target_prefix: str = "", redo_loops: bool = True,
+                         check_language: bool = False) -> Recognition:
+        """check_language: the decodes a final may come from also measure how likely each language is."""
         # Whisper's translate task makes English; any other target starts from the transcript.
         translate = self._target == ENGLISH and self._source_whisper != ENGLISH_WHISPER
-        return await self._runtime.recognize(audio.copy(), self._source_whisper, translate,
-                                             target_prefix, self._glossary, redo_loops)
+        return await self._runtime.recognize(audio.copy(), self._source_whisper, translate, target_prefix,
+                                             self._glossary, redo_loops, check_language and self._hints is not None)
 
     @staticmethod
     def _source_text(segment: Segment, recognition: Recognition, is_final: bool) -> TranscriptUpdate:
         return TranscriptUpdate(Side.SOURCE, segment.segment_id, recognition.transcript, is_final,
-                                to_iso3(recognition.language) or "")
+                                to_iso3(recognition.language) or "", recognition.confidence if is_final else None)
+
+    @staticmethod
+    def _target_confidence(recognition: Recognition) -> float | None:
+        """The confidence of the decode the target text comes from: Whisper's translation, else the transcript
+        (a translator of the transcript cannot be surer than what was heard)."""
+        return recognition.translation_confidence if _whisper_translated(recognition) else recognition.confidence
 
     @staticmethod
     def _decoded(recognition: Recognition) -> str:
         """The text the last decode task made: the English translation, else the transcript (detected
         English needs no translation: its transcript is the target text)."""
-        if recognition.translation is None or recognition.language == ENGLISH_WHISPER:
-            return recognition.transcript
-        return recognition.translation
+        return recognition.translation if _whisper_translated(recognition) else recognition.transcript
+
+
+def _whisper_translated(recognition: Recognition) -> bool:
+    """Whether Whisper's translate task made the target text (detected English needs no translation)."""
+    return recognition.translation is not None and recognition.language != ENGLISH_WHISPER

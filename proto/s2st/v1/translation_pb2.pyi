@@ -79,7 +79,7 @@ class Control(_message.Message):
     def __init__(self, action: _Optional[_Union[Control.Action, str]] = ...) -> None: ...
 
 class TranslateResponse(_message.Message):
-    __slots__ = ("input_offset_ms", "accepted", "speech", "transcript", "audio", "stats", "reset_done", "end", "warning")
+    __slots__ = ("input_offset_ms", "accepted", "speech", "transcript", "audio", "stats", "reset_done", "end", "warning", "language_hint")
     INPUT_OFFSET_MS_FIELD_NUMBER: _ClassVar[int]
     ACCEPTED_FIELD_NUMBER: _ClassVar[int]
     SPEECH_FIELD_NUMBER: _ClassVar[int]
@@ -89,6 +89,7 @@ class TranslateResponse(_message.Message):
     RESET_DONE_FIELD_NUMBER: _ClassVar[int]
     END_FIELD_NUMBER: _ClassVar[int]
     WARNING_FIELD_NUMBER: _ClassVar[int]
+    LANGUAGE_HINT_FIELD_NUMBER: _ClassVar[int]
     input_offset_ms: int
     accepted: SessionAccepted
     speech: SpeechActivity
@@ -98,7 +99,8 @@ class TranslateResponse(_message.Message):
     reset_done: ResetDone
     end: EndOfStream
     warning: SegmentWarning
-    def __init__(self, input_offset_ms: _Optional[int] = ..., accepted: _Optional[_Union[SessionAccepted, _Mapping]] = ..., speech: _Optional[_Union[SpeechActivity, _Mapping]] = ..., transcript: _Optional[_Union[TranscriptEvent, _Mapping]] = ..., audio: _Optional[_Union[AudioOutput, _Mapping]] = ..., stats: _Optional[_Union[SegmentStats, _Mapping]] = ..., reset_done: _Optional[_Union[ResetDone, _Mapping]] = ..., end: _Optional[_Union[EndOfStream, _Mapping]] = ..., warning: _Optional[_Union[SegmentWarning, _Mapping]] = ...) -> None: ...
+    language_hint: LanguageHint
+    def __init__(self, input_offset_ms: _Optional[int] = ..., accepted: _Optional[_Union[SessionAccepted, _Mapping]] = ..., speech: _Optional[_Union[SpeechActivity, _Mapping]] = ..., transcript: _Optional[_Union[TranscriptEvent, _Mapping]] = ..., audio: _Optional[_Union[AudioOutput, _Mapping]] = ..., stats: _Optional[_Union[SegmentStats, _Mapping]] = ..., reset_done: _Optional[_Union[ResetDone, _Mapping]] = ..., end: _Optional[_Union[EndOfStream, _Mapping]] = ..., warning: _Optional[_Union[SegmentWarning, _Mapping]] = ..., language_hint: _Optional[_Union[LanguageHint, _Mapping]] = ...) -> None: ...
 
 class SessionAccepted(_message.Message):
     __slots__ = ("session_id", "engine", "model", "output_sample_rate_hz", "target_language", "source_language", "input_step_ms")
@@ -135,18 +137,20 @@ class SpeechActivity(_message.Message):
     def __init__(self, segment_id: _Optional[int] = ..., kind: _Optional[_Union[SpeechActivity.Kind, str]] = ...) -> None: ...
 
 class TranscriptEvent(_message.Message):
-    __slots__ = ("side", "is_final", "segment_id", "text", "language")
+    __slots__ = ("side", "is_final", "segment_id", "text", "language", "confidence")
     SIDE_FIELD_NUMBER: _ClassVar[int]
     IS_FINAL_FIELD_NUMBER: _ClassVar[int]
     SEGMENT_ID_FIELD_NUMBER: _ClassVar[int]
     TEXT_FIELD_NUMBER: _ClassVar[int]
     LANGUAGE_FIELD_NUMBER: _ClassVar[int]
+    CONFIDENCE_FIELD_NUMBER: _ClassVar[int]
     side: Side
     is_final: bool
     segment_id: int
     text: str
     language: str
-    def __init__(self, side: _Optional[_Union[Side, str]] = ..., is_final: _Optional[bool] = ..., segment_id: _Optional[int] = ..., text: _Optional[str] = ..., language: _Optional[str] = ...) -> None: ...
+    confidence: float
+    def __init__(self, side: _Optional[_Union[Side, str]] = ..., is_final: _Optional[bool] = ..., segment_id: _Optional[int] = ..., text: _Optional[str] = ..., language: _Optional[str] = ..., confidence: _Optional[float] = ...) -> None: ...
 
 class AudioOutput(_message.Message):
     __slots__ = ("pcm", "segment_id", "sequence", "segment_end")
@@ -187,6 +191,20 @@ class SegmentWarning(_message.Message):
     code: str
     message: str
     def __init__(self, segment_id: _Optional[int] = ..., code: _Optional[str] = ..., message: _Optional[str] = ...) -> None: ...
+
+class LanguageHint(_message.Message):
+    __slots__ = ("segment_id", "language", "probability", "source_language", "source_probability")
+    SEGMENT_ID_FIELD_NUMBER: _ClassVar[int]
+    LANGUAGE_FIELD_NUMBER: _ClassVar[int]
+    PROBABILITY_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_LANGUAGE_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_PROBABILITY_FIELD_NUMBER: _ClassVar[int]
+    segment_id: int
+    language: str
+    probability: float
+    source_language: str
+    source_probability: float
+    def __init__(self, segment_id: _Optional[int] = ..., language: _Optional[str] = ..., probability: _Optional[float] = ..., source_language: _Optional[str] = ..., source_probability: _Optional[float] = ...) -> None: ...
 
 class ResetDone(_message.Message):
     __slots__ = ()
