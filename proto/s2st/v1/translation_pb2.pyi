@@ -79,7 +79,7 @@ class Control(_message.Message):
     def __init__(self, action: _Optional[_Union[Control.Action, str]] = ...) -> None: ...
 
 class TranslateResponse(_message.Message):
-    __slots__ = ("input_offset_ms", "accepted", "speech", "transcript", "audio", "stats", "reset_done", "end", "warning")
+    __slots__ = ("input_offset_ms", "accepted", "speech", "transcript", "audio", "stats", "reset_done", "end", "warning", "ending")
     INPUT_OFFSET_MS_FIELD_NUMBER: _ClassVar[int]
     ACCEPTED_FIELD_NUMBER: _ClassVar[int]
     SPEECH_FIELD_NUMBER: _ClassVar[int]
@@ -89,6 +89,7 @@ class TranslateResponse(_message.Message):
     RESET_DONE_FIELD_NUMBER: _ClassVar[int]
     END_FIELD_NUMBER: _ClassVar[int]
     WARNING_FIELD_NUMBER: _ClassVar[int]
+    ENDING_FIELD_NUMBER: _ClassVar[int]
     input_offset_ms: int
     accepted: SessionAccepted
     speech: SpeechActivity
@@ -98,7 +99,8 @@ class TranslateResponse(_message.Message):
     reset_done: ResetDone
     end: EndOfStream
     warning: SegmentWarning
-    def __init__(self, input_offset_ms: _Optional[int] = ..., accepted: _Optional[_Union[SessionAccepted, _Mapping]] = ..., speech: _Optional[_Union[SpeechActivity, _Mapping]] = ..., transcript: _Optional[_Union[TranscriptEvent, _Mapping]] = ..., audio: _Optional[_Union[AudioOutput, _Mapping]] = ..., stats: _Optional[_Union[SegmentStats, _Mapping]] = ..., reset_done: _Optional[_Union[ResetDone, _Mapping]] = ..., end: _Optional[_Union[EndOfStream, _Mapping]] = ..., warning: _Optional[_Union[SegmentWarning, _Mapping]] = ...) -> None: ...
+    ending: StreamEnding
+    def __init__(self, input_offset_ms: _Optional[int] = ..., accepted: _Optional[_Union[SessionAccepted, _Mapping]] = ..., speech: _Optional[_Union[SpeechActivity, _Mapping]] = ..., transcript: _Optional[_Union[TranscriptEvent, _Mapping]] = ..., audio: _Optional[_Union[AudioOutput, _Mapping]] = ..., stats: _Optional[_Union[SegmentStats, _Mapping]] = ..., reset_done: _Optional[_Union[ResetDone, _Mapping]] = ..., end: _Optional[_Union[EndOfStream, _Mapping]] = ..., warning: _Optional[_Union[SegmentWarning, _Mapping]] = ..., ending: _Optional[_Union[StreamEnding, _Mapping]] = ...) -> None: ...
 
 class SessionAccepted(_message.Message):
     __slots__ = ("session_id", "engine", "model", "output_sample_rate_hz", "target_language", "source_language", "input_step_ms")
@@ -187,6 +189,14 @@ class SegmentWarning(_message.Message):
     code: str
     message: str
     def __init__(self, segment_id: _Optional[int] = ..., code: _Optional[str] = ..., message: _Optional[str] = ...) -> None: ...
+
+class StreamEnding(_message.Message):
+    __slots__ = ("status", "message")
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    status: str
+    message: str
+    def __init__(self, status: _Optional[str] = ..., message: _Optional[str] = ...) -> None: ...
 
 class ResetDone(_message.Message):
     __slots__ = ()
