@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -14,7 +15,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from gateway.auth import Grant
 from gateway.config import GatewayConfig
 from gateway.protocol import ProtocolError, Start, error_event, server_frame, status_error_event
-from gateway.worker_status import keep_worker_status, worker_error
+from gateway.worker_status import keep_stated_status, keep_worker_status, worker_error
 from s2st.runtime.tracing import trace_metadata
 from s2st.v1 import translation_pb2 as pb
 from s2st.v1 import translation_pb2_grpc as pb_grpc
@@ -174,7 +175,7 @@ async def session_frames(call: grpc.aio.StreamStreamCall,
     (with the worker's status: gateway/worker_status.py)."""
     while True:
         try:
-            response = await call.read()
+            response = await _read(call)
         except grpc.aio.AioRpcError as error:
             raise await worker_error(call, error) from None
         if response is grpc.aio.EOF:
@@ -183,6 +184,17 @@ async def session_frames(call: grpc.aio.StreamStreamCall,
         if converted.ends_session:
             return
         yield response, converted.frame
+
+
+async def _read(call: grpc.aio.StreamStreamCall) -> Any:
+    """The call's next response (or grpc.aio.EOF), past the worker's in-band StreamEnding: that says the
+    call's status (for worker_error), never a client frame."""
+    while (response := await call.read()) is not grpc.aio.EOF and response.WhichOneof("event") == "ending":
+        keep_stated_status(call, response.ending.status, response.ending.message)
+        # The worker takes the writes in flight until this half-close, then sends its status: none races it.
+        with contextlib.suppress(grpc.aio.AioRpcError, asyncio.InvalidStateError):
+            await call.done_writing()
+    return response
 
 
 async def _status_error(call: grpc.aio.StreamStreamCall) -> grpc.aio.AioRpcError:

@@ -11,9 +11,14 @@ for the first one only. So the gateway records the first status when it is the w
 and a read that failed with the write's status takes that one, or else waits (briefly:
 Core delivers a status to every call) for the worker's to replace the write's.
 
-Not covered: a write still waiting on flow control when the worker ends the stream (a
-client sending audio faster than the worker reads it) can keep grpcio from setting the
-worker's status at all; that read then reports INTERNAL.
+A write still waiting on flow control when the worker ends the stream (a client sending
+audio faster than the worker reads it) can keep grpcio from setting the worker's status
+at all, and from reading what came before it. So the worker says its status in band
+first (StreamEnding) and sends the status itself only once the gateway, having read it,
+half-closed (worker_client.session_frames): no write waits then. The StreamEnding is
+recorded here as the call's status, should a write fail all the same; and a call whose
+own deadline (the token's max_session_seconds) has passed ended with DEADLINE_EXCEEDED,
+whatever grpcio says.
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ T = TypeVar("T")
 Status = tuple[grpc.StatusCode, str]
 LOST_TO_A_WRITE = "Internal error from Core"  # grpcio's details when a failed write set the status
 STATUS_WAIT_SECONDS = 2.0  # how long a read failed by a write may wait for the worker's status, already on its way
+DEADLINE_DETAILS = "Deadline Exceeded"  # grpcio's details when a call's own deadline ends it
 STATUS_POLL_SECONDS = 0.01  # grpcio signals only the first status set: the worker's, when it comes second, is polled
 
 _first_status: weakref.WeakKeyDictionary[grpc.aio.Call, Status] = weakref.WeakKeyDictionary()
@@ -39,10 +45,20 @@ def keep_worker_status(call: grpc.aio.Call) -> None:
     call.add_done_callback(_remember)
 
 
+def keep_stated_status(call: grpc.aio.Call, code_name: str, details: str) -> None:
+    """Record the status the worker said it ends `call` with (its in-band StreamEnding); a name this gateway does
+    not know, or OK, says nothing."""
+    code = grpc.StatusCode.__members__.get(code_name)
+    if code is not None and code != grpc.StatusCode.OK:
+        _first_status[call] = (code, details)
+
+
 async def worker_error(call: grpc.aio.Call, error: grpc.aio.AioRpcError) -> grpc.aio.AioRpcError:
     """`error` as the worker sent it: when a failed write set the status, the worker's own; else `error` itself."""
     if not _set_by_a_write(error.code(), error.details() or ""):
         return error
+    if call not in _first_status and _past_deadline(call):
+        _first_status[call] = (grpc.StatusCode.DEADLINE_EXCEEDED, DEADLINE_DETAILS)
     loop = asyncio.get_running_loop()
     deadline = loop.time() + STATUS_WAIT_SECONDS
     while (status := _first_status.get(call) or _worker_status_now(call)) is None:
@@ -62,6 +78,11 @@ def _worker_status_now(call: grpc.aio.Call) -> Status | None:
     """The call's status now, unless a failed write set it."""
     code, details = _settled(call.code()), _settled(call.details()) or ""
     return None if _set_by_a_write(code, details) else (code, details)
+
+
+def _past_deadline(call: grpc.aio.Call) -> bool:
+    remaining = call.time_remaining()
+    return remaining is not None and remaining <= 0
 
 
 def _set_by_a_write(code: grpc.StatusCode, details: str) -> bool:

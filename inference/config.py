@@ -15,6 +15,7 @@
 | S2ST_IDLE_SESSION_SECONDS | 60 | a session that receives no audio for this long ends with ABORTED, freeing its slot; 0 turns it off |
 | S2ST_AUDIO_BURST_SECONDS | 5 | a stream's audio reaches the engine no faster than real time, beyond this many seconds of it at once (a network stall up to that long costs nothing): a client that sends faster than it speaks waits (gRPC flow control) instead of taking other streams' share of the engine; 0 turns pacing off (offline evaluation) |
 | S2ST_CLIENT_STALL_SECONDS | 15 | a client that takes none of its responses for this long loses its stream (ABORTED) |
+| S2ST_ENDING_GRACE_SECONDS | 1 | after the StreamEnding that says an accepted stream's non-OK status, how long the worker waits for the client to take it and half-close before it sends the status (a client write waiting then may make grpcio lose the status: grpc/grpc#36066) |
 | S2ST_GRPC_MAX_CONNECTION_AGE_SECONDS | 0 | a client connection older than this is asked to reconnect (GOAWAY) once its streams end, so clients of a `dns:///` target find workers added since; live streams are never cut; 0 turns it off |
 | S2ST_GRPC_TOKENS | (empty) | comma list of bearer tokens; set, every Translator call needs `authorization: Bearer <token>` (health stays open) |
 | S2ST_GRPC_TLS_CERT | (empty) | PEM certificate chain; with the key, the gRPC port speaks TLS only |
@@ -49,6 +50,7 @@ class WorkerConfig(FromEnviron):
     idle_session_seconds: float = env("S2ST_IDLE_SESSION_SECONDS", 60.0)
     audio_burst_seconds: float = env("S2ST_AUDIO_BURST_SECONDS", 5.0)
     client_stall_seconds: float = env("S2ST_CLIENT_STALL_SECONDS", 15.0)
+    ending_grace_seconds: float = env("S2ST_ENDING_GRACE_SECONDS", 1.0)
     max_connection_age_seconds: float = env("S2ST_GRPC_MAX_CONNECTION_AGE_SECONDS", 0.0)
     grpc_tokens: tuple[str, ...] = env("S2ST_GRPC_TOKENS", ())
     tls_cert_path: str = env("S2ST_GRPC_TLS_CERT", "")

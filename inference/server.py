@@ -70,6 +70,7 @@ class Worker:
                 config_timeout_seconds=config.config_timeout_seconds,
                 idle_session_seconds=config.idle_session_seconds,
                 client_stall_seconds=config.client_stall_seconds,
+                ending_grace_seconds=config.ending_grace_seconds,
                 audio_burst_seconds=config.audio_burst_seconds,
             )),
             self.server,

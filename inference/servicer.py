@@ -9,6 +9,7 @@ limit fires while a write waits, not only once the client reads again.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator
@@ -76,6 +77,56 @@ class ClientStalled(Exception):
     """The client took none of its responses for the stall limit."""
 
 
+class Replies:
+    """One stream's responses, each within the session's limits, and how the stream ends.
+
+    An accepted stream's non-OK end is also said in band (StreamEnding) right before the status: a
+    grpcio client still writing when the stream ends may lose the status itself (grpc/grpc#36066).
+    """
+
+    def __init__(self, context: grpc.aio.ServicerContext, stall_seconds: float, ending_grace_seconds: float) -> None:
+        self._context = context
+        self._stall_seconds = stall_seconds
+        self._ending_grace_seconds = ending_grace_seconds
+        self._accepted = False
+        self._in_flight: asyncio.Future[None] | None = None  # the last write; Core takes the next only after it
+
+    async def write(self, deadline: float, response: pb.TranslateResponse) -> None:
+        """One response, or SessionExpired / ClientStalled while the client does not take it (the write stays in
+        flight: the ending goes after it)."""
+        stalled_at = asyncio.get_running_loop().time() + self._stall_seconds
+        self._in_flight = asyncio.ensure_future(self._context.write(response))
+        self._in_flight.add_done_callback(_consume_failure)
+        async with within(deadline, stalled_at, ClientStalled):
+            await asyncio.shield(self._in_flight)
+        self._accepted = self._accepted or response.HasField("accepted")
+
+    async def end(self, code: grpc.StatusCode, message: str, in_band: bool = True) -> None:
+        """End the stream with this status, said in band first once the stream was accepted (not `in_band`: the
+        client takes no responses)."""
+        if self._accepted and in_band:
+            ending = pb.TranslateResponse(ending=pb.StreamEnding(status=code.name, message=message))
+            # The status matters more than its echo: a write that fails or waits too long is given up.
+            with contextlib.suppress(Exception):
+                async with asyncio.timeout(self._ending_grace_seconds):
+                    if self._in_flight is not None:
+                        await self._in_flight
+                    await self._context.write(ending)
+                    # Until the client stops writing (half-closes), its writes are taken and dropped: one waiting
+                    # on flow control when the status goes out may make grpcio lose that status and this ending.
+                    while await self._context.read() is not grpc.aio.EOF:
+                        pass
+        if self._in_flight is not None:
+            self._in_flight.cancel()
+        await self._context.abort(code, message)
+
+
+def _consume_failure(write: asyncio.Future[None]) -> None:
+    """A write the stream's end overtook fails with the stream: nothing to report."""
+    if not write.cancelled():
+        write.exception()
+
+
 class TranslatorServicer(pb_grpc.TranslatorServicer):
     """Serves Translate streams and ListLanguages on one engine."""
 
@@ -116,6 +167,7 @@ class TranslatorServicer(pb_grpc.TranslatorServicer):
     ) -> None:
         outcome = "CANCELLED"  # until the stream ends in one of the ways below
         request_iterator = _decoded(request_iterator)
+        replies = Replies(context, self._limits.client_stall_seconds, self._limits.ending_grace_seconds)
         try:
             first = await self._first_request(request_iterator)
             if first is None or first.WhichOneof("request") != "config":
@@ -124,38 +176,38 @@ class TranslatorServicer(pb_grpc.TranslatorServicer):
             with self._admission.admit() as session_id:
                 self._metrics.active_sessions.inc()
                 try:
-                    await self._serve(session_id, settings, input_rate, label, request_iterator, context)
+                    await self._serve(session_id, settings, input_rate, label, request_iterator, replies)
                 finally:
                     self._metrics.active_sessions.dec()
             outcome = "ok"
         except (InvalidRequest, UnsupportedConfig) as error:
             outcome = "INVALID_ARGUMENT"
-            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(error))
+            await replies.end(grpc.StatusCode.INVALID_ARGUMENT, str(error))
         except Busy as error:
             outcome = "RESOURCE_EXHAUSTED"
-            await context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED, str(error))
+            await replies.end(grpc.StatusCode.RESOURCE_EXHAUSTED, str(error))
         except NotServing as error:
             outcome = "UNAVAILABLE"
-            await context.abort(grpc.StatusCode.UNAVAILABLE, str(error))
+            await replies.end(grpc.StatusCode.UNAVAILABLE, str(error))
         except SessionExpired:
             outcome = "DEADLINE_EXCEEDED"
-            await context.abort(
+            await replies.end(
                 grpc.StatusCode.DEADLINE_EXCEEDED,
                 f"session reached the maximum length of {self._limits.max_session_seconds:g} s",
             )
         except InputIdle:
             outcome = "ABORTED"
-            await context.abort(grpc.StatusCode.ABORTED, f"no audio for {self._limits.idle_session_seconds:g} s: "
-                                "the session was ended to free its slot")
+            await replies.end(grpc.StatusCode.ABORTED, f"no audio for {self._limits.idle_session_seconds:g} s: "
+                              "the session was ended to free its slot")
         except ClientStalled:
             outcome = "ABORTED"
             log.warning("client stopped reading; stream ended")
-            await context.abort(grpc.StatusCode.ABORTED, f"the client read nothing for "
-                                f"{self._limits.client_stall_seconds:g} s")
+            await replies.end(grpc.StatusCode.ABORTED, f"the client read nothing for "
+                              f"{self._limits.client_stall_seconds:g} s", in_band=False)
         except Exception as error:  # an engine fault must end this stream, not the worker (cancellation passes)
             outcome = "INTERNAL"
             log.exception("stream failed")
-            await context.abort(grpc.StatusCode.INTERNAL, f"engine error: {type(error).__name__}: {error}")
+            await replies.end(grpc.StatusCode.INTERNAL, f"engine error: {type(error).__name__}: {error}")
         finally:
             trace.get_current_span().set_attribute("s2st.outcome", outcome)
             self._metrics.sessions_total.labels(self._engine.name, outcome).inc()
@@ -181,7 +233,7 @@ class TranslatorServicer(pb_grpc.TranslatorServicer):
         input_rate: int,
         label: str,
         request_iterator: AsyncIterator[pb.TranslateRequest],
-        context: grpc.aio.ServicerContext,
+        replies: Replies,
     ) -> None:
         engine_session = self._engine.open_session(settings)
         trace.get_current_span().set_attributes({"s2st.session_id": session_id, "s2st.engine": self._engine.name,
@@ -191,7 +243,7 @@ class TranslatorServicer(pb_grpc.TranslatorServicer):
                                            "target": settings.target_language, "source": settings.source_language})
         deadline = asyncio.get_running_loop().time() + self._limits.max_session_seconds
         try:
-            await self._write(context, deadline, pb.TranslateResponse(accepted=pb.SessionAccepted(
+            await replies.write(deadline, pb.TranslateResponse(accepted=pb.SessionAccepted(
                 session_id=session_id,
                 engine=self._engine.name,
                 model=self._engine.model_id,
@@ -207,17 +259,11 @@ class TranslatorServicer(pb_grpc.TranslatorServicer):
             async for output in run_stream(inputs, pump, self._limits.input_queue_chunks, deadline,
                                            self._limits.idle_session_seconds, pacer):
                 segment_spans.observe(output)
-                await self._write(context, deadline, to_response(output))
+                await replies.write(deadline, to_response(output))
         finally:
             segment_spans.close()
             await engine_session.close()
             log.info("session ended", extra={"session_id": session_id})
-
-    async def _write(self, context: grpc.aio.ServicerContext, deadline: float, response: pb.TranslateResponse) -> None:
-        """One response, or SessionExpired / ClientStalled while the client does not take it."""
-        stalled_at = asyncio.get_running_loop().time() + self._limits.client_stall_seconds
-        async with within(deadline, stalled_at, ClientStalled):
-            await context.write(response)
 
 
 def parse_config(config: pb.SessionConfig, engine: Engine) -> tuple[SessionSettings, int, str]:

@@ -69,6 +69,7 @@ class StreamLimits:
     idle_session_seconds: float  # 0: no idle limit
     client_stall_seconds: float
     audio_burst_seconds: float = 0.0  # 0: audio is not paced
+    ending_grace_seconds: float = 0.0  # 0: the status follows the in-band ending at once
 
 
 @dataclass(frozen=True)

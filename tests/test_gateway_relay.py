@@ -216,6 +216,26 @@ async def test_oversized_text_fields_are_refused(echo_gateway):
 RACE_SESSIONS = 40  # before the fix about half of them came back `internal`
 
 
+async def flooded_session_end(client: ProtocolClient, frame_bytes: int) -> str:
+    """Start a session and send audio as fast as the socket takes it until the session ends: the error's code."""
+    await client.send({"type": "start", "target_language": "eng"})
+    await client.until("ready")  # past the last session's `not_started` answers to its last frames
+
+    async def flood() -> None:
+        while True:
+            await client.send(b"\x00\x01" * (frame_bytes // 2))
+            await asyncio.sleep(0)
+
+    sender = asyncio.create_task(flood())
+    try:
+        error = await client.until("error", timeout=30)
+        await client.until("ended", timeout=30)
+    finally:
+        sender.cancel()
+    client.audio.clear()
+    return error["code"]
+
+
 async def test_a_session_that_reaches_its_tokens_length_while_the_client_sends_ends_as_session_too_long(
         echo_worker, server_logs):
     """The session's deadline (the token's max_session_seconds) passes while the client floods audio: a write
@@ -229,22 +249,35 @@ async def test_a_session_that_reaches_its_tokens_length_while_the_client_sends_e
         async with connect(f"{gateway.ws_url}?token={token}") as ws:
             client = ProtocolClient(ws)
             for _ in range(RACE_SESSIONS):
-                await client.send({"type": "start", "target_language": "eng"})
-                await client.until("ready")  # past the last session's `not_started` answers to its last frames
-
-                async def flood() -> None:
-                    while True:
-                        await client.send(b"\x00\x01" * 160)
-                        await asyncio.sleep(0)
-
-                sender = asyncio.create_task(flood())
-                try:
-                    error = await client.until("error", timeout=10)
-                    await client.until("ended")
-                finally:
-                    sender.cancel()
-                codes[error["code"]] += 1
+                codes[await flooded_session_end(client, 320)] += 1
         assert codes == {"session_too_long": RACE_SESSIONS}
+
+
+FLOOD_SOCKETS, FLOOD_ROUNDS = 12, 4  # before the worker's in-band ending, 0 to 14 of these 48 came back `internal`
+
+
+async def test_sessions_the_worker_ends_while_their_clients_flood_audio_all_end_as_session_too_long(server_logs):
+    """Clients send audio far faster than the worker takes it (a tiny burst and input queue), so the gateway's
+    writes wait on gRPC flow control when the worker's session length runs out: grpcio then may never learn the
+    worker's status (grpc/grpc#36066). The worker's StreamEnding, read before it, carries it."""
+    # The grace covers a gateway that takes its time to read the ending on a loaded test machine: 12 sessions at
+    # once on shared cores (with the default 1 s, one run in about ten failed here).
+    worker_env = {"S2ST_MAX_SESSION_SECONDS": "0.5", "S2ST_AUDIO_BURST_SECONDS": "0.05", "S2ST_INPUT_QUEUE_CHUNKS": "2",
+                  "S2ST_MAX_SESSIONS": str(FLOOD_SOCKETS), "S2ST_ENDING_GRACE_SECONDS": "5"}
+    gateway_env = {"S2ST_WS_MAX_FRAMES_PER_SECOND": "1000000", "S2ST_WS_STREAM_OPENS_PER_SECOND": "1000",
+                   "S2ST_MAX_SESSIONS_PER_IP": "0", "S2ST_MAX_CONNECTIONS_PER_IP": "0"}
+    codes: collections.Counter[str] = collections.Counter()
+
+    async def sessions_on_one_socket(url: str) -> None:
+        async with connect(url) as ws:
+            client = ProtocolClient(ws)
+            for _ in range(FLOOD_ROUNDS):
+                codes[await flooded_session_end(client, FRAME_BYTES)] += 1
+
+    with (running(start_worker("echo", worker_env, log_dir=server_logs)) as worker,
+          running(start_gateway(worker.address, gateway_env, log_dir=server_logs)) as gateway):
+        await asyncio.gather(*(sessions_on_one_socket(gateway.ws_url) for _ in range(FLOOD_SOCKETS)))
+    assert codes == {"session_too_long": FLOOD_SOCKETS * FLOOD_ROUNDS}
 
 
 async def test_a_session_past_the_maximum_length_ends_as_session_too_long(server_logs):

@@ -146,6 +146,26 @@ async def test_sessions_past_the_maximum_length_end_with_deadline_exceeded(serve
     assert "maximum length" in failure.details()
 
 
+async def test_a_stream_the_worker_ends_says_its_status_in_band_first(server_logs):
+    """The StreamEnding a grpcio client still writing reads when grpcio loses the status itself (grpc/grpc#36066)."""
+    with running(start_worker("echo", {"S2ST_MAX_SESSION_SECONDS": "0.5"}, log_dir=server_logs)) as worker:
+        async with grpc.aio.insecure_channel(worker.address) as channel:
+            call = pb_grpc.TranslatorStub(channel).Translate()
+            await call.write(config())
+            await call.write(audio(b"\x00" * 640))
+            responses = []
+            with pytest.raises(grpc.aio.AioRpcError) as failure:
+                while (response := await call.read()) is not grpc.aio.EOF:
+                    responses.append(response)
+                    if response.HasField("ending"):
+                        await call.done_writing()  # as the contract asks: the worker sends its status at once
+    kinds = [response.WhichOneof("event") for response in responses]
+    assert (kinds[0], kinds[-1], kinds.count("ending")) == ("accepted", "ending", 1)
+    ending = responses[-1].ending
+    assert failure.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED
+    assert (ending.status, ending.message) == ("DEADLINE_EXCEEDED", failure.value.details())
+
+
 async def test_sigterm_turns_health_off_lets_live_streams_finish_and_refuses_new_ones(server_logs):
     worker = start_worker("echo", {"S2ST_SHUTDOWN_GRACE_SECONDS": "10"}, log_dir=server_logs)
     with running(worker):

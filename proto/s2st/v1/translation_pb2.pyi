@@ -79,7 +79,7 @@ class Control(_message.Message):
     def __init__(self, action: _Optional[_Union[Control.Action, str]] = ...) -> None: ...
 
 class TranslateResponse(_message.Message):
-    __slots__ = ("input_offset_ms", "accepted", "speech", "transcript", "audio", "stats", "reset_done", "end", "warning", "language_hint")
+    __slots__ = ("input_offset_ms", "accepted", "speech", "transcript", "audio", "stats", "reset_done", "end", "warning", "language_hint", "ending")
     INPUT_OFFSET_MS_FIELD_NUMBER: _ClassVar[int]
     ACCEPTED_FIELD_NUMBER: _ClassVar[int]
     SPEECH_FIELD_NUMBER: _ClassVar[int]
@@ -90,6 +90,7 @@ class TranslateResponse(_message.Message):
     END_FIELD_NUMBER: _ClassVar[int]
     WARNING_FIELD_NUMBER: _ClassVar[int]
     LANGUAGE_HINT_FIELD_NUMBER: _ClassVar[int]
+    ENDING_FIELD_NUMBER: _ClassVar[int]
     input_offset_ms: int
     accepted: SessionAccepted
     speech: SpeechActivity
@@ -100,7 +101,8 @@ class TranslateResponse(_message.Message):
     end: EndOfStream
     warning: SegmentWarning
     language_hint: LanguageHint
-    def __init__(self, input_offset_ms: _Optional[int] = ..., accepted: _Optional[_Union[SessionAccepted, _Mapping]] = ..., speech: _Optional[_Union[SpeechActivity, _Mapping]] = ..., transcript: _Optional[_Union[TranscriptEvent, _Mapping]] = ..., audio: _Optional[_Union[AudioOutput, _Mapping]] = ..., stats: _Optional[_Union[SegmentStats, _Mapping]] = ..., reset_done: _Optional[_Union[ResetDone, _Mapping]] = ..., end: _Optional[_Union[EndOfStream, _Mapping]] = ..., warning: _Optional[_Union[SegmentWarning, _Mapping]] = ..., language_hint: _Optional[_Union[LanguageHint, _Mapping]] = ...) -> None: ...
+    ending: StreamEnding
+    def __init__(self, input_offset_ms: _Optional[int] = ..., accepted: _Optional[_Union[SessionAccepted, _Mapping]] = ..., speech: _Optional[_Union[SpeechActivity, _Mapping]] = ..., transcript: _Optional[_Union[TranscriptEvent, _Mapping]] = ..., audio: _Optional[_Union[AudioOutput, _Mapping]] = ..., stats: _Optional[_Union[SegmentStats, _Mapping]] = ..., reset_done: _Optional[_Union[ResetDone, _Mapping]] = ..., end: _Optional[_Union[EndOfStream, _Mapping]] = ..., warning: _Optional[_Union[SegmentWarning, _Mapping]] = ..., language_hint: _Optional[_Union[LanguageHint, _Mapping]] = ..., ending: _Optional[_Union[StreamEnding, _Mapping]] = ...) -> None: ...
 
 class SessionAccepted(_message.Message):
     __slots__ = ("session_id", "engine", "model", "output_sample_rate_hz", "target_language", "source_language", "input_step_ms")
@@ -205,6 +207,14 @@ class LanguageHint(_message.Message):
     source_language: str
     source_probability: float
     def __init__(self, segment_id: _Optional[int] = ..., language: _Optional[str] = ..., probability: _Optional[float] = ..., source_language: _Optional[str] = ..., source_probability: _Optional[float] = ...) -> None: ...
+
+class StreamEnding(_message.Message):
+    __slots__ = ("status", "message")
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    status: str
+    message: str
+    def __init__(self, status: _Optional[str] = ..., message: _Optional[str] = ...) -> None: ...
 
 class ResetDone(_message.Message):
     __slots__ = ()
