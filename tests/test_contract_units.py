@@ -274,6 +274,17 @@ async def test_a_token_must_match_the_configured_key_audience_issuer_and_expiry(
                                                 now=time.time() - 63))
 
 
+def test_the_mint_tool_writes_the_claims_and_the_key_id_it_is_given_and_no_others():
+    """`python -m gateway.auth` (README: S2ST_JWT_SECRET) mints test tokens: what it was asked for, nothing more."""
+    token = mint_token("s" * 32, 60, subject="booth-3", kid="k1", now=1_000_000)
+    assert jwt.get_unverified_header(token)["kid"] == "k1"
+    assert jwt.decode(token, options={"verify_signature": False}) == {
+        "aud": "s2st", "iat": 1_000_000, "exp": 1_000_060, "sub": "booth-3"}
+    plain = mint_token("s" * 32, 60, now=1_000_000)
+    assert "kid" not in jwt.get_unverified_header(plain)
+    assert jwt.decode(plain, options={"verify_signature": False}) == {"aud": "s2st", "iat": 1_000_000, "exp": 1_000_060}
+
+
 def token_of_length(secret: str, length: int) -> str:
     """A valid HS256 token exactly `length` characters long, padded by a claim the gateway does not read."""
     def token(size: int, header_pad: int) -> str:
