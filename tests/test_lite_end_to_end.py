@@ -68,7 +68,8 @@ async def test_a_pair_the_engine_cannot_do_is_refused_naming_the_pair(lite_gatew
     assert words in error["message"]
 
 
-async def test_a_detected_language_that_cannot_reach_the_target_gets_no_route_and_its_source_text(lite_gateway, tmp_path):
+async def test_a_detected_language_that_cannot_reach_the_target_gets_no_route_and_its_source_text(
+        lite_gateway, tmp_path):
     """Spanish detected, Catalan asked for (only English reaches it): the segment's `no_route` error, not fatal,
     carries its segment id and names the pair; the source text still comes, and the session ends cleanly."""
     voice, text = SENTENCES["spa"]
