@@ -274,6 +274,38 @@ async def test_a_token_must_match_the_configured_key_audience_issuer_and_expiry(
                                                 now=time.time() - 63))
 
 
+def test_the_mint_tool_writes_the_claims_and_the_key_id_it_is_given_and_no_others():
+    """`python -m gateway.auth` (README: S2ST_JWT_SECRET) mints test tokens: what it was asked for, nothing more."""
+    token = mint_token("s" * 32, 60, subject="booth-3", kid="k1", now=1_000_000)
+    assert jwt.get_unverified_header(token)["kid"] == "k1"
+    assert jwt.decode(token, options={"verify_signature": False}) == {
+        "aud": "s2st", "iat": 1_000_000, "exp": 1_000_060, "sub": "booth-3"}
+    plain = mint_token("s" * 32, 60, now=1_000_000)
+    assert "kid" not in jwt.get_unverified_header(plain)
+    assert jwt.decode(plain, options={"verify_signature": False}) == {"aud": "s2st", "iat": 1_000_000, "exp": 1_000_060}
+
+
+def token_of_length(secret: str, length: int) -> str:
+    """A valid HS256 token exactly `length` characters long, padded by a claim the gateway does not read."""
+    def token(size: int, header_pad: int) -> str:
+        return jwt.encode({"exp": int(time.time()) + 60, "aud": "s2st", "pad": "x" * size}, secret, algorithm="HS256",
+                          headers={"typ": "JWT" + "x" * header_pad})
+
+    estimate = (length - len(token(0, 0))) * 3 // 4  # 3 bytes of claims take 4 characters
+    for header_pad in range(4):  # base64url never makes a part of 4n+1 characters: a longer header moves the sum
+        for size in range(max(0, estimate - 8), estimate + 8):
+            if len(found := token(size, header_pad)) == length:
+                return found
+    raise AssertionError(f"no token of {length} characters")
+
+
+async def test_a_token_of_8000_characters_is_read_and_one_longer_is_refused():
+    secret = "s" * 32
+    authenticator = Authenticator(jwt_settings=JwtSettings(secret=secret))
+    assert await authenticator.grant(token_of_length(secret, 8000)) is not None
+    assert await authenticator.grant(token_of_length(secret, 8001)) is None
+
+
 def test_a_tokens_scopes_become_its_grant():
     grant = grant_from_claims({"sub": "booth-3", "s2st": {
         "target_languages": ["fra", "deu"], "max_session_seconds": 90, "engines": ["lite"], "room": "r" * 128,

@@ -68,7 +68,7 @@ async def test_two_workers_share_sessions_and_one_dying_spares_the_others(server
                     connect(gateway.ws_url) as ws4):
             clients = [ProtocolClient(ws) for ws in (ws1, ws2, ws3, ws4)]
             for client in clients:
-                # Four sessions fit only if the gateway skips a full worker for the other one.
+                # Four sessions on two workers of two (the round-robin alternates: no start meets a full one).
                 assert (await client.start())["type"] == "ready"
             assert a.metric("s2st_worker_active_sessions") == 2 and b.metric("s2st_worker_active_sessions") == 2
             a.process.kill()
@@ -82,6 +82,26 @@ async def test_two_workers_share_sessions_and_one_dying_spares_the_others(server
             fresh = ProtocolClient(ws)
             assert (await fresh.start())["type"] == "ready"
             assert await round_trip(fresh)
+
+
+async def test_a_start_that_meets_a_full_worker_is_tried_on_the_next_and_busy_only_when_all_are_full(server_logs):
+    """S2ST_START_ATTEMPTS: one worker of two is full; every start still lands on the other, whichever the
+    round-robin picks first. With both full, the start gets `busy`."""
+    env = {"S2ST_MAX_SESSIONS": "1"}
+    with (running(start_worker("echo", env, log_dir=server_logs)) as a,
+          running(start_worker("echo", env, log_dir=server_logs)) as b,
+          running(start_gateway(f"{a.address},{b.address}", log_dir=server_logs)) as gateway):
+        async with connect(gateway.ws_url) as held_ws, connect(gateway.ws_url) as ws:
+            held, client = ProtocolClient(held_ws), ProtocolClient(ws)
+            assert (await held.start())["type"] == "ready"  # one worker is now full
+            for _ in range(4):  # the round-robin offers the full worker every other start
+                assert (await client.start())["type"] == "ready"
+                await client.send({"type": "stop"})
+                await client.until("ended")
+            assert (await client.start())["type"] == "ready"
+            async with connect(gateway.ws_url) as third_ws:
+                busy = await ProtocolClient(third_ws).start()
+        assert (busy["code"], busy["fatal"]) == ("busy", True)
 
 
 async def open_clients(stack: contextlib.AsyncExitStack, url: str, count: int) -> list[ProtocolClient]:

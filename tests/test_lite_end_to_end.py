@@ -68,6 +68,21 @@ async def test_a_pair_the_engine_cannot_do_is_refused_naming_the_pair(lite_gatew
     assert words in error["message"]
 
 
+async def test_a_detected_language_that_cannot_reach_the_target_gets_no_route_and_its_source_text(
+        lite_gateway, tmp_path):
+    """Spanish detected, Catalan asked for (only English reaches it): the segment's `no_route` error, not fatal,
+    carries its segment id and names the pair; the source text still comes, and the session ends cleanly."""
+    voice, text = SENTENCES["spa"]
+    client = await stream_file(lite_gateway.ws_url, speak(text, voice, tmp_path / "es.wav"), target_language="cat")
+    errors = [e for e in client.events if e["type"] == "error"]
+    assert [(e["code"], e["fatal"]) for e in errors] == [("no_route", False)], errors
+    assert "Spanish (spa)" in errors[0]["message"] and "Catalan (cat)" in errors[0]["message"]
+    sources = {e["segment_id"] for e in client.events if e["type"] == "transcript" and e["side"] == "source"}
+    assert errors[0]["segment_id"] in sources
+    assert "gracias" in finals(client, "source").lower()
+    assert client.events[-1]["type"] == "ended"
+
+
 def test_languages_say_which_targets_each_source_reaches_and_with_which_voice(lite_gateway):
     with urllib.request.urlopen(f"{lite_gateway.base_url}/api/languages", timeout=10) as reply:
         languages = json.load(reply)

@@ -367,6 +367,8 @@ async def test_a_room_takes_one_of_the_speakers_session_slots(echo_worker, serve
                                log_dir=server_logs)) as gateway:
         async with a_room(gateway) as room, opened(gateway.ws_url) as other:
             assert (await other.start())["code"] == "too_many_sessions"
+            await other.send({"type": "create_room", "languages": ["eng"]})  # a second room would take a slot too
+            assert ((await error_of(other))["code"], other.events[-1]["fatal"]) == ("too_many_sessions", True)
             await room.speaker.send({"type": "end_room"})
             await room.speaker.until("room_ended")
             assert (await other.start())["type"] == "ready"
@@ -391,6 +393,7 @@ async def test_one_addresss_rooms_cannot_make_another_addresss_start_fail(server
                 answers.append(await listener.until("joined", "error"))
             assert [answer["type"] for answer in answers[:3]] == ["joined"] * 3
             assert (answers[3]["code"], answers[3]["fatal"]) == ("too_many_sessions", True)
+            assert (await listener.until("room_ended"))["reason"] == "worker_unavailable"
             assert worker_sessions(worker) == 3
             async with connect(gateway.ws_url, additional_headers={"X-Forwarded-For": "198.51.100.9"}) as ws:
                 assert (await ProtocolClient(ws).start())["type"] == "ready"  # someone else still gets in

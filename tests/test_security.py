@@ -186,6 +186,20 @@ async def test_the_gateway_relays_over_tls_with_the_worker_token(tls_worker, tls
         assert await returned_audio(gateway.ws_url, b"\x05\x00" * 160) == b"\x05\x00" * 160
 
 
+async def test_a_call_the_worker_fails_ends_the_session_as_internal_saying_why(tls_worker, tls_files, server_logs):
+    """A worker failure with no code of its own (here: it refuses the gateway's token) reaches the client as
+    `internal`, fatal, with the worker's reason; the socket stays open for another `start`."""
+    cert, _ = tls_files
+    env = {"S2ST_WORKER_TLS_CA": str(cert), "S2ST_WORKER_TOKEN": "not-the-worker-token"}
+    with running(start_gateway(tls_worker.address, env, log_dir=server_logs)) as gateway:
+        async with connect(gateway.ws_url) as ws:
+            client = ProtocolClient(ws)
+            error = await client.start()
+            assert (error["type"], error["code"], error["fatal"]) == ("error", "internal", True)
+            assert "bearer token" in error["message"]
+            assert (await client.start())["code"] == "internal"  # the socket still takes a start
+
+
 def test_the_container_healthcheck_speaks_tls(tls_worker, tls_files):
     cert, key = tls_files
     env = {**os.environ, "S2ST_GRPC_PORT": str(tls_worker.port), "S2ST_GRPC_TLS_CERT": str(cert)}

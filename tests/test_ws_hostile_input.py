@@ -231,6 +231,22 @@ async def test_one_address_cannot_take_every_worker_slot(server_logs):
                 await socket_.__aexit__(None, None, None)
 
 
+async def test_starts_beyond_the_stream_open_rate_are_dropped_with_rate_limited(echo_worker, server_logs):
+    """Each `start` opens a worker stream: a start and stop loop is held to S2ST_WS_STREAM_OPENS_*."""
+    env = {"S2ST_WS_STREAM_OPENS_PER_SECOND": "0.001", "S2ST_WS_STREAM_OPENS_BURST": "2"}
+    with running(start_gateway(echo_worker.address, env, log_dir=server_logs)) as gateway:
+        async with connect(gateway.ws_url) as ws:
+            client = ProtocolClient(ws)
+            answers = []
+            for _ in range(4):
+                answers.append(await client.start())
+                if answers[-1]["type"] == "ready":
+                    await client.send({"type": "stop"})
+                    await client.until("ended")
+    assert [a["type"] for a in answers[:2]] == ["ready"] * 2
+    assert [(a.get("code"), a.get("fatal")) for a in answers[2:]] == [("rate_limited", False)] * 2
+
+
 async def test_an_idle_session_ends_as_idle_timeout_and_the_socket_stays(server_logs):
     from tests.harness.servers import start_worker
 
