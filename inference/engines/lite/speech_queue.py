@@ -64,7 +64,10 @@ class SpeechQueue:
         while True:
             segment_id, text, is_last = await self._texts.get()
             try:
-                self._ready += await self._speak(segment_id, text, is_last)
+                # Awaited first, then added: `self._ready += await ...` would add to the list `take` had
+                # already handed out, and hand its speech out a second time with this sentence's.
+                spoken = await self._speak(segment_id, text, is_last)
+                self._ready += spoken
             except Exception:  # a fault of ours must not silence the rest of the session
                 log.exception("speaking a sentence failed", extra={"segment_id": segment_id})
                 self._ready += [SpeechAudio(segment_id, _SILENCE, is_last=True)] if is_last else []
