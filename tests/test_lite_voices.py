@@ -34,7 +34,8 @@ LONG_SPANISH_TEXT = "Mañana vamos a la playa con nuestros amigos, y después co
 
 @pytest.fixture(scope="module")
 def voices() -> VoiceCatalog:
-    catalog = load_voices(LiteSettings.from_environ({}))
+    # The defaults, but with room for Kokoro on a machine shared by the whole team (a deadline, not a speed).
+    catalog = load_voices(LiteSettings.from_environ({"S2ST_LITE_SYNTHESIS_TIMEOUT_SECONDS": "120"}))
     yield catalog
     catalog.close()
 
