@@ -5,6 +5,11 @@ the real-time factor what it costs. Then: does a long synthesis delay another se
 Real-time factor is CPU time of the synthesis (its process and children) over the audio length: on a
 shared machine wall time measures the neighbours, CPU time what the voice needs of a free core.
 Usage: `.venv/bin/python -m bench.voices [--languages eng,spa] [--kinds espeak,piper,kokoro]`.
+
+`--pieces N[,M...]`: instead, each neural voice speaks the sentences whole and in pieces of about N words
+(voices/pieces.py, as the engine does for Kokoro), and the same sentences joined two by two with a
+comma: how soon the first audio is ready, how soon the whole, and the round trip of the pieces put
+back together.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ from inference.engines.lite.recognizer import Recognizer
 from inference.engines.lite.settings import LiteSettings
 from inference.engines.lite.voices import Voice, VoiceCatalog, load_voices
 from inference.engines.lite.voices.espeak import espeak_voices
+from inference.engines.lite.voices.pieces import speech_pieces
 from inference.engines.serial import InferenceThread
 
 SENTENCES_TSV = Path(__file__).with_name("voices.tsv")
@@ -58,17 +64,42 @@ def cpu_seconds() -> float:
     return total
 
 
-async def round_trip(voice: Voice, texts: list[str], recognizer: Recognizer, whisper_language: str) -> dict:
-    heard, audio_s, cpu_s = [], 0.0, 0.0
+async def round_trip(voice: Voice, texts: list[str], recognizer: Recognizer, whisper_language: str,
+                     piece_words: int = 0) -> dict:
+    """The voice speaks each text (in pieces of about piece_words words; 0: whole), Whisper transcribes it."""
+    heard, audio_s, cpu_s, first_s, whole_s, pieces = [], 0.0, 0.0, [], [], 0
     for text in texts:
-        before = cpu_seconds()
-        audio = await voice.speak(text)
+        before, started, audio = cpu_seconds(), time.perf_counter(), []
+        for piece in speech_pieces(text, piece_words):
+            audio.append(await voice.speak(piece))
+            first_s += [time.perf_counter() - started] if len(audio) == 1 else []
+        whole_s.append(time.perf_counter() - started)
         cpu_s += cpu_seconds() - before
-        audio_s += len(audio) / ENGINE_SAMPLE_RATE
-        heard.append(recognizer.recognize(audio, whisper_language, translate=False).transcript)
+        pieces += len(audio)
+        audio_s += sum(map(len, audio)) / ENGINE_SAMPLE_RATE
+        heard.append(recognizer.recognize(np.concatenate(audio), whisper_language, translate=False).transcript)
     said = [normalize(text) for text in texts]
     return {"wer": word_error_rate([normalize(h) for h in heard], said),
-            "bleu": corpus_bleu([normalize(h) for h in heard], said), "rtf": cpu_s / audio_s}
+            "bleu": corpus_bleu([normalize(h) for h in heard], said), "rtf": cpu_s / audio_s,
+            "pieces": pieces / len(texts), "first": statistics.median(first_s), "whole": statistics.median(whole_s)}
+
+
+async def pieces_table(voices: VoiceCatalog, languages: list[str], kinds: str, recognizer: Recognizer,
+                       to_whisper: dict[str, str], piece_words: list[int]) -> None:
+    print("| language | voice | sentences | pieces a sentence | first audio ready (median) "
+          "| whole ready (median) | real-time factor (CPU) | round-trip WER % |")
+    print("|---|---|---|---|---|---|---|---|")
+    for language in languages:
+        voice, texts = voices.voice_for(language), sentences()[language]
+        if voice is None or voice.kind == "espeak" or voice.kind not in kinds:
+            continue
+        joined = [f"{first[:-1]}, {second[0].lower()}{second[1:]}" for first, second in zip(texts[::2], texts[1::2])]
+        for name, group in (("ten", texts), ("five pairs joined by a comma", joined)):
+            for words in (0, *piece_words):
+                figures = await round_trip(voice, group, recognizer, to_whisper[language], words)
+                print(f"| {language} | {voice.label} | {name}, {f'in pieces ({words})' if words else 'whole'} "
+                      f"| {figures['pieces']:.1f} | {figures['first']:.2f} s | {figures['whole']:.2f} s "
+                      f"| {figures['rtf']:.2f} | {figures['wer']:.1f} |", flush=True)
 
 
 async def contention(voice: Voice, recognizer: Recognizer, text: str) -> tuple[list[float], list[float]]:
@@ -98,6 +129,8 @@ async def main() -> None:
     parser.add_argument("--languages", default="eng,spa,por,ita,fra,deu")
     parser.add_argument("--kinds", default="espeak,piper,kokoro")
     parser.add_argument("--threads", type=int, default=1, help="CPU threads of each synthesis process")
+    parser.add_argument("--pieces", default="", metavar="N[,M...]",
+                        help="compare whole sentences with pieces of about N words (see above)")
     args = parser.parse_args()
     settings = replace(LiteSettings.from_environ(os.environ), voice_threads=args.threads,
                        kokoro_languages=KOKORO_CANDIDATES if "kokoro" in args.kinds else "")
@@ -108,6 +141,11 @@ async def main() -> None:
     neural = load_voices(settings)
     by_language = sentences()
     print(f"recogniser: {label}; synthesis processes on {args.threads} thread(s); load {os.getloadavg()[0]:.1f}")
+    if args.pieces:
+        await pieces_table(neural, args.languages.split(","), args.kinds, recognizer, to_whisper,
+                           [int(words) for words in args.pieces.split(",")])
+        neural.close()
+        return
     print("| language | voice | round-trip WER % | round-trip BLEU | real-time factor (CPU) |")
     print("|---|---|---|---|---|")
     for language in args.languages.split(","):

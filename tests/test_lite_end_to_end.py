@@ -95,7 +95,9 @@ def test_languages_say_which_targets_each_source_reaches_and_with_which_voice(li
     assert reach["deu"] == {"eng"}  # Whisper translates it into English; no installed pair goes further
     voices = {voice["language"]: voice for voice in languages["voices"]}
     assert {"eng", "spa"} <= set(voices) <= {lang["code"] for lang in languages["speech_output_languages"]}
-    assert voices["spa"]["label"] and voices["spa"]["fallback_reason"] == ""
+    assert (voices["spa"]["kind"], voices["spa"]["label"], voices["spa"]["fallback_reason"]) == \
+        ("kokoro", "Kokoro jm_kumo", "")  # the default: it measures far clearer than eSpeak NG
+    assert voices["eng"]["kind"] == "piper" and voices["fra"]["kind"] == "espeak"
 
 
 async def test_an_unknown_source_language_is_refused_with_a_readable_reason(lite_gateway):

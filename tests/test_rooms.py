@@ -23,7 +23,7 @@ from tests.harness.polling import until
 from tests.harness.raw_ws import NonReadingClient
 from tests.harness.servers import Gateway, Worker, free_port, running, start_gateway, start_worker
 from tests.harness.speech import SENTENCES, read_pcm, speak
-from tests.harness.wsclient import ProtocolClient, connect
+from tests.harness.wsclient import RECEIVE_TIMEOUT_S, ProtocolClient, connect
 
 from gateway.jwt_tokens import mint_token
 from gateway.config import GatewayConfig
@@ -106,9 +106,14 @@ async def drain(client: ProtocolClient, quiet_s: float = 0.5) -> None:
             await client.receive(quiet_s)
 
 
-async def audio_until(client: ProtocolClient, n_bytes: int) -> None:
+# Spanish is Kokoro's: about a core for as long as it speaks, so on a busy shared machine the first
+# piece can take tens of seconds after the final text (a deadline to wait, not a speed asserted).
+SPEECH_TIMEOUT_S = 60.0
+
+
+async def audio_until(client: ProtocolClient, n_bytes: int, timeout: float = RECEIVE_TIMEOUT_S) -> None:
     while len(client.received_pcm()) < n_bytes:
-        await client.receive()
+        await client.receive(timeout)
 
 
 def count(client: ProtocolClient, event_type: str) -> int:
@@ -180,7 +185,7 @@ async def test_speech_reaches_listeners_as_transcripts_and_a_late_joiner_gets_th
                 while not (final["side"] == "target" and final["final"]):
                     final = await listener.until("transcript", timeout=60)
                 finals.append(final)
-                await audio_until(listener, 2)  # the translated speech (it may follow the final text)
+                await audio_until(listener, 2, SPEECH_TIMEOUT_S)  # the translated speech (it may follow the final text)
             assert finals[0] == finals[1] and finals[0]["text"]
             await drain(room.speaker)
             seen = [e for e in room.speaker.events if e["type"] == "transcript"]
@@ -210,7 +215,7 @@ async def test_an_english_speakers_room_has_an_english_and_a_spanish_listener(tm
             heard = {}
             for language, listener in (("eng", english), ("spa", spanish)):
                 final = await until_final_target(listener)
-                await audio_until(listener, 2)
+                await audio_until(listener, 2, SPEECH_TIMEOUT_S)
                 heard[language] = (final["language"], final["text"].lower())
             assert heard["eng"][0] == "eng" and "thank you" in heard["eng"][1], heard
             assert heard["spa"][0] == "spa" and "gracias" in heard["spa"][1] and "amigo" in heard["spa"][1], heard

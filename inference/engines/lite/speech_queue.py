@@ -64,19 +64,30 @@ class SpeechQueue:
         while True:
             segment_id, text, is_last = await self._texts.get()
             try:
-                self._ready += await self._speak(segment_id, text, is_last)
+                await self._speak(segment_id, text, is_last)
             except Exception:  # a fault of ours must not silence the rest of the session
                 log.exception("speaking a sentence failed", extra={"segment_id": segment_id})
                 self._ready += [SpeechAudio(segment_id, _SILENCE, is_last=True)] if is_last else []
             finally:
                 self._texts.task_done()
 
-    async def _speak(self, segment_id: int, text: str, is_last: bool) -> list[EngineEvent]:
-        if self._voice is None or not text.strip():
-            return [SpeechAudio(segment_id, _SILENCE, is_last=True)] if is_last else []
-        try:
-            return [SpeechAudio(segment_id, await self._voice.speak(text), is_last=is_last)]
-        except SynthesisFailed as exc:
-            warning = SegmentWarning(segment_id, "synthesis_failed",
-                                     f"{self._voice.label} failed on this segment ({exc}); it is sent as text")
-            return [warning, *([SpeechAudio(segment_id, _SILENCE, is_last=True)] if is_last else [])]
+    async def _speak(self, segment_id: int, text: str, is_last: bool) -> None:
+        """The text's speech into the ready list, piece by piece as the voice makes it (Voice.pieces);
+        the segment's last text ends with is_last, on its last piece or, failing that, on silence."""
+        pieces = self._voice.pieces(text) if self._voice is not None and text.strip() else []
+        for index, piece in enumerate(pieces):
+            assert self._voice is not None
+            try:
+                audio = await self._voice.speak(piece)
+            except SynthesisFailed as exc:
+                self._ready.append(SegmentWarning(segment_id, "synthesis_failed",
+                                                  f"{self._voice.label} failed on this segment ({exc}); "
+                                                  "it is sent as text"))
+                break
+            last = is_last and index == len(pieces) - 1
+            # Appended after the await, to the list as it is now: `take` may have handed out the one before.
+            self._ready.append(SpeechAudio(segment_id, audio, is_last=last))
+            if last:
+                return
+        if is_last:
+            self._ready.append(SpeechAudio(segment_id, _SILENCE, is_last=True))

@@ -2,9 +2,10 @@
 
 One `Voice` per language that has speech, picked at load by `load_voices`; the engine asks the
 `VoiceCatalog` for a target language's voice and gets None when that language is text only.
-Piper (`piper`: English's joe voice, any voice in S2ST_LITE_VOICES_DIR) and Kokoro (`kokoro`, opt-in)
-run in synthesis processes (`process`, `worker`); eSpeak NG (`espeak`, a separate program) speaks
-every other language it knows. docs/lite-engine.md, Voices, has the measured choice.
+Piper (`piper`: English's joe voice, any voice in S2ST_LITE_VOICES_DIR) and Kokoro (`kokoro`: Spanish,
+Portuguese and Italian by default, a sentence in pieces: `pieces`) run in synthesis processes
+(`process`, `worker`); eSpeak NG (`espeak`, a separate program) speaks every other language it knows.
+docs/lite-engine.md, Voices, has the measured choice.
 """
 
 from inference.engines.lite.voices.base import SynthesisFailed, Voice

@@ -21,6 +21,11 @@ class Voice(abc.ABC):
     kind: str  # "piper" | "kokoro" | "espeak"
     fallback_reason: str = ""  # why eSpeak NG stands in when the preferred voice failed to load
 
+    def pieces(self, text: str) -> list[str]:
+        """The parts of a sentence to synthesize one after the other, each sent out once ready (a voice
+        slower than speech starts sooner in pieces); by default the whole sentence."""
+        return [text]
+
     @abc.abstractmethod
     async def speak(self, text: str) -> np.ndarray:
         """float32 mono at ENGINE_SAMPLE_RATE (16 kHz); raises SynthesisFailed."""

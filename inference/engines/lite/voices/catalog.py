@@ -1,5 +1,6 @@
 """Which voice speaks each language, picked once at load: a Piper voice from S2ST_LITE_VOICES_DIR, else
-the built-in neural voice (Piper joe for English, Kokoro where configured), else eSpeak NG."""
+the built-in neural voice (Piper joe for English, Kokoro for Spanish, Portuguese and Italian unless
+configured otherwise), else eSpeak NG."""
 
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ class _Planned:
     label: str
     process: SynthesisProcess
     languages: tuple[tuple[str, str], ...]
+    piece_words: int = 0  # a sentence is spoken in pieces of at most this many words (0: whole)
 
 
 class VoiceCatalog:
@@ -75,7 +77,8 @@ def load_voices(settings: LiteSettings) -> VoiceCatalog:
             continue
         running.append(plan.process)
         for language, own_code in plan.languages:
-            voices[language] = NeuralVoice(language, plan.kind, plan.label, plan.process, own_code, slots)
+            voices[language] = NeuralVoice(language, plan.kind, plan.label, plan.process, own_code, slots,
+                                           plan.piece_words)
     log.info("voices loaded", extra={"languages": len(voices),
                                      "neural": sorted(v.label for v in voices.values() if v.kind != "espeak")})
     return VoiceCatalog(voices, running, slots)
@@ -107,5 +110,5 @@ def _plan(settings: LiteSettings) -> list[_Planned]:
         first = next(iter(kokoro.values()))
         label = f"Kokoro {settings.kokoro_style}"
         planned.append(_Planned("kokoro", label, process(KOKORO_WORKER, settings.kokoro_style, first),
-                                tuple(kokoro.items())))
+                                tuple(kokoro.items()), settings.kokoro_piece_words))
     return planned

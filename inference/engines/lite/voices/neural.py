@@ -9,21 +9,25 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 
 from inference.engines.lite.voices.base import MAX_TEXT_CHARS, Voice
+from inference.engines.lite.voices.pieces import speech_pieces
 from inference.engines.lite.voices.process import SynthesisProcess
-
 
 
 class NeuralVoice(Voice):
     """One language of a synthesis process; several languages may share a process (Kokoro)."""
 
     def __init__(self, language: str, kind: str, label: str, process: SynthesisProcess, process_language: str,
-                 slots: ThreadPoolExecutor) -> None:
+                 slots: ThreadPoolExecutor, piece_words: int = 0) -> None:
         self.language = language
         self.kind = kind
         self.label = label
         self._process = process
         self._process_language = process_language  # the synthesizer's own code for it (Kokoro: `es`, `pt-br`)
         self._slots = slots
+        self._piece_words = piece_words  # 0: whole sentences
+
+    def pieces(self, text: str) -> list[str]:
+        return speech_pieces(text, self._piece_words)
 
     @property
     def pid(self) -> int | None:
