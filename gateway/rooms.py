@@ -350,6 +350,16 @@ class Room:
     def check_speaker_key(self, key: str) -> None:
         _check_key(key, self.speaker_key)
 
+    def check_listener_key(self, key: str) -> None:
+        """ProtocolError unless `key` is the listener key of this room, which is not ending."""
+        _check_key(key, self.listener_key)
+        self._check_live()
+
+    def link_valid_event(self) -> dict[str, Any]:
+        """What a listener link's holder may know before joining: the room is open, in these languages."""
+        return {"type": "link_valid", "room_id": self.room_id, "languages": list(self.settings.languages),
+                "speaker_connected": self._speaker is not None}
+
     def to_speaker(self, frame: Frame) -> None:
         if self._speaker is not None:
             self._speaker.deliver(frame)
@@ -358,8 +368,7 @@ class Room:
 
     def join(self, member: Member, key: str, language: str, grant: Grant) -> None:
         """Add a listener of `language`; ProtocolError when the key, language or room size says no."""
-        _check_key(key, self.listener_key)
-        self._check_live()
+        self.check_listener_key(key)
         if language not in self.settings.languages:
             raise ProtocolError("language_not_offered", f"this room offers {', '.join(self.settings.languages)}; "
                                 f"not {language!r}", fatal=True)

@@ -303,6 +303,25 @@ async def test_revoking_the_listener_link_removes_who_joined_with_it(room_gatewa
         assert (await fresh.until("joined", "error"))["type"] == "joined"
 
 
+async def test_a_listener_link_can_be_checked_before_joining_and_a_dead_one_says_unknown_room(room_gateway):
+    async with opened(f"{room_gateway.ws_url}/rooms/1.nosuchroom") as client:
+        await client.send({"type": "check_link", "key": "k"})
+        assert ((await error_of(client))["code"]) == "unknown_room"
+    async with a_room(room_gateway) as room, opened(room.url) as client:
+        await client.send({"type": "check_link", "key": room.listener_key})
+        valid = await client.until("link_valid", "error")
+        assert valid == {"type": "link_valid", "room_id": room.id, "languages": ["eng", "fra"],
+                         "speaker_connected": True}
+        await room.speaker.send({"type": "revoke_listener_link"})
+        await room.speaker.until("room")
+        await client.send({"type": "check_link", "key": room.listener_key})  # the revoked key: as unknown
+        assert ((await error_of(client))["code"]) == "unknown_room"
+        await room.speaker.send({"type": "end_room"})
+        await room.speaker.until("room_ended")
+        await client.send({"type": "check_link", "key": room.listener_key})
+        assert ((await error_of(client))["code"]) == "unknown_room"
+
+
 @pytest.mark.parametrize("message, code", [
     ({"type": "join", "key": "wrong", "target_language": "eng"}, "unknown_room"),
     ({"type": "join", "key": None, "target_language": "deu"}, "language_not_offered"),

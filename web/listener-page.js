@@ -18,6 +18,7 @@ import { TranscriptView } from "./transcripts.js";
 
 const DEFAULT_OUTPUT_RATE = 16000; // until a `joined` event says otherwise
 const LANGUAGES_RETRY_S = 3;
+const GONE_CODES = new Set(["unknown_room", "speaker_gone"]); // a room link that opens no room (docs/protocol.md)
 
 const $ = (id) => document.getElementById(id);
 const ui = {
@@ -85,6 +86,8 @@ function onState(state, detail) {
     if (current.phase === "leaving" && current.language === null) setPhase("idle");
     if (["joining", "listening", "leaving"].includes(current.phase)) sendJoin();
     else setPhase(current.phase);
+    // Whether the link still opens a room, before anyone presses Listen (nothing is joined).
+    if (current.phase === "idle") connection.send({ type: "check_link", key: address.listen });
   }
   if (state === "reconnecting") {
     if (current.phase !== "ended") showCloseWordsIn(ui, detail.code);
@@ -131,7 +134,13 @@ function onEvent(event) {
       ui.status.dataset.reason = event.reason;
       break;
     }
+    case "link_valid":
+      break; // the page's words already ask for a language
     case "error":
+      if (current.phase === "idle" && GONE_CODES.has(event.code)) {
+        roomGone(event);
+        break;
+      }
       showError(serverErrorWords(event), event.fatal ? "room" : "");
       if (event.fatal && current.phase === "joining") {
         current.language = null;
@@ -142,6 +151,13 @@ function onEvent(event) {
     default:
       break; // events of later protocol versions, and a session's that a room's socket never gets
   }
+}
+
+// The link opens no room (ended, revoked, or never there): say so at once, and Listen stays off.
+function roomGone(event) {
+  setPhase("ended");
+  setStatus(serverErrorWords(event).text);
+  ui.status.dataset.reason = event.code;
 }
 
 function listeningWords(speakerConnected) {
