@@ -114,7 +114,9 @@ function onEvent(event) {
       if (current.phase === "listening") store.stats(event);
       break;
     case "speaker":
-      if (current.phase === "listening") setStatus(listeningWords(event.connected));
+      if (current.phase !== "listening") break;
+      if (!event.connected) dropPartials(); // the speaker's unfinished sentence ends with their socket
+      setStatus(listeningWords(event.connected));
       break;
     case "left":
       current.joined = null;
@@ -127,6 +129,7 @@ function onEvent(event) {
       break;
     case "room_ended": {
       const words = roomEndedWords(event.reason);
+      dropPartials();
       current.joined = null;
       current.language = null;
       setPhase("ended");
@@ -238,12 +241,19 @@ function switchLanguage() {
 
 function stopListening() {
   playback?.clear();
+  dropPartials(); // the lines the stream would have settled will not reach this page now
   if (connection.send({ type: "leave" })) {
     setPhase("leaving");
     setStatus("Leaving…");
   } else {
     setPhase("idle"); // no socket: nothing to leave
   }
+}
+
+function dropPartials() {
+  sourceView.dropPartials();
+  targetView.dropPartials();
+  store.dropPartials();
 }
 
 function clearTranscript() {
