@@ -268,7 +268,7 @@ class Room:
         self._streams: dict[str, LanguageStream] = {}
         self._listeners: dict[Member, LanguageStream] = {}
         self._source_history: deque[str] = deque(maxlen=HISTORY_SEGMENTS)  # for a language nobody heard yet
-        self._grace: asyncio.TimerHandle | None = None
+        self._grace: asyncio.TimerHandle | None = None  # while the speaker is away: when the room ends
         self._counts_sent_at = float("-inf")
         self._counts_timer: asyncio.TimerHandle | None = None
         self._ending = False
@@ -293,7 +293,7 @@ class Room:
         if self._grace is not None:
             self._grace.cancel()
             self._grace = None
-            self._to_listeners({"type": "speaker", "connected": True})
+            self._to_listeners(self._speaker_event())
         member.deliver(self.room_event())
         self._send_counts()
 
@@ -304,8 +304,8 @@ class Room:
         self._speaker = None
         if self._ending:
             return
-        self._to_listeners({"type": "speaker", "connected": False})
         self._grace = asyncio.get_running_loop().call_later(self.config.room_grace_seconds, self._speaker_gone)
+        self._to_listeners(self._speaker_event())
 
     async def feed(self, frame: bytes) -> None:
         """The speaker's audio, to every language someone listens to."""
@@ -358,7 +358,7 @@ class Room:
     def link_valid_event(self) -> dict[str, Any]:
         """What a listener link's holder may know before joining: the room is open, in these languages."""
         return {"type": "link_valid", "room_id": self.room_id, "languages": list(self.settings.languages),
-                "speaker_connected": self._speaker is not None}
+                **self._speaker_fields()}
 
     def to_speaker(self, frame: Frame) -> None:
         if self._speaker is not None:
@@ -432,7 +432,7 @@ class Room:
         return {"type": "joined", "room_id": self.room_id, "target_language": stream.language,
                 "engine": accepted.engine, "model": accepted.model,
                 "output_sample_rate": accepted.output_sample_rate_hz,
-                "speaker_connected": self._speaker is not None, "transcript": history}
+                **self._speaker_fields(), "transcript": history}
 
     # The streams
 
@@ -503,6 +503,18 @@ class Room:
         self._grace = None
         self._to_listeners(error_event("speaker_gone", "the speaker left and did not come back", True))
         self.end("speaker_gone")
+
+    def _grace_left(self) -> dict[str, Any]:
+        """While the room waits for its speaker: in how many seconds it ends without them (a page counts down)."""
+        if self._grace is None:
+            return {}
+        return {"ends_in_seconds": round(max(0.0, self._grace.when() - asyncio.get_running_loop().time()), 1)}
+
+    def _speaker_fields(self) -> dict[str, Any]:
+        return {"speaker_connected": self._speaker is not None, **self._grace_left()}
+
+    def _speaker_event(self) -> dict[str, Any]:
+        return {"type": "speaker", "connected": self._speaker is not None, **self._grace_left()}
 
     def _check_live(self) -> None:
         if self._ending:

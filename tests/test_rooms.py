@@ -233,7 +233,10 @@ async def test_a_speaker_who_drops_may_come_back_within_the_grace(room_gateway, 
     async with contextlib.AsyncExitStack() as stack:
         async with a_room(room_gateway) as room:
             listener = await joined(stack, room, "eng")
-        assert (await listener.until("speaker")) == {"type": "speaker", "connected": False}
+        gone = await listener.until("speaker")
+        assert (gone["connected"], 0 < gone["ends_in_seconds"] <= GRACE_SECONDS) == (False, True), gone
+        waiting = await join(stack, room, "eng")  # joins meanwhile: told how long the room waits
+        assert (await waiting.until("joined"))["ends_in_seconds"] <= gone["ends_in_seconds"]
         async with opened(room.url) as back:
             await back.send({"type": "speak", "key": room.speaker_key})
             assert (await back.until("room"))["listener_key"] == room.listener_key
