@@ -1,8 +1,9 @@
 """Rooms: one speaker's audio, one worker stream per target language someone listens to, fanned out.
 
-A ``Room`` lives on the gateway process that created it (``RoomRegistry``). Its
-``LanguageStream``s are opened by the first listener of a language and closed when
-the last one leaves; the speaker's audio goes to each of them, and each stream's
+A ``Room`` lives on the gateway process that created it (``RoomRegistry``). Its first
+offered language's ``LanguageStream`` opens with the room (so no first words are lost);
+the others are opened by the first listener of a language and closed when the last one
+leaves; the speaker's audio goes to each of them, and each stream's
 events are converted and serialized once and handed to every listener of its
 language. Members are sockets (``Member``): a member that cannot keep up is cut
 off by its own bounded queue, never the room. Protocol: docs/protocol.md, "Rooms".
@@ -261,6 +262,7 @@ class Room:
         self._on_ended = on_ended
         self._session_slot = session_slot  # the creator's address's: every worker stream of the room counts there
         self._covered: LanguageStream | None = None  # the stream the room's own slot pays for
+        self._first: LanguageStream | None = None  # the first offered language's: open from the start, listened to or not
         self._key_generation = 0  # bumped when the speaker revokes the listener link
         self._speaker: Member | None = None
         self._speaker_grant = grant  # of the socket speaking now: a `speak` may bring another token
@@ -278,6 +280,15 @@ class Room:
             grant.max_session_seconds, self.end, "session_too_long")
 
     # The speaker
+
+    def open_first_stream(self) -> None:
+        """Translate the first offered language from the room's start, listeners or not: what is said before anyone
+        joins is heard, remembered and replayed (S2ST_ROOM_REPLAY_BYTES) to the first listener, first words included.
+        The room's own session slot pays for it (stream_slot)."""
+        language = self.settings.languages[0]
+        stream = self._first = self._streams[language] = LanguageStream(self, language)
+        self._metrics.room_streams.inc()
+        stream.ensure_running()
 
     def attach_speaker(self, member: Member, grant: Grant) -> None:
         """`member` is the speaker now: a previous speaker socket is replaced, a pending grace cancelled.
@@ -393,7 +404,7 @@ class Room:
             return
         self._metrics.room_listeners.dec()
         stream.remove(member)
-        if not stream.listeners:
+        if not stream.listeners and stream is not self._first:
             self._drop_stream(stream)
         self._send_counts()
 
@@ -463,6 +474,11 @@ class Room:
         """A language's worker stream could not be (re)opened: its listeners are told, and removed."""
         log.warning("a room's language stream failed", extra={"room": self.room_id, "language": stream.language,
                                                               "code": error["code"]})
+        if stream is self._first:  # no longer held open: it goes with its last listener, as any other language's
+            self._first = None
+            self.to_speaker(error)
+            if not stream.listeners:
+                self._drop_stream(stream)
         for member in list(stream.listeners):
             self.leave(member)
             member.deliver(error)
@@ -591,6 +607,7 @@ class RoomRegistry:
                 self._metrics.active_rooms.inc()
                 log.info("room created", extra={"room": room_id, "languages": list(settings.languages)})
                 room.attach_speaker(speaker, grant)
+                room.open_first_stream()
                 created.set_result(room)
                 await room.ended.wait()
         except BaseException as error:

@@ -146,14 +146,14 @@ async def test_each_language_listened_to_has_one_worker_stream_and_every_listene
 async def test_the_last_listener_of_a_language_ends_its_stream_and_a_listener_may_switch(room_gateway, echo_worker):
     async with a_room(room_gateway) as room, contextlib.AsyncExitStack() as stack:
         first, second = await joined(stack, room, "fra"), await joined(stack, room, "fra")
-        assert worker_sessions(echo_worker) == 1
+        await until(lambda: worker_sessions(echo_worker) == 2, what="English (open from the start) and French")
         await first.send({"type": "leave"})
         assert (await first.until("left")) == {"type": "left"}
-        assert worker_sessions(echo_worker) == 1  # second still listens
+        assert worker_sessions(echo_worker) == 2  # second still listens
         await second.send({"type": "leave"})
         await second.until("left")
-        await until(lambda: worker_sessions(echo_worker) == 0, what="the French stream closed")
-        await counts(room, {})
+        await until(lambda: worker_sessions(echo_worker) == 1, what="the French stream closed")
+        await counts(room, {"eng": 0})  # the first offered language's stream stays, listened to or not
         # Rejoin, in another language, on the same socket.
         await first.send({"type": "join", "key": room.listener_key, "target_language": "eng"})
         assert (await first.until("joined"))["target_language"] == "eng"
@@ -188,6 +188,26 @@ async def test_speech_reaches_listeners_as_transcripts_and_a_late_joiner_gets_th
             late = await join(stack, room, "eng")
             history = (await late.until("joined"))["transcript"]
             assert history and history[-1]["target"] == finals[0]["text"] and history[-1]["source"]
+
+
+async def test_a_room_translates_its_first_language_from_its_start_so_the_first_listener_gets_the_first_words(
+        tmp_path, lite_worker, server_logs):
+    """Spoken before anyone listens: the first language's stream, open since the room opened, heard and translated
+    it, and the first listener's `joined` replays it (its translation there, or live when it was still on its way)."""
+    pcm, _ = read_pcm(speak(SENTENCES["spa"][1], SENTENCES["spa"][0], tmp_path / "spa.wav", tail_silence_s=1.5))
+    with running(start_gateway(lite_worker.address, log_dir=server_logs)) as gateway:
+        async with a_room(gateway, ("eng",), source_language="spa") as room, contextlib.AsyncExitStack() as stack:
+            await room.stream(pcm, pace_s=0.01)  # nobody listens yet
+            await room.speaker.send({"type": "stop"})
+            said = await room.speaker.until("transcript", timeout=60)
+            while not said["final"]:
+                said = await room.speaker.until("transcript", timeout=60)
+            assert "días" in said["text"].lower(), said  # the speaker sees the first words transcribed
+            first = await join(stack, room, "eng")
+            history = (await first.until("joined"))["transcript"]
+            assert history and history[0]["source"] == said["text"], history  # the first sentence, whole
+            translation = history[0]["target"] or (await until_final_target(first))["text"]
+            assert translation.strip(), history
 
 
 async def until_final_target(listener: ProtocolClient) -> dict:
@@ -692,13 +712,15 @@ async def test_the_first_listener_of_a_language_hears_why_its_stream_could_not_o
         # Options the echo engine refuses: the worker says invalid_config when the first listener opens the stream.
         async with a_room(gateway, ("eng",), options={"glossary": "Siobhan"}) as room, \
                 contextlib.AsyncExitStack() as stack:
+            # Its first language's stream opens with the room: the speaker hears why it could not.
+            assert (await room.speaker.until("error"))["code"] == "invalid_config"
             listener = await join(stack, room, "eng")
             error = await listener.until("error")
             assert (error["code"], error["fatal"]) == ("invalid_config", True)
-        async with opened(gateway.ws_url) as holder, a_room(gateway, ("eng",)) as room, \
-                contextlib.AsyncExitStack() as stack:
-            assert (await holder.start())["type"] == "ready"  # the worker's only slot
-            listener = await join(stack, room, "eng")
+        async with a_room(gateway, ("eng", "fra")) as room, contextlib.AsyncExitStack() as stack:
+            # English, the room's first language, is translated from the room's start: the worker's only slot.
+            await until(lambda: worker_sessions(worker) == 1, what="the first language's stream open")
+            listener = await join(stack, room, "fra")
             error = await listener.until("error")
             assert (error["code"], error["fatal"]) == ("busy", True)
 
