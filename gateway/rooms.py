@@ -38,6 +38,8 @@ log = logging.getLogger("gateway.rooms")
 HISTORY_SEGMENTS = 1000  # finals kept per room and per language for listeners who join late
 COUNTS_INTERVAL_SECONDS = 0.5  # listener counts reach the speaker at most this often
 END_FLUSH_SECONDS = 10.0  # `end_room`: how long the streams may take to finish what was said
+# What the speaker gets of the room's first stream: what listeners read of each sentence and its lag, not its audio.
+SPEAKER_SEES = frozenset({"transcript", "speech", "stats"})
 KEY_BYTES = 24  # speaker and listener keys: 192 random bits
 ROOM_ID_BYTES = 16  # 128 random bits, after the place of the room
 
@@ -188,7 +190,7 @@ class LanguageStream:
         for member in list(self.listeners):
             if member not in self._waiting:
                 member.deliver(shared)
-        if self._room.is_source_feed(self) and isinstance(frame, dict) and frame.get("side") == "source":
+        if self._room.is_source_feed(self) and isinstance(frame, dict) and frame.get("type") in SPEAKER_SEES:
             self._room.to_speaker(shared)
 
     def _remember(self, transcript: pb.Transcript) -> None:
@@ -448,7 +450,8 @@ class Room:
     # The streams
 
     def is_source_feed(self, stream: LanguageStream) -> bool:
-        """The stream whose source transcripts the speaker sees (and late joiners of a new language get)."""
+        """The stream whose events the speaker sees (SPEAKER_SEES), and whose source transcripts late joiners of a
+        language nobody heard yet get: the first offered language's, open from the room's start."""
         return next(iter(self._streams.values()), None) is stream
 
     def remember_source(self, text: str, stream: LanguageStream) -> None:

@@ -182,9 +182,15 @@ async def test_speech_reaches_listeners_as_transcripts_and_a_late_joiner_gets_th
                 finals.append(final)
                 await audio_until(listener, 2)  # the translated speech (it may follow the final text)
             assert finals[0] == finals[1] and finals[0]["text"]
+            if count(room.speaker, "stats") == 0:
+                await room.speaker.until("stats", timeout=60)
             await drain(room.speaker)
             seen = [e for e in room.speaker.events if e["type"] == "transcript"]
-            assert any(e["final"] for e in seen) and {e["side"] for e in seen} == {"source"}  # the speaker's own words
+            assert any(e["final"] for e in seen if e["side"] == "source")  # the speaker's own words
+            # and what the listeners read of them, with its lag figures (never its audio)
+            assert finals[0] in [e for e in seen if e["side"] == "target"]
+            assert count(room.speaker, "stats") >= 1 and count(room.speaker, "speech") >= 1
+            assert room.speaker.received_pcm() == b""
             late = await join(stack, room, "eng")
             history = (await late.until("joined"))["transcript"]
             assert history and history[-1]["target"] == finals[0]["text"] and history[-1]["source"]

@@ -28,6 +28,7 @@ const PENDING_MAX_MS = 3000; // speech kept while no session is ready (opening, 
 const LANGUAGES_RETRY_S = 3;
 const DEFAULT_OUTPUT_RATE = 16000; // until a `ready` event says otherwise
 const LISTENING = "Listening. Speak now.";
+const ROOM_OPEN = "The room is open. Speak now.";
 
 const $ = (id) => document.getElementById(id);
 const ui = {
@@ -35,6 +36,8 @@ const ui = {
   start: $("start"), stop: $("stop"), reset: $("reset"), headphones: $("headphones"), level: $("level"),
   status: $("session-status"), error: $("error"), errorText: $("error-text"), errorDetails: $("error-details"),
   firstOutput: $("first-output"), endingOffset: $("ending-offset"), announcer: $("announcer"),
+  // What acts only on speech played here: a room's speaker hears nothing back, so a room hides them.
+  playedHere: [document.querySelector(".output"), $("headphones").closest("label")],
 };
 const announce = (text) => (ui.announcer.textContent = text);
 const sourceView = new TranscriptView($("source-transcript"));
@@ -113,6 +116,7 @@ function setPhase(next) {
     ui.stop.disabled = room ? !roomRuns : next !== "starting" && next !== "live";
     ui.stop.textContent = !room ? "Stop" : next === "paused" ? "Resume" : "Pause"; // a room's Stop pauses its microphone
     share.enable(next === "idle" && languagesLoaded, roomRuns);
+    for (const element of ui.playedHere) element.hidden = room && next !== "idle";
     ui.source.disabled = next !== "idle" || ui.source.dataset.fixed === "true";
     ui.target.disabled = ui.headphones.disabled = next !== "idle";
   });
@@ -254,7 +258,11 @@ function settleStatus() {
   if (current.phase !== "live" || current.inFlight.size > 0) return;
   const waitMs = current.playsUntil - performance.now();
   if (waitMs > 0) current.settleTimer = setTimeout(settleStatus, waitMs);
-  else if (!playback?.busy) setStatus(LISTENING); // speech held back or playing: its end calls again
+  else if (!playback?.busy) setStatus(speakNow()); // speech held back or playing: its end calls again
+}
+
+function speakNow() {
+  return current.mode === "room" ? ROOM_OPEN : LISTENING;
 }
 
 function onSpeaking(playing) {
@@ -465,7 +473,7 @@ async function pauseOrResume() {
   if (current.phase !== "paused") return;
   capture = new Capture(onFrame, onLevel);
   setPhase("live");
-  setStatus("The room is open. Speak now.");
+  setStatus(ROOM_OPEN);
   try {
     await capture.start({ headphones: ui.headphones.checked });
   } catch (error) {
@@ -487,7 +495,7 @@ function roomOpened(room) {
   if (current.phase !== "starting") return; // a revoked link's new key
   current.roomLive = true;
   setPhase("live");
-  setStatus("The room is open. Speak now.");
+  setStatus(ROOM_OPEN);
   showError(null);
   batcher.start(0); // the engines' step is not known here: the capture's frames
   flushPending();
