@@ -10,7 +10,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 from tests.harness.speech import SENTENCES
-from test_rooms_page import listen, open_room, speech_after_a_pause
+from test_rooms_page import PHONE, listen, open_room, speech_after_a_pause
 
 
 @pytest.mark.timeout(120)
@@ -31,7 +31,7 @@ PLAYED_HERE = ("#volume", "#mute", "#speaking", "#headphones")  # act only on sp
 
 @pytest.mark.timeout(120)
 def test_a_room_speaker_sees_each_sentences_translation_and_lag_and_no_controls_that_do_nothing(
-        open_page, lite_gateway, tmp_path):
+        open_page, lite_gateway, tmp_path, artifacts):
     speaker = open_page(lite_gateway.base_url, speech_after_a_pause(tmp_path, 3.0, [SENTENCES["spa"][1]]))
     speaker.select_option("#source-language", "spa")
     for control in PLAYED_HERE:
@@ -46,6 +46,11 @@ def test_a_room_speaker_sees_each_sentences_translation_and_lag_and_no_controls_
     expect(speaker.locator("#first-output")).to_have_text(re.compile(r"\d+\.\d\d s"), timeout=30_000)
     expect(speaker.locator("#ending-offset")).to_have_text(re.compile(r"\d+\.\d\d s"))
     expect(speaker.locator("#timeline rect.translation").first).to_be_visible()  # a lane of its own, per sentence
+    speaker.screenshot(path=str(artifacts / "web-client-room-speaker-view.png"), full_page=True)
+    speaker.set_viewport_size(PHONE)
+    assert speaker.evaluate("document.documentElement.scrollWidth") <= PHONE["width"], "scrolls sideways on a phone"
+    speaker.evaluate("window.scrollTo(0, 0)")
+    speaker.screenshot(path=str(artifacts / "web-client-room-speaker-view-phone.png"))
 
     speaker.click("#end-room")
     expect(speaker.locator("body")).to_have_attribute("data-phase", "idle", timeout=20_000)
