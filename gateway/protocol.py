@@ -100,6 +100,13 @@ class Join:
 
 
 @dataclass(frozen=True)
+class CheckLink:
+    """Whether the socket's room is open to this listener key, before anyone presses Listen (nothing is joined)."""
+
+    key: str
+
+
+@dataclass(frozen=True)
 class Leave:
     """Stop listening."""
 
@@ -114,7 +121,7 @@ class EndRoom:
     """End the room for everyone once its streams have finished what was said."""
 
 
-RoomMessage = CreateRoom | Speak | Join | Leave | RevokeListenerLink | EndRoom
+RoomMessage = CreateRoom | Speak | Join | CheckLink | Leave | RevokeListenerLink | EndRoom
 ClientMessage = Start | Reset | Stop | RoomMessage
 
 
@@ -178,6 +185,7 @@ _PARSERS: dict[str, Callable[[dict[str, Any]], ClientMessage]] = {
     "create_room": _parse_create_room,
     "speak": _parse_speak,
     "join": _parse_join,
+    "check_link": lambda message: CheckLink(_code(message, "key", "check_link")),
     "leave": lambda message: Leave(),
     "revoke_listener_link": lambda message: RevokeListenerLink(),
     "end_room": lambda message: EndRoom(),

@@ -9,6 +9,7 @@ from typing import Literal
 
 from gateway.auth import Grant
 from gateway.protocol import (
+    CheckLink,
     CreateRoom,
     EndRoom,
     Join,
@@ -50,6 +51,9 @@ class RoomSeat:
                 raise ProtocolError("already_started", f"this socket is already the room's {self.role}; "
                                     "leave or end it first")
             await self._take_seat(message)
+            return
+        if isinstance(message, CheckLink):
+            self._member.deliver(self._checked_link(message.key))
             return
         room = self.room
         if isinstance(message, Leave) and self.role == "listener" and room is not None:
@@ -102,6 +106,16 @@ class RoomSeat:
         if room is not None:
             self.socket_closed()
             self._member.room_ended(room.room_id, "session_too_long")
+
+    def _checked_link(self, key: str) -> dict[str, object]:
+        """`link_valid` when this socket's room is open to listener `key` and this token; else the refusal a `join`
+        would get (unknown_room for an ended room, a revoked key or an invented one: the link proves nothing more)."""
+        if self._room_id is None:
+            raise ProtocolError("unknown_room", "open /ws/rooms/ROOM_ID to check a room link", fatal=True)
+        room = self._rooms.get(self._room_id)
+        room.check_listener_key(key)
+        self._grant.check_room(room.room_id)
+        return room.link_valid_event()
 
     async def _take_seat(self, message: CreateRoom | Speak | Join) -> None:
         if isinstance(message, CreateRoom):

@@ -1,8 +1,9 @@
 """Rooms: one speaker's audio, one worker stream per target language someone listens to, fanned out.
 
-A ``Room`` lives on the gateway process that created it (``RoomRegistry``). Its
-``LanguageStream``s are opened by the first listener of a language and closed when
-the last one leaves; the speaker's audio goes to each of them, and each stream's
+A ``Room`` lives on the gateway process that created it (``RoomRegistry``). Its first
+offered language's ``LanguageStream`` opens with the room (so no first words are lost);
+the others are opened by the first listener of a language and closed when the last one
+leaves; the speaker's audio goes to each of them, and each stream's
 events are converted and serialized once and handed to every listener of its
 language. Members are sockets (``Member``): a member that cannot keep up is cut
 off by its own bounded queue, never the room. Protocol: docs/protocol.md, "Rooms".
@@ -37,6 +38,8 @@ log = logging.getLogger("gateway.rooms")
 HISTORY_SEGMENTS = 1000  # finals kept per room and per language for listeners who join late
 COUNTS_INTERVAL_SECONDS = 0.5  # listener counts reach the speaker at most this often
 END_FLUSH_SECONDS = 10.0  # `end_room`: how long the streams may take to finish what was said
+# What the speaker gets of the room's first stream: what listeners read of each sentence and its lag, not its audio.
+SPEAKER_SEES = frozenset({"transcript", "speech", "stats"})
 KEY_BYTES = 24  # speaker and listener keys: 192 random bits
 ROOM_ID_BYTES = 16  # 128 random bits, after the place of the room
 
@@ -187,7 +190,7 @@ class LanguageStream:
         for member in list(self.listeners):
             if member not in self._waiting:
                 member.deliver(shared)
-        if self._room.is_source_feed(self) and isinstance(frame, dict) and frame.get("side") == "source":
+        if self._room.is_source_feed(self) and isinstance(frame, dict) and frame.get("type") in SPEAKER_SEES:
             self._room.to_speaker(shared)
 
     def _remember(self, transcript: pb.Transcript) -> None:
@@ -261,6 +264,7 @@ class Room:
         self._on_ended = on_ended
         self._session_slot = session_slot  # the creator's address's: every worker stream of the room counts there
         self._covered: LanguageStream | None = None  # the stream the room's own slot pays for
+        self._first: LanguageStream | None = None  # the first offered language's: open from the start, listened to or not
         self._key_generation = 0  # bumped when the speaker revokes the listener link
         self._speaker: Member | None = None
         self._speaker_grant = grant  # of the socket speaking now: a `speak` may bring another token
@@ -268,7 +272,7 @@ class Room:
         self._streams: dict[str, LanguageStream] = {}
         self._listeners: dict[Member, LanguageStream] = {}
         self._source_history: deque[str] = deque(maxlen=HISTORY_SEGMENTS)  # for a language nobody heard yet
-        self._grace: asyncio.TimerHandle | None = None
+        self._grace: asyncio.TimerHandle | None = None  # while the speaker is away: when the room ends
         self._counts_sent_at = float("-inf")
         self._counts_timer: asyncio.TimerHandle | None = None
         self._ending = False
@@ -278,6 +282,15 @@ class Room:
             grant.max_session_seconds, self.end, "session_too_long")
 
     # The speaker
+
+    def open_first_stream(self) -> None:
+        """Translate the first offered language from the room's start, listeners or not: what is said before anyone
+        joins is heard, remembered and replayed (S2ST_ROOM_REPLAY_BYTES) to the first listener, first words included.
+        The room's own session slot pays for it (stream_slot)."""
+        language = self.settings.languages[0]
+        stream = self._first = self._streams[language] = LanguageStream(self, language)
+        self._metrics.room_streams.inc()
+        stream.ensure_running()
 
     def attach_speaker(self, member: Member, grant: Grant) -> None:
         """`member` is the speaker now: a previous speaker socket is replaced, a pending grace cancelled.
@@ -293,7 +306,7 @@ class Room:
         if self._grace is not None:
             self._grace.cancel()
             self._grace = None
-            self._to_listeners({"type": "speaker", "connected": True})
+            self._to_listeners(self._speaker_event())
         member.deliver(self.room_event())
         self._send_counts()
 
@@ -304,8 +317,8 @@ class Room:
         self._speaker = None
         if self._ending:
             return
-        self._to_listeners({"type": "speaker", "connected": False})
         self._grace = asyncio.get_running_loop().call_later(self.config.room_grace_seconds, self._speaker_gone)
+        self._to_listeners(self._speaker_event())
 
     async def feed(self, frame: bytes) -> None:
         """The speaker's audio, to every language someone listens to."""
@@ -350,6 +363,16 @@ class Room:
     def check_speaker_key(self, key: str) -> None:
         _check_key(key, self.speaker_key)
 
+    def check_listener_key(self, key: str) -> None:
+        """ProtocolError unless `key` is the listener key of this room, which is not ending."""
+        _check_key(key, self.listener_key)
+        self._check_live()
+
+    def link_valid_event(self) -> dict[str, Any]:
+        """What a listener link's holder may know before joining: the room is open, in these languages."""
+        return {"type": "link_valid", "room_id": self.room_id, "languages": list(self.settings.languages),
+                **self._speaker_fields()}
+
     def to_speaker(self, frame: Frame) -> None:
         if self._speaker is not None:
             self._speaker.deliver(frame)
@@ -358,8 +381,7 @@ class Room:
 
     def join(self, member: Member, key: str, language: str, grant: Grant) -> None:
         """Add a listener of `language`; ProtocolError when the key, language or room size says no."""
-        _check_key(key, self.listener_key)
-        self._check_live()
+        self.check_listener_key(key)
         if language not in self.settings.languages:
             raise ProtocolError("language_not_offered", f"this room offers {', '.join(self.settings.languages)}; "
                                 f"not {language!r}", fatal=True)
@@ -384,7 +406,7 @@ class Room:
             return
         self._metrics.room_listeners.dec()
         stream.remove(member)
-        if not stream.listeners:
+        if not stream.listeners and stream is not self._first:
             self._drop_stream(stream)
         self._send_counts()
 
@@ -423,12 +445,13 @@ class Room:
         return {"type": "joined", "room_id": self.room_id, "target_language": stream.language,
                 "engine": accepted.engine, "model": accepted.model,
                 "output_sample_rate": accepted.output_sample_rate_hz,
-                "speaker_connected": self._speaker is not None, "transcript": history}
+                **self._speaker_fields(), "transcript": history}
 
     # The streams
 
     def is_source_feed(self, stream: LanguageStream) -> bool:
-        """The stream whose source transcripts the speaker sees (and late joiners of a new language get)."""
+        """The stream whose events the speaker sees (SPEAKER_SEES), and whose source transcripts late joiners of a
+        language nobody heard yet get: the first offered language's, open from the room's start."""
         return next(iter(self._streams.values()), None) is stream
 
     def remember_source(self, text: str, stream: LanguageStream) -> None:
@@ -454,6 +477,11 @@ class Room:
         """A language's worker stream could not be (re)opened: its listeners are told, and removed."""
         log.warning("a room's language stream failed", extra={"room": self.room_id, "language": stream.language,
                                                               "code": error["code"]})
+        if stream is self._first:  # no longer held open: it goes with its last listener, as any other language's
+            self._first = None
+            self.to_speaker(error)
+            if not stream.listeners:
+                self._drop_stream(stream)
         for member in list(stream.listeners):
             self.leave(member)
             member.deliver(error)
@@ -494,6 +522,18 @@ class Room:
         self._grace = None
         self._to_listeners(error_event("speaker_gone", "the speaker left and did not come back", True))
         self.end("speaker_gone")
+
+    def _grace_left(self) -> dict[str, Any]:
+        """While the room waits for its speaker: in how many seconds it ends without them (a page counts down)."""
+        if self._grace is None:
+            return {}
+        return {"ends_in_seconds": round(max(0.0, self._grace.when() - asyncio.get_running_loop().time()), 1)}
+
+    def _speaker_fields(self) -> dict[str, Any]:
+        return {"speaker_connected": self._speaker is not None, **self._grace_left()}
+
+    def _speaker_event(self) -> dict[str, Any]:
+        return {"type": "speaker", "connected": self._speaker is not None, **self._grace_left()}
 
     def _check_live(self) -> None:
         if self._ending:
@@ -570,6 +610,7 @@ class RoomRegistry:
                 self._metrics.active_rooms.inc()
                 log.info("room created", extra={"room": room_id, "languages": list(settings.languages)})
                 room.attach_speaker(speaker, grant)
+                room.open_first_stream()
                 created.set_result(room)
                 await room.ended.wait()
         except BaseException as error:

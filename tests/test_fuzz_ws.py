@@ -61,7 +61,7 @@ room_fields = {
     "languages": st.sampled_from([["eng"], ["eng", "fra"], [], ["eng", "eng"], ["a", "b", "c", "d", "e"]]) | json_values,
     "key": any_text | json_values,
 }
-message_types = ["start", "reset", "stop", "create_room", "speak", "join", "leave", "revoke_listener_link", "end_room",
+message_types = ["start", "reset", "stop", "create_room", "speak", "join", "check_link", "leave", "revoke_listener_link", "end_room",
                  "dance", "", "START"]
 messages = st.fixed_dictionaries({"type": st.sampled_from(message_types) | json_values},
                                  optional={**start_fields, **room_fields})

@@ -151,14 +151,14 @@ async def test_each_language_listened_to_has_one_worker_stream_and_every_listene
 async def test_the_last_listener_of_a_language_ends_its_stream_and_a_listener_may_switch(room_gateway, echo_worker):
     async with a_room(room_gateway) as room, contextlib.AsyncExitStack() as stack:
         first, second = await joined(stack, room, "fra"), await joined(stack, room, "fra")
-        assert worker_sessions(echo_worker) == 1
+        await until(lambda: worker_sessions(echo_worker) == 2, what="English (open from the start) and French")
         await first.send({"type": "leave"})
         assert (await first.until("left")) == {"type": "left"}
-        assert worker_sessions(echo_worker) == 1  # second still listens
+        assert worker_sessions(echo_worker) == 2  # second still listens
         await second.send({"type": "leave"})
         await second.until("left")
-        await until(lambda: worker_sessions(echo_worker) == 0, what="the French stream closed")
-        await counts(room, {})
+        await until(lambda: worker_sessions(echo_worker) == 1, what="the French stream closed")
+        await counts(room, {"eng": 0})  # the first offered language's stream stays, listened to or not
         # Rejoin, in another language, on the same socket.
         await first.send({"type": "join", "key": room.listener_key, "target_language": "eng"})
         assert (await first.until("joined"))["target_language"] == "eng"
@@ -187,12 +187,38 @@ async def test_speech_reaches_listeners_as_transcripts_and_a_late_joiner_gets_th
                 finals.append(final)
                 await audio_until(listener, 2, SPEECH_TIMEOUT_S)  # the translated speech (it may follow the final text)
             assert finals[0] == finals[1] and finals[0]["text"]
+            if count(room.speaker, "stats") == 0:
+                await room.speaker.until("stats", timeout=60)
             await drain(room.speaker)
             seen = [e for e in room.speaker.events if e["type"] == "transcript"]
-            assert any(e["final"] for e in seen) and {e["side"] for e in seen} == {"source"}  # the speaker's own words
+            assert any(e["final"] for e in seen if e["side"] == "source")  # the speaker's own words
+            # and what the listeners read of them, with its lag figures (never its audio)
+            assert finals[0] in [e for e in seen if e["side"] == "target"]
+            assert count(room.speaker, "stats") >= 1 and count(room.speaker, "speech") >= 1
+            assert room.speaker.received_pcm() == b""
             late = await join(stack, room, "eng")
             history = (await late.until("joined"))["transcript"]
             assert history and history[-1]["target"] == finals[0]["text"] and history[-1]["source"]
+
+
+async def test_a_room_translates_its_first_language_from_its_start_so_the_first_listener_gets_the_first_words(
+        tmp_path, lite_worker, server_logs):
+    """Spoken before anyone listens: the first language's stream, open since the room opened, heard and translated
+    it, and the first listener's `joined` replays it (its translation there, or live when it was still on its way)."""
+    pcm, _ = read_pcm(speak(SENTENCES["spa"][1], SENTENCES["spa"][0], tmp_path / "spa.wav", tail_silence_s=1.5))
+    with running(start_gateway(lite_worker.address, log_dir=server_logs)) as gateway:
+        async with a_room(gateway, ("eng",), source_language="spa") as room, contextlib.AsyncExitStack() as stack:
+            await room.stream(pcm, pace_s=0.01)  # nobody listens yet
+            await room.speaker.send({"type": "stop"})
+            said = await room.speaker.until("transcript", timeout=60)
+            while not said["final"]:
+                said = await room.speaker.until("transcript", timeout=60)
+            assert "días" in said["text"].lower(), said  # the speaker sees the first words transcribed
+            first = await join(stack, room, "eng")
+            history = (await first.until("joined"))["transcript"]
+            assert history and history[0]["source"] == said["text"], history  # the first sentence, whole
+            translation = history[0]["target"] or (await until_final_target(first))["text"]
+            assert translation.strip(), history
 
 
 async def until_final_target(listener: ProtocolClient) -> dict:
@@ -238,7 +264,10 @@ async def test_a_speaker_who_drops_may_come_back_within_the_grace(room_gateway, 
     async with contextlib.AsyncExitStack() as stack:
         async with a_room(room_gateway) as room:
             listener = await joined(stack, room, "eng")
-        assert (await listener.until("speaker")) == {"type": "speaker", "connected": False}
+        gone = await listener.until("speaker")
+        assert (gone["connected"], 0 < gone["ends_in_seconds"] <= GRACE_SECONDS) == (False, True), gone
+        waiting = await join(stack, room, "eng")  # joins meanwhile: told how long the room waits
+        assert (await waiting.until("joined"))["ends_in_seconds"] <= gone["ends_in_seconds"]
         async with opened(room.url) as back:
             await back.send({"type": "speak", "key": room.speaker_key})
             assert (await back.until("room"))["listener_key"] == room.listener_key
@@ -306,6 +335,25 @@ async def test_revoking_the_listener_link_removes_who_joined_with_it(room_gatewa
         assert (await error_of(refused))["code"] == "unknown_room"
         fresh = await join(stack, room, "eng", key=renewed["listener_key"])
         assert (await fresh.until("joined", "error"))["type"] == "joined"
+
+
+async def test_a_listener_link_can_be_checked_before_joining_and_a_dead_one_says_unknown_room(room_gateway):
+    async with opened(f"{room_gateway.ws_url}/rooms/1.nosuchroom") as client:
+        await client.send({"type": "check_link", "key": "k"})
+        assert ((await error_of(client))["code"]) == "unknown_room"
+    async with a_room(room_gateway) as room, opened(room.url) as client:
+        await client.send({"type": "check_link", "key": room.listener_key})
+        valid = await client.until("link_valid", "error")
+        assert valid == {"type": "link_valid", "room_id": room.id, "languages": ["eng", "fra"],
+                         "speaker_connected": True}
+        await room.speaker.send({"type": "revoke_listener_link"})
+        await room.speaker.until("room")
+        await client.send({"type": "check_link", "key": room.listener_key})  # the revoked key: as unknown
+        assert ((await error_of(client))["code"]) == "unknown_room"
+        await room.speaker.send({"type": "end_room"})
+        await room.speaker.until("room_ended")
+        await client.send({"type": "check_link", "key": room.listener_key})
+        assert ((await error_of(client))["code"]) == "unknown_room"
 
 
 @pytest.mark.parametrize("message, code", [
@@ -678,13 +726,15 @@ async def test_the_first_listener_of_a_language_hears_why_its_stream_could_not_o
         # Options the echo engine refuses: the worker says invalid_config when the first listener opens the stream.
         async with a_room(gateway, ("eng",), options={"glossary": "Siobhan"}) as room, \
                 contextlib.AsyncExitStack() as stack:
+            # Its first language's stream opens with the room: the speaker hears why it could not.
+            assert (await room.speaker.until("error"))["code"] == "invalid_config"
             listener = await join(stack, room, "eng")
             error = await listener.until("error")
             assert (error["code"], error["fatal"]) == ("invalid_config", True)
-        async with opened(gateway.ws_url) as holder, a_room(gateway, ("eng",)) as room, \
-                contextlib.AsyncExitStack() as stack:
-            assert (await holder.start())["type"] == "ready"  # the worker's only slot
-            listener = await join(stack, room, "eng")
+        async with a_room(gateway, ("eng", "fra")) as room, contextlib.AsyncExitStack() as stack:
+            # English, the room's first language, is translated from the room's start: the worker's only slot.
+            await until(lambda: worker_sessions(worker) == 1, what="the first language's stream open")
+            listener = await join(stack, room, "fra")
             error = await listener.until("error")
             assert (error["code"], error["fatal"]) == ("busy", True)
 

@@ -28,6 +28,7 @@ const PENDING_MAX_MS = 3000; // speech kept while no session is ready (opening, 
 const LANGUAGES_RETRY_S = 3;
 const DEFAULT_OUTPUT_RATE = 16000; // until a `ready` event says otherwise
 const LISTENING = "Listening. Speak now.";
+const ROOM_OPEN = "The room is open. Speak now.";
 
 const $ = (id) => document.getElementById(id);
 const ui = {
@@ -35,6 +36,8 @@ const ui = {
   start: $("start"), stop: $("stop"), reset: $("reset"), headphones: $("headphones"), level: $("level"),
   status: $("session-status"), error: $("error"), errorText: $("error-text"), errorDetails: $("error-details"),
   firstOutput: $("first-output"), endingOffset: $("ending-offset"), announcer: $("announcer"),
+  // What acts only on speech played here: a room's speaker hears nothing back, so a room hides them.
+  playedHere: [document.querySelector(".output"), $("headphones").closest("label")],
 };
 const announce = (text) => (ui.announcer.textContent = text);
 const sourceView = new TranscriptView($("source-transcript"));
@@ -71,7 +74,7 @@ const connection = new Connection(spoken.speak ? roomSocketUrl(spoken.room) : so
 
 // The session this page runs, in one place (the relay's SessionState on the server side).
 const current = {
-  phase: "idle", // idle | starting (no `ready` yet) | live | stopping (`stop` sent, until `ended`)
+  phase: "idle", // idle | starting (no `ready` yet) | live | paused (a room's microphone) | stopping (`stop` sent, until `ended`)
   ready: null, // the `ready` event of the session on the socket; null while there is none
   startSent: false, // a `start` awaits its `ready`
   discarding: false, // `reset` sent: drop the old utterance's events until `reset_done`
@@ -109,8 +112,11 @@ function setPhase(next) {
   enterPhase(current, next, [ui.stop, ui.start, ui.reset], () => {
     const room = current.mode === "room";
     ui.start.disabled = next !== "idle" || !languagesLoaded || current.room !== null;
-    ui.stop.disabled = room || (next !== "starting" && next !== "live");
-    share.enable(next === "idle" && languagesLoaded, room && next === "live");
+    const roomRuns = room && (next === "live" || next === "paused");
+    ui.stop.disabled = room ? !roomRuns : next !== "starting" && next !== "live";
+    ui.stop.textContent = !room ? "Stop" : next === "paused" ? "Resume" : "Pause"; // a room's Stop pauses its microphone
+    share.enable(next === "idle" && languagesLoaded, roomRuns);
+    for (const element of ui.playedHere) element.hidden = room && next !== "idle";
     ui.source.disabled = next !== "idle" || ui.source.dataset.fixed === "true";
     ui.target.disabled = ui.headphones.disabled = next !== "idle";
   });
@@ -121,7 +127,7 @@ function onState(state, detail) {
   if (state === "connected") {
     if (ui.error.dataset.from === "connection") showError(null);
     if (!languagesLoaded) loadLanguages();
-    if (current.phase === "starting" || current.phase === "live") sendOpening(); // resume after a reconnect
+    if (["starting", "live", "paused"].includes(current.phase)) sendOpening(); // resume after a reconnect
   }
   if (state === "reconnecting") {
     // Words that say more stay: a session's fatal error, a language list refused for want of a token, a drained
@@ -252,7 +258,11 @@ function settleStatus() {
   if (current.phase !== "live" || current.inFlight.size > 0) return;
   const waitMs = current.playsUntil - performance.now();
   if (waitMs > 0) current.settleTimer = setTimeout(settleStatus, waitMs);
-  else if (!playback?.busy) setStatus(LISTENING); // speech held back or playing: its end calls again
+  else if (!playback?.busy) setStatus(speakNow()); // speech held back or playing: its end calls again
+}
+
+function speakNow() {
+  return current.mode === "room" ? ROOM_OPEN : LISTENING;
 }
 
 function onSpeaking(playing) {
@@ -401,6 +411,7 @@ function stopCapture() {
 }
 
 function stop() {
+  if (current.mode === "room") return pauseOrResume();
   if (current.phase !== "starting" && current.phase !== "live") return;
   if (current.ready !== null) {
     flushPending();
@@ -447,6 +458,31 @@ function sendRoomRequest() {
   }
 }
 
+// Pause: the microphone closes and the room's streams finish what was said (`stop`); the room stays open and
+// its listeners stay. Resume: the microphone opens again (inside the click, as browsers want).
+async function pauseOrResume() {
+  if (current.phase === "live") {
+    flushPending();
+    batcher.flush();
+    stopCapture();
+    connection.send({ type: "stop" });
+    setPhase("paused");
+    setStatus("Microphone paused. The room stays open and your listeners stay; press Resume to speak again.");
+    return;
+  }
+  if (current.phase !== "paused") return;
+  capture = new Capture(onFrame, onLevel);
+  setPhase("live");
+  setStatus(ROOM_OPEN);
+  try {
+    await capture.start({ headphones: ui.headphones.checked });
+  } catch (error) {
+    stopCapture();
+    setPhase("paused");
+    showError(microphoneWords(error));
+  }
+}
+
 function roomOpened(room) {
   current.room = room;
   current.startSent = false;
@@ -455,10 +491,11 @@ function roomOpened(room) {
   // reload comes back as the speaker through the address.
   connection.moveTo(roomSocketUrl(room.room_id));
   history.replaceState(history.state, "", addressFor(room));
+  if (current.phase === "paused") current.roomLive = true; // back after a drop, the microphone still paused
   if (current.phase !== "starting") return; // a revoked link's new key
   current.roomLive = true;
   setPhase("live");
-  setStatus("The room is open. Speak now.");
+  setStatus(ROOM_OPEN);
   showError(null);
   batcher.start(0); // the engines' step is not known here: the capture's frames
   flushPending();
@@ -469,7 +506,7 @@ function revokeLink() {
 }
 
 function endRoom() {
-  if (current.mode !== "room" || current.phase !== "live") return;
+  if (current.mode !== "room" || (current.phase !== "live" && current.phase !== "paused")) return;
   flushPending();
   batcher.flush();
   stopCapture();

@@ -18,6 +18,8 @@ import { TranscriptView } from "./transcripts.js";
 
 const DEFAULT_OUTPUT_RATE = 16000; // until a `joined` event says otherwise
 const LANGUAGES_RETRY_S = 3;
+const COUNTDOWN_TICK_MS = 250; // the grace countdown's refresh: whole seconds shown, so they change on time
+const GONE_CODES = new Set(["unknown_room", "speaker_gone"]); // a room link that opens no room (docs/protocol.md)
 
 const $ = (id) => document.getElementById(id);
 const ui = {
@@ -54,6 +56,7 @@ const current = {
 };
 let playback = null;
 let languagesLoaded = false;
+let countdown = null; // the interval that counts the speaker's grace down on the status line
 let names = new Map(); // language code -> name
 
 // ---- page state ---------------------------------------------------------------------------------
@@ -85,6 +88,8 @@ function onState(state, detail) {
     if (current.phase === "leaving" && current.language === null) setPhase("idle");
     if (["joining", "listening", "leaving"].includes(current.phase)) sendJoin();
     else setPhase(current.phase);
+    // Whether the link still opens a room, before anyone presses Listen (nothing is joined).
+    if (current.phase === "idle") connection.send({ type: "check_link", key: address.listen });
   }
   if (state === "reconnecting") {
     if (current.phase !== "ended") showCloseWordsIn(ui, detail.code);
@@ -111,7 +116,9 @@ function onEvent(event) {
       if (current.phase === "listening") store.stats(event);
       break;
     case "speaker":
-      if (current.phase === "listening") setStatus(listeningWords(event.connected));
+      if (current.phase !== "listening") break;
+      if (!event.connected) dropPartials(); // the speaker's unfinished sentence ends with their socket
+      showSpeaker(event.connected, event.ends_in_seconds);
       break;
     case "left":
       current.joined = null;
@@ -124,6 +131,8 @@ function onEvent(event) {
       break;
     case "room_ended": {
       const words = roomEndedWords(event.reason);
+      dropPartials();
+      stopCountdown();
       current.joined = null;
       current.language = null;
       setPhase("ended");
@@ -131,7 +140,15 @@ function onEvent(event) {
       ui.status.dataset.reason = event.reason;
       break;
     }
+    case "link_valid":
+      break; // the page's words already ask for a language
     case "error":
+      // The grace ran out: `room_ended` follows at once and says it, in the past tense, once.
+      if (current.phase === "listening" && event.code === "speaker_gone") break;
+      if (current.phase === "idle" && GONE_CODES.has(event.code)) {
+        roomGone(event);
+        break;
+      }
       showError(serverErrorWords(event), event.fatal ? "room" : "");
       if (event.fatal && current.phase === "joining") {
         current.language = null;
@@ -144,10 +161,40 @@ function onEvent(event) {
   }
 }
 
-function listeningWords(speakerConnected) {
+// The link opens no room (ended, revoked, or never there): say so at once, and Listen stays off.
+function roomGone(event) {
+  setPhase("ended");
+  setStatus(serverErrorWords(event).text);
+  ui.status.dataset.reason = event.code;
+}
+
+function listeningWords(speakerConnected, endsInSeconds) {
   const language = languageName(current.joined.target_language);
-  return speakerConnected ? `Listening in ${language}.`
-    : `Listening in ${language}. The speaker disconnected; waiting for them to come back…`;
+  if (speakerConnected) return `Listening in ${language}.`;
+  const when = endsInSeconds === undefined ? "" : ` The room ends in ${Math.ceil(endsInSeconds)} s unless they come back.`;
+  return `Listening in ${language}. The speaker disconnected; waiting for them to come back…${when}`;
+}
+
+// The status line while listening; while the speaker is away, counted down each second to the room's end
+// (`ends_in_seconds`, S2ST_ROOM_GRACE_SECONDS on the gateway).
+function showSpeaker(connected, endsInSeconds) {
+  stopCountdown();
+  if (connected || endsInSeconds === undefined) {
+    setStatus(listeningWords(connected));
+    return;
+  }
+  const endsAt = performance.now() + endsInSeconds * 1000;
+  const tick = () => {
+    if (current.phase !== "listening") return stopCountdown();
+    setStatus(listeningWords(false, Math.max(0, (endsAt - performance.now()) / 1000)));
+  };
+  tick();
+  countdown = setInterval(tick, COUNTDOWN_TICK_MS);
+}
+
+function stopCountdown() {
+  clearInterval(countdown);
+  countdown = null;
 }
 
 // A `joined` event: the room's transcript so far, then the language's live events.
@@ -169,7 +216,7 @@ function joined(event) {
   playback.prepare(event.output_sample_rate).catch(() => {});
   showError(null);
   setPhase("listening");
-  setStatus(listeningWords(event.speaker_connected));
+  showSpeaker(event.speaker_connected, event.ends_in_seconds);
 }
 
 function onAudio(header, pcm) {
@@ -222,12 +269,19 @@ function switchLanguage() {
 
 function stopListening() {
   playback?.clear();
+  dropPartials(); // the lines the stream would have settled will not reach this page now
   if (connection.send({ type: "leave" })) {
     setPhase("leaving");
     setStatus("Leaving…");
   } else {
     setPhase("idle"); // no socket: nothing to leave
   }
+}
+
+function dropPartials() {
+  sourceView.dropPartials();
+  targetView.dropPartials();
+  store.dropPartials();
 }
 
 function clearTranscript() {

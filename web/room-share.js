@@ -1,6 +1,6 @@
 // The speaker's "Share with listeners" panel: the languages a room offers (at most MAX_LANGUAGES), then,
 // once the room is open, its listener link (Copy, QR code), how many listen in each language, and the
-// Revoke link and End room buttons. It only shows and asks; app.js talks to the gateway.
+// Revoke link button; End room, which sits with the page's Start and Stop. It only shows and asks; app.js talks to the gateway.
 
 import { listenerLink, qrCodeUrl } from "./room-links.js";
 
@@ -48,6 +48,7 @@ export class RoomShare {
     for (const box of this.boxes) box.disabled = !idle || (full && !box.checked);
     this.ui.open.disabled = !idle || (this.languages.length === 0 && !this.returning);
     this.ui.revoke.disabled = this.ui.end.disabled = !live;
+    this.ui.end.hidden = !live; // beside Pause at the top, where a phone shows it, only while a room runs
   }
 
   // The page was opened by a speaker link: Open speaks in that room again (its languages are set).

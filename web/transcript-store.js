@@ -87,6 +87,14 @@ export class TranscriptStore {
     this.changed();
   }
 
+  // Forgets the sides still partial (no final will come for them), so downloads hold only what settled.
+  dropPartials() {
+    for (const entry of this.segments) {
+      for (const side of ["source", "target"]) if (entry[side] && !entry[side].final) entry[side] = null;
+    }
+    this.changed();
+  }
+
   // Forgets everything, saved copy included; the clock restarts at 0 (a live session goes on).
   clear() {
     this.segments = [];

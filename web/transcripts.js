@@ -33,6 +33,16 @@ export class TranscriptView {
     this.list.scrollTop = this.list.scrollHeight;
   }
 
+  // Removes the lines still partial: no final will come for them (the listener left, the room or its
+  // speaker went away), and a grey line that never settles reads as text still on its way.
+  dropPartials() {
+    for (const [key, line] of this.lines) {
+      if (!line.classList.contains("partial")) continue;
+      line.remove();
+      this.lines.delete(key);
+    }
+  }
+
   clear() {
     this.list.replaceChildren();
     this.lines.clear();

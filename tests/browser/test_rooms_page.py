@@ -259,3 +259,26 @@ def test_a_speaker_whose_connection_drops_or_who_reloads_comes_back_to_the_same_
     expect(listener.locator("#session-status")).to_have_text("Listening in English.", timeout=5_000)
     speaker.click("#end-room")
     expect(listener.locator("body")).to_have_attribute("data-phase", "ended", timeout=15_000)
+
+
+def test_a_dead_listener_link_says_the_room_is_gone_on_load(open_page, echo_gateway):
+    speaker = open_page(echo_gateway.base_url)
+    link = open_room(speaker, ["eng"])
+    live = open_page(link, microphone_allowed=False)
+    expect(live.locator("#listen")).to_be_enabled(timeout=10_000)  # a live link: Listen as before
+    expect(live.locator("#session-status")).to_have_text("Pick a language and press Listen.")
+
+    def assert_gone(dead_link: str) -> None:
+        page = open_page(dead_link, microphone_allowed=False)
+        expect(page.locator("body")).to_have_attribute("data-phase", "ended", timeout=10_000)
+        expect(page.locator("#session-status")).to_contain_text("does not work any more")
+        expect(page.locator("#listen")).to_be_disabled()
+
+    speaker.click("#revoke-link")
+    expect(speaker.locator("#listener-link")).not_to_have_value(link)
+    assert_gone(link)  # revoked, the room going on
+    ended_link = speaker.locator("#listener-link").input_value()
+    speaker.click("#end-room")
+    expect(speaker.locator("body")).to_have_attribute("data-phase", "idle", timeout=15_000)
+    assert_gone(ended_link)  # ended
+    assert_gone(re.sub(r"room=[^&]+", "room=0.invented", link))  # never there
