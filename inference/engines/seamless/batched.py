@@ -1,0 +1,182 @@
+"""Many streams' pushpops in one pass over upstream's agent tree, the w2v-BERT encoder run once for all.
+
+Every module runs upstream's own code on each stream's own states, in the order
+SimulEval's ``TreeAgentPipeline.pushpop`` runs them. The one change is where the
+encoder agent's policy calls ``encode_speech``: the call is recorded (``_Deferred``),
+every stream's recorded input is encoded in one padded batch, and each stream's
+segment gets its own slice before the modules after the encoder see it.
+
+Upstream's encoder is exactly reproducible in a batch only up to its adaptor: the
+w2v-BERT conformer masks padding (its depthwise convolution zeroes padded frames,
+attention ignores them), but the adaptor's pooling convolution reads padded frames
+as data. So the conformer (about 24 of the encoder's 25 layers at the real size)
+runs batched, and the adaptor runs per stream on exactly the frames and padding mask
+its lone call would have had.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from inference.engines.seamless.stream import Step
+
+Outcome = list[Any] | Exception  # a stream's pushpop outputs, or the error that ended its step
+
+
+@dataclass
+class _Deferred:
+    """Stands for one stream's encoder output in upstream's policy until the batch has run."""
+
+    seqs: Any  # (1, frames, features), as upstream's policy collated them
+    padding_mask: Any
+
+
+class _RecordingModel:
+    """What the encoder agent sees as its model while its streams' policies run: encode_speech is recorded."""
+
+    def __init__(self, model: Any) -> None:
+        self.model = model
+        self.calls: list[_Deferred] = []
+
+    def encode_speech(self, seqs: Any, padding_mask: Any) -> tuple[_Deferred, None]:
+        call = _Deferred(seqs, padding_mask)
+        self.calls.append(call)
+        return call, None  # upstream's policy keeps the output and drops the mask
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.model, name)
+
+
+class BatchedPushpop:
+    """``pushpop`` for many streams at once over trees that share one loaded model."""
+
+    def __init__(self, encoder_agent: Any) -> None:
+        self._encoder = encoder_agent
+
+    @classmethod
+    def over(cls, agent: Any) -> BatchedPushpop:
+        """Over the encoder agent of a loaded tree (the text-only tree shares it)."""
+        from seamless_communication.streaming.agents.offline_w2v_bert_encoder import OfflineWav2VecBertEncoderAgent
+
+        return cls(next(module for module in agent.module_dict if isinstance(module, OfflineWav2VecBertEncoderAgent)))
+
+    def __call__(self, steps: list[Step]) -> list[Outcome]:
+        import torch
+
+        with torch.inference_mode():
+            return self._pushpop(steps)
+
+    def _pushpop(self, steps: list[Step]) -> list[Outcome]:
+        outcomes: list[Outcome | None] = [None] * len(steps)
+        upstream: dict[int, dict[int, Any]] = {}  # each stream's upstream_states, as push_impl builds them
+        for index, step in enumerate(steps):
+            try:
+                upstream[index] = self._push_to_encoder(step)
+            except Exception as error:  # this stream's step ends here; the others go on
+                outcomes[index] = error
+
+        popped: dict[int, Any] = {}
+        recording = _RecordingModel(self._encoder.model)
+        self._encoder.model = recording
+        try:
+            for index in list(upstream):
+                try:
+                    popped[index] = self._encoder.pop(steps[index].states[self._encoder])
+                except Exception as error:
+                    outcomes[index] = error
+                    del upstream[index]
+        finally:
+            self._encoder.model = recording.model
+        encoded = dict(zip(map(id, recording.calls), encode_each(recording.model, recording.calls)))
+
+        for index in upstream:
+            try:
+                segment = popped[index]
+                if isinstance(segment.content, _Deferred):
+                    result = encoded[id(segment.content)]
+                    if isinstance(result, Exception):
+                        raise result
+                    segment.content = result
+                outcomes[index] = self._push_from_encoder(steps[index], segment, upstream[index])
+            except Exception as error:
+                outcomes[index] = error
+        return [outcome if outcome is not None else RuntimeError("no outcome") for outcome in outcomes]
+
+    def _push_to_encoder(self, step: Step) -> dict[int, Any]:
+        """SimulEval's push_impl down the tree's path to the encoder, ending with the encoder's push."""
+        agent, states, segment = step.agent, step.states, step.segment
+        upstream_states: dict[int, Any] = {}
+        module = agent.source_module
+        while module is not self._encoder:
+            config = segment.config
+            segment = module.pushpop(segment, states[module], upstream_states)
+            segment.config = config
+            upstream_states[len(upstream_states)] = states[module]
+            (module,) = agent.module_dict[module]  # the path to the encoder does not branch
+        self._encoder.push(segment, states[module], upstream_states)
+        return upstream_states
+
+    def _push_from_encoder(self, step: Step, segment: Any, upstream_states: dict[int, Any]) -> list[Any]:
+        """The rest of push_impl below the encoder, then the tree's pop (upstream's, with its early-stop reset)."""
+        agent, states = step.agent, step.states
+        segment.config = step.segment.config  # push_impl carries the input's config down the tree
+        upstream_states[len(upstream_states)] = states[self._encoder]
+        for child in agent.module_dict[self._encoder]:
+            agent.push_impl(child, segment, states, upstream_states)
+        return agent.pop(states)  # type: ignore[no-any-return]
+
+
+def encode_each(model: Any, calls: list[_Deferred]) -> list[Any]:
+    """Each call's encoder output, as ``model.encode_speech`` gives it for that call alone (an error for a bad one)."""
+    if len(calls) > 1:
+        try:
+            return encode_together(model, calls)
+        except Exception:  # a stream's bad input: encode them one by one, so that only its own step fails
+            pass
+    outputs: list[Any] = []
+    for call in calls:
+        try:
+            outputs.append(model.encode_speech(call.seqs, call.padding_mask)[0])
+        except Exception as error:
+            outputs.append(error)
+    return outputs
+
+
+def encode_together(model: Any, calls: list[_Deferred]) -> list[Any]:
+    """The conformer over all calls in one padded batch, then the adaptor on each call's own frames."""
+    import torch
+    from fairseq2.nn.padding import PaddingMask
+    from seamless_communication.models.unity.adaptor_block import UnitYEncoderAdaptor
+
+    encoder = model.speech_encoder
+    if not isinstance(encoder, UnitYEncoderAdaptor):
+        raise TypeError(f"no batched path for a {type(encoder).__name__} speech encoder")
+    first = calls[0].seqs
+    frames = [call.seqs.size(1) for call in calls]
+    seqs = first.new_zeros((len(calls), max(frames), first.size(2)))
+    for row, call in enumerate(calls):
+        seqs[row, : frames[row]] = call.seqs[0]
+    seq_lens = torch.tensor([int(call.padding_mask.seq_lens[0]) if call.padding_mask is not None else count
+                             for call, count in zip(calls, frames)], device=first.device)
+    seqs, padding_mask = model.speech_encoder_frontend(seqs, PaddingMask(seq_lens, batch_seq_len=max(frames)))
+    seqs, padding_mask = encoder.inner(seqs, padding_mask)
+
+    stride = model.speech_encoder_frontend.feature_extractor.stride
+    outputs = []
+    for row, call in enumerate(calls):
+        length = frames[row] // stride  # the frames the frontend gives this call alone
+        own_mask = None if call.padding_mask is None else PaddingMask(padding_mask.seq_lens[row : row + 1],
+                                                                      batch_seq_len=length)
+        outputs.append(_adaptor(encoder, seqs[row : row + 1, :length], own_mask))
+    return outputs
+
+
+def _adaptor(encoder: Any, seqs: Any, padding_mask: Any) -> Any:
+    """UnitYEncoderAdaptor.forward after its ``inner`` (seamless_communication 90e2b57, adaptor_block.py)."""
+    if encoder.inner_layer_norm is not None:
+        seqs = encoder.inner_layer_norm(seqs)
+    seqs = seqs + 0.5 * encoder._expand_contract(seqs)
+    for layer in encoder.adaptor_layers:
+        seqs, padding_mask = layer(seqs, padding_mask)
+    return encoder.layer_norm(seqs)
