@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 
 import numpy as np
@@ -26,20 +26,29 @@ from inference.engines.seamless.settings import SeamlessSettings
 @pytest.fixture(scope="module")
 def serial_engine(tiny_models) -> Iterator[SeamlessEngine]:
     """Upstream's own pushpop, one stream at a time: the oracle."""
-    settings = dataclasses.replace(SeamlessSettings.from_environ(tiny_models.worker_environ()), batching=False)
-    engine = SeamlessEngine(settings)
+    engine = SeamlessEngine(SeamlessSettings.from_environ({**tiny_models.worker_environ(),
+                                                           "S2ST_SEAMLESS_BATCHING": "0"}))
     engine.load()
     yield engine
+
+
+@contextmanager
+def frontend_batches(engine: SeamlessEngine) -> Iterator[list[int]]:
+    """The batch size of every w2v-BERT frontend run of an engine."""
+    sizes: list[int] = []
+    frontend = agent_module(engine, "OfflineWav2VecBertEncoderAgent").model.speech_encoder_frontend
+    hook = frontend.register_forward_pre_hook(lambda _module, inputs: sizes.append(int(inputs[0].shape[0])))
+    try:
+        yield sizes
+    finally:
+        hook.remove()
 
 
 @pytest.fixture
 def encoder_batches(tiny_engine) -> Iterator[list[int]]:
     """The batch size of every w2v-BERT frontend run of the batched engine."""
-    sizes: list[int] = []
-    frontend = agent_module(tiny_engine, "OfflineWav2VecBertEncoderAgent").model.speech_encoder_frontend
-    hook = frontend.register_forward_pre_hook(lambda _module, inputs: sizes.append(int(inputs[0].shape[0])))
-    yield sizes
-    hook.remove()
+    with frontend_batches(tiny_engine) as sizes:
+        yield sizes
 
 
 @contextmanager
@@ -68,9 +77,6 @@ def comparable(events: list) -> list[tuple]:
     """Every event as plain values, speech as its exact samples."""
     return [(type(e).__name__, *(tuple(v.tolist()) if isinstance(v, np.ndarray) else v
                                  for v in dataclasses.astuple(e))) for e in events]
-
-
-Script = Callable[[SeamlessEngine], Awaitable[list[list]]]
 
 
 async def streams_joining_leaving_and_resetting(engine: SeamlessEngine, spanish: np.ndarray,
@@ -114,8 +120,9 @@ ENCODER_TOLERANCE = 1e-5  # fp32: a padded batch sums in another order than a lo
 
 async def test_every_stream_gets_exactly_what_upstreams_serial_pushpop_gives_it(
         tiny_engine, serial_engine, encoder_batches, spanish, french):
-    with encoder_outputs(serial_engine) as serial_encoded:
+    with encoder_outputs(serial_engine) as serial_encoded, frontend_batches(serial_engine) as serial_batches:
         oracle = await streams_joining_leaving_and_resetting(serial_engine, spanish, french)
+    assert serial_batches and set(serial_batches) == {1}  # S2ST_SEAMLESS_BATCHING=0: upstream's lone calls
     encoder_batches.clear()
     with decoder_writes(tiny_engine) as writes, encoder_outputs(tiny_engine) as batched_encoded:
         batched = await streams_joining_leaving_and_resetting(tiny_engine, spanish, french)
@@ -134,7 +141,11 @@ async def test_every_stream_gets_exactly_what_upstreams_serial_pushpop_gives_it(
 
 
 def test_the_batched_encoder_gives_each_input_what_upstreams_lone_call_gives_it(tiny_engine):
-    """Lengths whose adaptor pooling window would read another input's padding in a naive padded batch."""
+    """Lengths whose adaptor pooling window would read another input's padding in a naive padded batch.
+
+    193 and 230 frames (97 and 115 after the frontend) share a batch with 240, whose padding the
+    last pooling window of each would read; 64 and 449 are each too far from the others to share one.
+    """
     import torch
     from fairseq2.nn.padding import get_seqs_and_padding_mask
 
@@ -143,13 +154,14 @@ def test_the_batched_encoder_gives_each_input_what_upstreams_lone_call_gives_it(
     agent = agent_module(tiny_engine, "OfflineWav2VecBertEncoderAgent")
     generator = torch.Generator().manual_seed(29)
     calls = [_Deferred(*get_seqs_and_padding_mask(agent.collate(torch.randn(frames, 80, generator=generator))))
-             for frames in (193, 250, 301, 449, 64)]
-    with torch.inference_mode():
+             for frames in (193, 240, 449, 230, 64)]
+    with frontend_batches(tiny_engine) as batches, torch.inference_mode():
         together = encode_each(agent.model, calls)
         alone = [agent.model.encode_speech(call.seqs, call.padding_mask)[0] for call in calls]
     assert [tuple(output.shape) for output in together] == [tuple(output.shape) for output in alone]
     worst = max(float((a - b).abs().max()) for a, b in zip(together, alone))
     assert worst <= ENCODER_TOLERANCE
+    assert sorted(batches[:3]) == [1, 1, 3]  # the three similar ones together, the others alone
 
 
 async def test_a_fault_in_one_stream_of_a_batch_ends_that_stream_only(tiny_engine, serial_engine, spanish, french,
@@ -167,28 +179,26 @@ async def test_a_fault_in_one_stream_of_a_batch_ends_that_stream_only(tiny_engin
 
     monkeypatch.setattr(frontend, "forward", failing_on_infinity)
     encoder = agent_module(tiny_engine, "OfflineWav2VecBertEncoderAgent")
-    faulty = tiny_engine.open_session(SessionSettings(target_language="eng"))
-    await feed(faulty, french[: SAMPLE_RATE * 2], frame=5120, flush=False)
+    two_seconds = SAMPLE_RATE * 2
 
-    async def healthy_mid_segment_while(engine: SeamlessEngine, alongside: Callable[[], Awaitable[object]]) -> tuple:
+    async def healthy_stream(engine: SeamlessEngine, beside_a_faulty_one: bool) -> tuple[list, object]:
+        """Two seconds in, then the rest; with a faulty stream as far into its segment beside it."""
         session = engine.open_session(SessionSettings(target_language="eng"))
-        events = await feed(session, spanish[: SAMPLE_RATE * 2], frame=5120, flush=False)
-        rest, other = await asyncio.gather(feed(session, spanish[SAMPLE_RATE * 2 :], frame=5120), alongside(),
-                                           return_exceptions=True)
-        return events + rest, other
-
-    async def nothing() -> None:
-        return None
-
-    async def the_faulty_stream_goes_on() -> list:
+        events = await feed(session, spanish[:two_seconds], frame=5120, flush=False)
+        if not beside_a_faulty_one:
+            return events + await feed(session, spanish[two_seconds:], frame=5120), None
+        faulty = engine.open_session(SessionSettings(target_language="eng"))
+        await feed(faulty, french[:two_seconds], frame=5120, flush=False)
         source = faulty._stream._states[encoder].source
         assert source  # it has speech to encode
         source[0] = torch.full_like(source[0], float("inf"))
-        return await feed(faulty, french[SAMPLE_RATE * 2 :], frame=5120)
+        rest, fault = await asyncio.gather(feed(session, spanish[two_seconds:], frame=5120),
+                                           feed(faulty, french[two_seconds:], frame=5120), return_exceptions=True)
+        return events + rest, fault
 
-    expected, _ = await healthy_mid_segment_while(serial_engine, nothing)
+    expected, _ = await healthy_stream(serial_engine, beside_a_faulty_one=False)
     encoder_batches.clear()
-    got, fault = await healthy_mid_segment_while(tiny_engine, the_faulty_stream_goes_on)
+    got, fault = await healthy_stream(tiny_engine, beside_a_faulty_one=True)
     assert isinstance(fault, ValueError) and "injected fault" in str(fault)
     assert max(encoder_batches) >= 2  # the fault hit a shared batch
     assert comparable(got) == comparable(expected)

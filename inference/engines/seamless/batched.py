@@ -128,7 +128,33 @@ class BatchedPushpop:
 
 
 def encode_each(model: Any, calls: list[_Deferred]) -> list[Any]:
-    """Each call's encoder output, as ``model.encode_speech`` gives it for that call alone (an error for a bad one)."""
+    """Each call's encoder output, as ``model.encode_speech`` gives it for that call alone (an error for a bad one).
+
+    Calls of similar lengths share a batch: every padded frame is computed in full
+    and thrown away, and the streams of a worker are spread over their segments.
+    """
+    outputs: list[Any] = [None] * len(calls)
+    for group in similar_lengths([call.seqs.size(1) for call in calls]):
+        for index, output in zip(group, _encode_group(model, [calls[index] for index in group])):
+            outputs[index] = output
+    return outputs
+
+
+PADDING_LIMIT = 1.5  # a batch's longest input, at most this many times its shortest
+
+
+def similar_lengths(lengths: list[int]) -> list[list[int]]:
+    """Indices grouped, shortest first, so that no group's longest is over PADDING_LIMIT times its shortest."""
+    groups: list[list[int]] = []
+    for index in sorted(range(len(lengths)), key=lengths.__getitem__):
+        if groups and lengths[index] <= PADDING_LIMIT * lengths[groups[-1][0]]:
+            groups[-1].append(index)
+        else:
+            groups.append([index])
+    return groups
+
+
+def _encode_group(model: Any, calls: list[_Deferred]) -> list[Any]:
     if len(calls) > 1:
         try:
             return encode_together(model, calls)

@@ -1,0 +1,126 @@
+"""Serial against batched: compute per stream-second of speech at N live streams (real pipeline, tiny weights, CPU).
+
+    .venv-seamless/bin/python -m bench.seamless_batching [--streams 1 4 16 32]   # after `make test-seamless`
+
+Builds the seamless engine twice over tests/harness/tiny_models.py, with
+``S2ST_SEAMLESS_BATCHING`` off (upstream's pushpop, one stream at a time) and on
+(every stream with a step in hand stepped together, the encoder batched), and
+feeds N streams of espeak-ng speech at once, each in whole 320 ms chunks as fast
+as the engine takes them (a saturated worker: its capacity, not a real-time
+load). Prints, side by side, wall and CPU seconds per stream-second of speech,
+the w2v-BERT encoder's runs per stream-second and their mean batch size, and the
+serial-to-batched ratio. Only the encoder is batched so far, and on the tiny
+model it is a small part of a step (the VAD, the text decoder's token loop, the
+unit decoder and the vocoder run per stream): the ratio here is a floor, not the
+GPU figure (docs/capacity.md models the real sizes).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import dataclasses
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from bench.seamless_chunking import UTTERANCES, utterance
+from tests.harness.tiny_models import make_tiny_models
+
+from inference.engines.base import SessionSettings
+from inference.engines.seamless import SeamlessEngine, batched
+from inference.engines.seamless.settings import SAMPLE_RATE, SeamlessSettings
+
+CHUNK = 5120
+unwrapped_encode_each = batched.encode_each
+
+
+def stream_audio(voices: list[np.ndarray], index: int) -> np.ndarray:
+    """Each stream its own utterance and phase: a different lead-in, then a second of silence that ends it."""
+    lead_in = np.zeros(SAMPLE_RATE * 80 * (index % 4) // 1000, dtype=np.float32)
+    return np.concatenate([lead_in, voices[index % len(voices)], np.zeros(SAMPLE_RATE, dtype=np.float32)])
+
+
+async def run_streams(engine: SeamlessEngine, audios: list[np.ndarray]) -> None:
+    async def one(audio: np.ndarray) -> None:
+        session = engine.open_session(SessionSettings(target_language="eng"))
+        for start in range(0, len(audio), CHUNK):
+            await session.push(audio[start : start + CHUNK])
+        await session.flush()
+
+    await asyncio.gather(*(one(audio) for audio in audios))
+
+
+class Timed:
+    """Wall seconds spent in the outermost of the wrapped calls (the serial encode, or the batched one)."""
+
+    def __init__(self) -> None:
+        self.seconds = 0.0
+        self._depth = 0
+
+    def wrap(self, function: Callable[..., Any]) -> Callable[..., Any]:
+        def timed(*args: Any) -> Any:
+            self._depth += 1
+            started = time.perf_counter()
+            try:
+                return function(*args)
+            finally:
+                self._depth -= 1
+                if not self._depth:
+                    self.seconds += time.perf_counter() - started
+
+        return timed
+
+
+def measure(engine: SeamlessEngine, audios: list[np.ndarray]) -> dict[str, float]:
+    encoder = next(m for m in engine._agents.speech.module_dict if type(m).__name__ == "OfflineWav2VecBertEncoderAgent")
+    rows: list[int] = []
+    hook = encoder.model.speech_encoder_frontend.register_forward_pre_hook(
+        lambda _module, inputs: rows.append(int(inputs[0].shape[0])))
+    encoding = Timed()
+    encoder.model.encode_speech = encoding.wrap(encoder.model.encode_speech)
+    batched.encode_each = encoding.wrap(unwrapped_encode_each)
+    wall, cpu = time.perf_counter(), time.process_time()
+    asyncio.run(run_streams(engine, audios))
+    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    hook.remove()
+    del encoder.model.encode_speech
+    batched.encode_each = unwrapped_encode_each
+    stream_seconds = sum(len(audio) for audio in audios) / SAMPLE_RATE
+    return {"wall": wall / stream_seconds, "cpu": cpu / stream_seconds, "runs": len(rows) / stream_seconds,
+            "rows": float(np.mean(rows)) if rows else 0.0, "encoder": encoding.seconds / stream_seconds}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--streams", type=int, nargs="+", default=[1, 4, 16, 32])
+    counts = parser.parse_args().streams
+    with tempfile.TemporaryDirectory() as directory:
+        models = make_tiny_models(Path(directory) / "models")
+        voices = [utterance(voice, text, Path(directory)) for voice, text in UTTERANCES]
+        settings = SeamlessSettings.from_environ(models.worker_environ())
+        engines = {}
+        for batching in (False, True):
+            engines[batching] = SeamlessEngine(dataclasses.replace(settings, batching=batching))
+            engines[batching].load()
+        for engine in engines.values():  # first-call costs out of the figures
+            measure(engine, [stream_audio(voices, index) for index in range(2)])
+        print("| streams | serial wall s / stream-s | batched wall s / stream-s | serial / batched | "
+              "serial CPU s / stream-s | batched CPU s / stream-s | encoder wall s / stream-s serial, batched "
+              "(ratio) | encoder runs / stream-s serial, batched | mean encoder batch |")
+        print("|---|---|---|---|---|---|---|---|---|")
+        for count in counts:
+            audios = [stream_audio(voices, index) for index in range(count)]
+            serial, together = measure(engines[False], audios), measure(engines[True], audios)
+            print(f"| {count} | {serial['wall']:.3f} | {together['wall']:.3f} | {serial['wall'] / together['wall']:.2f} "
+                  f"| {serial['cpu']:.3f} | {together['cpu']:.3f} "
+                  f"| {serial['encoder']:.4f}, {together['encoder']:.4f} ({serial['encoder'] / together['encoder']:.1f}) "
+                  f"| {serial['runs']:.1f}, {together['runs']:.1f} | {together['rows']:.1f} |", flush=True)
+
+
+if __name__ == "__main__":
+    main()
