@@ -8,8 +8,10 @@ Builds the seamless engine twice over tests/harness/tiny_models.py, with
 feeds N streams of espeak-ng speech at once, each in whole 320 ms chunks as fast
 as the engine takes them (a saturated worker: its capacity, not a real-time
 load). Prints, side by side, wall and CPU seconds per stream-second of speech,
-the w2v-BERT encoder's runs per stream-second and their mean batch size, and the
-serial-to-batched ratio. Only the encoder is batched so far, and on the tiny
+the w2v-BERT encoder's time and runs per stream-second and its mean batch size,
+the 95th percentile of the time a 320 ms push takes to come back (saturated: every
+stream waits for the others' work), and the serial-to-batched ratio; each the best of
+two runs. Only the encoder is batched so far, and on the tiny
 model it is a small part of a step (the VAD, the text decoder's token loop, the
 unit decoder and the vocoder run per stream): the ratio here is a floor, not the
 GPU figure (docs/capacity.md models the real sizes).
@@ -45,14 +47,20 @@ def stream_audio(voices: list[np.ndarray], index: int) -> np.ndarray:
     return np.concatenate([lead_in, voices[index % len(voices)], np.zeros(SAMPLE_RATE, dtype=np.float32)])
 
 
-async def run_streams(engine: SeamlessEngine, audios: list[np.ndarray]) -> None:
+async def run_streams(engine: SeamlessEngine, audios: list[np.ndarray]) -> list[float]:
+    """Feed every stream at once; the seconds each 320 ms push took to come back."""
+    waits: list[float] = []
+
     async def one(audio: np.ndarray) -> None:
         session = engine.open_session(SessionSettings(target_language="eng"))
         for start in range(0, len(audio), CHUNK):
+            started = time.perf_counter()
             await session.push(audio[start : start + CHUNK])
+            waits.append(time.perf_counter() - started)
         await session.flush()
 
     await asyncio.gather(*(one(audio) for audio in audios))
+    return waits
 
 
 class Timed:
@@ -85,14 +93,20 @@ def measure(engine: SeamlessEngine, audios: list[np.ndarray]) -> dict[str, float
     encoder.model.encode_speech = encoding.wrap(encoder.model.encode_speech)
     batched.encode_each = encoding.wrap(unwrapped_encode_each)
     wall, cpu = time.perf_counter(), time.process_time()
-    asyncio.run(run_streams(engine, audios))
+    waits = asyncio.run(run_streams(engine, audios))
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
     hook.remove()
     del encoder.model.encode_speech
     batched.encode_each = unwrapped_encode_each
     stream_seconds = sum(len(audio) for audio in audios) / SAMPLE_RATE
     return {"wall": wall / stream_seconds, "cpu": cpu / stream_seconds, "runs": len(rows) / stream_seconds,
-            "rows": float(np.mean(rows)) if rows else 0.0, "encoder": encoding.seconds / stream_seconds}
+            "rows": float(np.mean(rows)) if rows else 0.0, "encoder": encoding.seconds / stream_seconds,
+            "p95": float(np.percentile(waits, 95)) * 1000}
+
+
+def best_of(engine: SeamlessEngine, audios: list[np.ndarray], runs: int = 2) -> dict[str, float]:
+    """The run with the least wall time: the machine is shared, and others' load only ever adds."""
+    return min((measure(engine, audios) for _ in range(runs)), key=lambda figures: figures["wall"])
 
 
 def main() -> None:
@@ -111,15 +125,17 @@ def main() -> None:
             measure(engine, [stream_audio(voices, index) for index in range(2)])
         print("| streams | serial wall s / stream-s | batched wall s / stream-s | serial / batched | "
               "serial CPU s / stream-s | batched CPU s / stream-s | encoder wall s / stream-s serial, batched "
-              "(ratio) | encoder runs / stream-s serial, batched | mean encoder batch |")
-        print("|---|---|---|---|---|---|---|---|---|")
+              "(ratio) | encoder runs / stream-s serial, batched | mean encoder batch | "
+              "push p95 ms serial, batched |")
+        print("|---|---|---|---|---|---|---|---|---|---|")
         for count in counts:
             audios = [stream_audio(voices, index) for index in range(count)]
-            serial, together = measure(engines[False], audios), measure(engines[True], audios)
+            serial, together = best_of(engines[False], audios), best_of(engines[True], audios)
             print(f"| {count} | {serial['wall']:.3f} | {together['wall']:.3f} | {serial['wall'] / together['wall']:.2f} "
                   f"| {serial['cpu']:.3f} | {together['cpu']:.3f} "
                   f"| {serial['encoder']:.4f}, {together['encoder']:.4f} ({serial['encoder'] / together['encoder']:.1f}) "
-                  f"| {serial['runs']:.1f}, {together['runs']:.1f} | {together['rows']:.1f} |", flush=True)
+                  f"| {serial['runs']:.1f}, {together['runs']:.1f} | {together['rows']:.1f} "
+                  f"| {serial['p95']:.0f}, {together['p95']:.0f} |", flush=True)
 
 
 if __name__ == "__main__":
