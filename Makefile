@@ -2,8 +2,10 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-# Debian packages the project needs at run time (speech synthesis, test speech, browser tests)...
-APT_PACKAGES := espeak-ng sox chromium
+# Debian packages the project needs at run time (speech synthesis, test speech, browser tests) and
+# the Apertium pairs the lite engine translates with (GPL, run as separate processes)...
+APT_APERTIUM := apertium apertium-eng-spa apertium-eng-cat apertium-es-pt apertium-spa-ita apertium-fr-es
+APT_PACKAGES := espeak-ng sox chromium $(APT_APERTIUM)
 # ...and for its tests only (the deployment checks run shellcheck on the VM's rendered boot scripts).
 APT_TEST := shellcheck
 EXTRAS_RUN := gateway,inference,lite

@@ -290,6 +290,9 @@ def response_to_frame(response: pb.TranslateResponse) -> dict[str, Any] | bytes 
             "average_lagging_ms": s.average_lagging_ms if s.HasField("average_lagging_ms") else None,
             "real_time_factor": s.real_time_factor, "input_offset_ms": offset,
         }
+    if kind == "warning":
+        warning = response.warning
+        return {**error_event(warning.code, warning.message, fatal=False), "segment_id": warning.segment_id}
     if kind == "reset_done":
         return {"type": "reset_done"}
     if kind == "end":

@@ -147,6 +147,9 @@ class WorkerClient:
             "target_languages": listed(reply.target_languages),
             "speech_output_languages": listed(reply.speech_output_languages),
             "source_language_selectable": reply.source_language_selectable,
+            "routes": [{"sources": list(route.sources), "targets": list(route.targets)} for route in reply.routes],
+            "voices": [{"language": voice.language, "label": voice.label, "kind": voice.kind,
+                        "fallback_reason": voice.fallback_reason} for voice in reply.voices],
         }
 
     async def ready(self) -> bool:

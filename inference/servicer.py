@@ -21,6 +21,7 @@ from inference.admission import Admission, Busy, NotServing, WorkerState
 from inference.audio import InputConverter
 from inference.engines.base import (
     Engine,
+    SegmentWarning,
     SessionSettings,
     Side,
     SpeechEnded,
@@ -95,6 +96,9 @@ class TranslatorServicer(pb_grpc.TranslatorServicer):
             target_languages=_languages(catalog.targets),
             speech_output_languages=_languages(catalog.speech_targets),
             source_language_selectable=catalog.source_selectable,
+            routes=[pb.LanguageRoute(sources=route.sources, targets=route.targets) for route in catalog.all_routes()],
+            voices=[pb.OutputVoice(language=voice.language, label=voice.label, kind=voice.kind,
+                                   fallback_reason=voice.fallback_reason) for voice in catalog.voices],
         )
 
     async def Translate(
@@ -297,6 +301,8 @@ def to_response(output: Output) -> pb.TranslateResponse:
             speech_start_ms=item.speech_start_ms,
             speech_end_ms=item.speech_end_ms,
         ))
+    elif isinstance(item, SegmentWarning):
+        response.warning.CopyFrom(pb.SegmentWarning(segment_id=item.segment_id, code=item.code, message=item.message))
     elif isinstance(item, ResetDone):
         response.reset_done.SetInParent()
     elif isinstance(item, StreamEnded):

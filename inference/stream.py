@@ -21,6 +21,7 @@ from inference.audio import InputConverter, float_to_pcm16, ms_to_samples, sampl
 from inference.engines.base import (
     EngineEvent,
     EngineSession,
+    SegmentWarning,
     Side,
     SpeechAudio,
     SpeechEnded,
@@ -106,7 +107,8 @@ class StreamEnded:
     pass
 
 
-OutputItem = SpeechStarted | SpeechEnded | TranscriptUpdate | AudioOut | SegmentReport | ResetDone | StreamEnded
+OutputItem = (SpeechStarted | SpeechEnded | TranscriptUpdate | AudioOut | SegmentReport | SegmentWarning | ResetDone
+              | StreamEnded)
 
 
 @dataclass(frozen=True)
@@ -189,6 +191,8 @@ class StreamPump:
     def _on_event(self, event: EngineEvent) -> list[Output]:
         if isinstance(event, SpeechStarted):
             self._segments[event.segment_id] = SegmentTracker(event.segment_id, event.at_ms)
+            return [self._output(event)]
+        if isinstance(event, SegmentWarning):
             return [self._output(event)]
         tracker = self._segments.get(event.segment_id)
         if isinstance(event, SpeechEnded):

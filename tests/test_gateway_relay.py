@@ -193,6 +193,8 @@ def test_http_endpoints_report_health_languages_and_metrics(echo_gateway):
     languages = json.loads(body)
     assert status == 200 and languages["engine"] == "echo"
     assert {"code": "eng", "name": "English"} in languages["target_languages"]
+    assert languages["routes"] == [{"sources": ["eng"], "targets": ["eng"]}]  # echo: English into itself
+    assert languages["voices"] == []
     metrics = echo_gateway.metrics_text()
     assert "s2st_gateway_connections_total" in metrics and "s2st_gateway_active_sessions" in metrics
     with pytest.raises(urllib.error.HTTPError) as public:

@@ -41,20 +41,46 @@ async def test_48_khz_input_is_translated_like_16_khz(lite_gateway, tmp_path):
     assert "thank" in finals(client, "target").lower() or "morning" in finals(client, "target").lower()
 
 
-async def test_an_unsupported_pair_is_refused_with_a_readable_reason(lite_gateway):
+ENGLISH = ("en-us", "Good morning. Thank you very much for your help, my friend.")
+
+
+async def test_english_speech_becomes_spanish_text_and_speech(lite_gateway, tmp_path):
+    voice, text = ENGLISH
+    client = await stream_file(lite_gateway.ws_url, speak(text, voice, tmp_path / "en.wav"),
+                               source_language="eng", target_language="spa")
+    translation = finals(client, "target").lower()
+    assert "buenos" in translation and "gracias" in translation, translation
+    assert {e["language"] for e in client.events if e["type"] == "transcript" and e["side"] == "target"} == {"spa"}
+    speech = client.received_pcm()
+    assert 0.8 < len(speech) / 2 / 16000 < 10
+    assert rms(speech) > 0.02
+    assert not [e for e in client.events if e["type"] == "error"]
+
+
+@pytest.mark.parametrize("start, words", [
+    ({"target_language": "deu"}, "cannot translate into German (deu)"),
+    ({"source_language": "deu", "target_language": "spa"}, "cannot translate German (deu) into Spanish (spa)"),
+])
+async def test_a_pair_the_engine_cannot_do_is_refused_naming_the_pair(lite_gateway, start, words):
     async with connect(lite_gateway.ws_url) as ws:
-        error = await ProtocolClient(ws).start(target_language="deu")
+        error = await ProtocolClient(ws).start(**start)
     assert (error["code"], error["fatal"]) == ("invalid_config", True)
-    assert "English" in error["message"]
+    assert words in error["message"]
 
 
-def test_languages_list_many_sources_and_english_out(lite_gateway):
+def test_languages_say_which_targets_each_source_reaches_and_with_which_voice(lite_gateway):
     with urllib.request.urlopen(f"{lite_gateway.base_url}/api/languages", timeout=10) as reply:
         languages = json.load(reply)
     assert languages["engine"] == "lite"
     codes = {lang["code"] for lang in languages["source_languages"]}
     assert {"spa", "fra", "deu"} <= codes
-    assert languages["target_languages"] == [{"code": "eng", "name": "English"}]
+    assert {"eng", "spa"} <= {lang["code"] for lang in languages["target_languages"]}
+    reach = {source: set(route["targets"]) for route in languages["routes"] for source in route["sources"]}
+    assert {"eng", "spa"} <= reach["eng"] and {"eng"} <= reach["spa"]
+    assert reach["deu"] == {"eng"}  # Whisper translates it into English; no installed pair goes further
+    voices = {voice["language"]: voice for voice in languages["voices"]}
+    assert {"eng", "spa"} <= set(voices) <= {lang["code"] for lang in languages["speech_output_languages"]}
+    assert voices["spa"]["label"] and voices["spa"]["fallback_reason"] == ""
 
 
 async def test_an_unknown_source_language_is_refused_with_a_readable_reason(lite_gateway):

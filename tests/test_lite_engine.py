@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from tests.harness.speech import SENTENCES, babble, read_pcm, speak
 
-from inference.engines.base import SessionSettings, Side, SpeechAudio, SpeechEnded, SpeechStarted, \
+from inference.engines.base import SegmentWarning, SessionSettings, Side, SpeechAudio, SpeechEnded, SpeechStarted, \
     TranscriptUpdate, UnsupportedConfig
 from inference.engines.lite import LiteEngine
 from inference.engines.lite.hallucination import loop_start, without_doubled_sentence
@@ -102,7 +102,8 @@ async def test_silence_produces_nothing(lite_engine):
 
 
 @pytest.mark.parametrize(("settings", "words"), [
-    ({"target_language": "fra"}, r"English \(eng\) only"),
+    ({"target_language": "deu"}, r"cannot translate into German \(deu\)"),
+    ({"target_language": "spa", "source_language": "deu"}, r"cannot translate German \(deu\) into Spanish \(spa\)"),
     ({"target_language": "eng", "source_language": "xxx"}, "does not recognise"),
 ])
 def test_unsupported_settings_are_refused_with_a_reason(lite_engine, settings, words):
@@ -110,10 +111,44 @@ def test_unsupported_settings_are_refused_with_a_reason(lite_engine, settings, w
         lite_engine.open_session(SessionSettings(**settings))
 
 
-def test_the_catalog_is_many_sources_into_english(lite_engine):
+def test_the_catalog_is_many_sources_into_english_and_the_installed_pairs_beyond(lite_engine):
     catalog = lite_engine.languages()
     assert {"spa", "fra", "deu", "jpn", "cmn", "eng"} <= set(catalog.sources)
-    assert catalog.targets == ("eng",) and catalog.speech_targets == ("eng",)
+    assert {"eng", "spa"} <= set(catalog.targets) and {"eng", "spa"} <= set(catalog.speech_targets)
+    reach = {source: route.targets for route in catalog.routes for source in route.sources}
+    assert reach["deu"] == ("eng",) and "spa" in reach["eng"] and "eng" in reach["spa"]
+    assert {voice.language for voice in catalog.voices} == set(catalog.speech_targets)
+
+
+async def test_english_speech_becomes_spanish_text_and_speech_with_the_source_detected(lite_engine, tmp_path):
+    audio = samples_of(speak("Good morning. Thank you very much for your help, my friend.", "en-us",
+                             tmp_path / "en.wav"))
+    session = lite_engine.open_session(SessionSettings(target_language="spa"))
+    events = []
+    for start in range(0, len(audio), CHUNK):
+        events += await session.push(audio[start : start + CHUNK])
+    events += await session.flush()
+    await session.close()
+    translation = final_text(events, Side.TARGET).lower()
+    assert "buenos" in translation and "gracias" in translation, translation
+    assert {e.language for e in events if isinstance(e, TranscriptUpdate)} == {"eng", "spa"}
+    speech = [e for e in events if isinstance(e, SpeechAudio)]
+    assert speech[-1].is_last and np.sqrt(np.mean(np.concatenate([e.samples for e in speech]) ** 2)) > 0.02
+
+
+async def test_a_detected_language_that_cannot_reach_the_target_is_sent_as_text_with_a_warning_naming_the_pair(
+        lite_engine, tmp_path):
+    voice, text = SENTENCES["spa"]
+    session = lite_engine.open_session(SessionSettings(target_language="cat"))  # English reaches Catalan; Spanish not
+    audio = samples_of(speak(text, voice, tmp_path / "es.wav"))
+    events = []
+    for start in range(0, len(audio), CHUNK):
+        events += await session.push(audio[start : start + CHUNK])
+    events += await session.flush()
+    warnings = [e for e in events if isinstance(e, SegmentWarning)]
+    assert warnings and {w.code for w in warnings} == {"no_route"}
+    assert "Spanish (spa)" in warnings[0].message and "Catalan (cat)" in warnings[0].message
+    assert "gracias" in final_text(events, Side.SOURCE).lower() and final_text(events, Side.TARGET) == ""
 
 
 def test_a_missing_model_directory_is_an_error_not_a_fallback(tmp_path):

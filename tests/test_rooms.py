@@ -170,7 +170,7 @@ async def test_speech_reaches_listeners_as_transcripts_and_a_late_joiner_gets_th
                 while not (final["side"] == "target" and final["final"]):
                     final = await listener.until("transcript", timeout=60)
                 finals.append(final)
-                assert listener.received_pcm()  # the translated speech
+                await audio_until(listener, 2)  # the translated speech (it may follow the final text)
             assert finals[0] == finals[1] and finals[0]["text"]
             await drain(room.speaker)
             seen = [e for e in room.speaker.events if e["type"] == "transcript"]
@@ -178,6 +178,32 @@ async def test_speech_reaches_listeners_as_transcripts_and_a_late_joiner_gets_th
             late = await join(stack, room, "eng")
             history = (await late.until("joined"))["transcript"]
             assert history and history[-1]["target"] == finals[0]["text"] and history[-1]["source"]
+
+
+async def until_final_target(listener: ProtocolClient) -> dict:
+    while True:
+        event = await listener.until("transcript", timeout=60)
+        if event["side"] == "target" and event["final"]:
+            return event
+
+
+async def test_an_english_speakers_room_has_an_english_and_a_spanish_listener(tmp_path, lite_worker, server_logs):
+    """The lite engine serves every target it has to a room: English as said, Spanish through Apertium."""
+    pcm, _ = read_pcm(speak("Thank you very much for your help, my friend.", "en-us", tmp_path / "eng.wav",
+                            tail_silence_s=1.5))
+    with running(start_gateway(lite_worker.address, log_dir=server_logs)) as gateway:
+        async with a_room(gateway, ("eng", "spa"), source_language="eng") as room, \
+                contextlib.AsyncExitStack() as stack:
+            english, spanish = await joined(stack, room, "eng"), await joined(stack, room, "spa")
+            await room.stream(pcm, pace_s=0.01)
+            await room.speaker.send({"type": "stop"})
+            heard = {}
+            for language, listener in (("eng", english), ("spa", spanish)):
+                final = await until_final_target(listener)
+                await audio_until(listener, 2)
+                heard[language] = (final["language"], final["text"].lower())
+            assert heard["eng"][0] == "eng" and "thank you" in heard["eng"][1], heard
+            assert heard["spa"][0] == "spa" and "gracias" in heard["spa"][1] and "amigo" in heard["spa"][1], heard
 
 
 async def test_a_speaker_who_drops_may_come_back_within_the_grace(room_gateway, echo_worker):

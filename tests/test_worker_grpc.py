@@ -100,6 +100,8 @@ async def test_list_languages_names_each_code(echo_worker):
         reply = await pb_grpc.TranslatorStub(channel).ListLanguages(pb.ListLanguagesRequest())
     assert reply.engine == "echo"
     assert [(lang.code, lang.name) for lang in reply.target_languages] == [("eng", "English")]
+    # An engine without routes of its own reaches every target from every source: echo, English into itself.
+    assert [(list(r.sources), list(r.targets)) for r in reply.routes] == [(["eng"], ["eng"])]
 
 
 async def test_health_and_reflection_are_served(echo_worker):

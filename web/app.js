@@ -9,6 +9,7 @@ import { Connection, showConnectionIn } from "./connection.js";
 import { showErrorIn } from "./error-banner.js";
 import { closeWords, languagesWords, microphoneWords, resumingWords, roomEndedWords, serverErrorWords } from "./errors.js";
 import { FrameBatcher, concat } from "./frames.js";
+import { offerOnly, reachableTargets } from "./language-routes.js";
 import { OutputControls } from "./output-controls.js";
 import { enterPhase } from "./page-phase.js";
 import { Playback } from "./playback.js";
@@ -517,6 +518,9 @@ async function loadLanguages() {
     else ui.source.dataset.fixed = "true";
     fillPicker(ui.target, "target", body.target_languages, "eng",
       ({ code, name }) => (speechTargets.has(code) ? name : `${name} (text only)`));
+    const offerTargets = () => offerOnly(ui.target, reachableTargets(body, ui.source.value));
+    offerTargets();
+    ui.source.addEventListener("change", offerTargets);
     share.fillLanguages(body.target_languages, ui.target.value);
     languagesLoaded = true;
     if (ui.error.dataset.from === "languages") showError(null);

@@ -27,6 +27,10 @@ const ERROR_WORDS = {
   too_many_sessions: "This network already has the most sessions allowed. Stop one, then press Start.",
   shutting_down: "The server is restarting. Press Start again in a moment.",
   internal: "The translator failed. Press Start to try again.",
+  translation_failed: "One passage could not be translated, so it is shown as said. The session goes on.",
+  synthesis_failed: "One passage could not be spoken aloud, so it is shown as text only. The session goes on.",
+  no_route: "What you said sounds like a language that cannot be translated into the one you picked. " +
+    "Pick the language you speak, or another translation language.",
   // Rooms (docs/protocol.md, "Room errors").
   unknown_room: "This room link does not work any more: the room has ended or the speaker replaced the link. " +
     "Ask the speaker for the current link.",

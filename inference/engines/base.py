@@ -45,6 +45,24 @@ class SessionSettings:
 
 
 @dataclass(frozen=True)
+class LanguageRoute:
+    """Every source language here reaches every target language here."""
+
+    sources: tuple[str, ...]
+    targets: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class VoiceInfo:
+    """The voice that speaks a target language, and why it stands in for another, if it does."""
+
+    language: str
+    label: str
+    kind: str
+    fallback_reason: str = ""
+
+
+@dataclass(frozen=True)
 class LanguageCatalog:
     """Language codes (ISO 639-3, as the model names them) an engine serves."""
 
@@ -52,6 +70,11 @@ class LanguageCatalog:
     targets: tuple[str, ...]
     speech_targets: tuple[str, ...]
     source_selectable: bool
+    routes: tuple[LanguageRoute, ...] = ()  # empty: every source reaches every target
+    voices: tuple[VoiceInfo, ...] = ()  # empty: the engine does not name its voices
+
+    def all_routes(self) -> tuple[LanguageRoute, ...]:
+        return self.routes or (LanguageRoute(self.sources, self.targets),)
 
 
 class Side(enum.Enum):
@@ -100,7 +123,17 @@ class SpeechAudio:
     is_last: bool = False
 
 
-EngineEvent = SpeechStarted | SpeechEnded | TranscriptUpdate | SpeechAudio
+@dataclass(frozen=True)
+class SegmentWarning:
+    """Something went wrong with one segment but the session goes on (a stable ``code``, e.g.
+    ``translation_failed``: docs/protocol.md lists them)."""
+
+    segment_id: int
+    code: str
+    message: str
+
+
+EngineEvent = SpeechStarted | SpeechEnded | TranscriptUpdate | SpeechAudio | SegmentWarning
 
 
 class EngineSession(abc.ABC):

@@ -161,7 +161,9 @@ def test_a_listener_reads_and_hears_the_translation_and_a_late_joiner_gets_the_t
         open_page, lite_gateway, tmp_path, artifacts):
     wav = speech_after_a_pause(tmp_path, 5.0, [SENTENCES["spa"][1], TWO_PHRASES[1]])
     speaker = open_page(lite_gateway.base_url, wav)
-    expect(speaker.locator("#room-languages input")).to_have_count(1)  # the lite engine: English only
+    # The lite engine offers a room every target it has: English, and Spanish among the pairs it translates.
+    expect(speaker.locator("#room-languages input[value=spa]")).to_have_count(1)
+    expect(speaker.locator("#room-languages input[value=eng]")).to_have_count(1)
     speaker.select_option("#source-language", "spa")
     link = open_room(speaker, ["eng"])
     first = listen(open_page, link, "eng")

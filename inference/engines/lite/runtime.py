@@ -9,7 +9,8 @@ import onnxruntime
 
 from inference.engines.lite.recognizer import Recognition, Recognizer
 from inference.engines.lite.segmenter import SegmentPolicy
-from inference.engines.lite.synth import Synthesizer
+from inference.engines.lite.translation import RouteTable
+from inference.engines.lite.voices import VoiceCatalog
 from inference.engines.serial import InferenceThread
 
 
@@ -19,10 +20,11 @@ class LiteRuntime:
 
     recognizer: Recognizer
     vad_model: onnxruntime.InferenceSession
-    synthesizer: Synthesizer
+    voices: VoiceCatalog
+    routes: RouteTable
+    iso3_to_whisper: dict[str, str]
     segment_policy: SegmentPolicy
     partial_interval_ms: int
-    voice: str
     thread: InferenceThread = field(default_factory=lambda: InferenceThread("lite-whisper"))
 
     @property
@@ -35,5 +37,10 @@ class LiteRuntime:
         return await self.thread.run(self.recognizer.recognize, audio, language, translate, target_prefix, glossary,
                                      redo_loops)
 
+    def whisper_code(self, language: str) -> str:
+        return self.iso3_to_whisper[language]
+
     def close(self) -> None:
         self.thread.close()
+        self.voices.close()
+        self.routes.close()

