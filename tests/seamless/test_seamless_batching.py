@@ -33,15 +33,24 @@ def serial_engine(tiny_models) -> Iterator[SeamlessEngine]:
 
 
 @contextmanager
-def frontend_batches(engine: SeamlessEngine) -> Iterator[list[int]]:
-    """The batch size of every w2v-BERT frontend run of an engine."""
+def batch_sizes(module) -> Iterator[list[int]]:
+    """The batch size of every run of a model's module."""
     sizes: list[int] = []
-    frontend = agent_module(engine, "OfflineWav2VecBertEncoderAgent").model.speech_encoder_frontend
-    hook = frontend.register_forward_pre_hook(lambda _module, inputs: sizes.append(int(inputs[0].shape[0])))
+    hook = module.register_forward_pre_hook(lambda _module, inputs: sizes.append(int(inputs[0].shape[0])))
     try:
         yield sizes
     finally:
         hook.remove()
+
+
+def frontend_batches(engine: SeamlessEngine):
+    """The batch size of every w2v-BERT frontend run of an engine."""
+    return batch_sizes(agent_module(engine, "OfflineWav2VecBertEncoderAgent").model.speech_encoder_frontend)
+
+
+def projection_batches(engine: SeamlessEngine):
+    """The rows of every run of the text decoder's vocabulary projection (one per token step and stream)."""
+    return batch_sizes(agent_module(engine, "UnitYMMATextDecoderAgent").model.final_proj)
 
 
 @pytest.fixture
@@ -52,25 +61,31 @@ def encoder_batches(tiny_engine) -> Iterator[list[int]]:
 
 
 @contextmanager
-def encoder_outputs(engine: SeamlessEngine) -> Iterator[dict[int, list]]:
-    """Every encoder output the text decoder agent is handed, by the id of the stream's decoder states."""
-    decoder = agent_module(engine, "UnitYMMATextDecoderAgent")
+def handed_to(engine: SeamlessEngine, agent_class: str) -> Iterator[dict[int, list]]:
+    """Every non-empty segment content an agent is handed, by the id of the stream's states for that agent."""
+    agent = agent_module(engine, agent_class)
     seen: dict[int, list] = {}
 
     def push(segment, states=None, upstream_states=None):
         if not segment.is_empty:
-            seen.setdefault(id(states), []).append(segment.content.clone())
-        return type(decoder).push(decoder, segment, states, upstream_states)
+            content = segment.content
+            seen.setdefault(id(states), []).append(content.clone() if hasattr(content, "clone") else content)
+        return type(agent).push(agent, segment, states, upstream_states)
 
-    decoder.push = push
+    agent.push = push
     try:
         yield seen
     finally:
-        del decoder.push
+        del agent.push
 
 
-def decoder_states(engine: SeamlessEngine, session) -> int:
-    return id(session._stream._states[agent_module(engine, "UnitYMMATextDecoderAgent")])
+def encoder_outputs(engine: SeamlessEngine):
+    """Every encoder output the text decoder agent is handed."""
+    return handed_to(engine, "UnitYMMATextDecoderAgent")
+
+
+def states_of(engine: SeamlessEngine, session, agent_class: str = "UnitYMMATextDecoderAgent") -> int:
+    return id(session._stream._states[agent_module(engine, agent_class)])
 
 
 def comparable(events: list) -> list[tuple]:
@@ -115,29 +130,33 @@ async def streams_joining_leaving_and_resetting(engine: SeamlessEngine, spanish:
                                      resets_mid_segment()))
 
 
+UNIT_DECODER = "NARUnitYUnitDecoderAgent"
 ENCODER_TOLERANCE = 1e-5  # fp32: a padded batch sums in another order than a lone call (seen: 2e-6)
 
 
 async def test_every_stream_gets_exactly_what_upstreams_serial_pushpop_gives_it(
         tiny_engine, serial_engine, encoder_batches, spanish, french):
-    with encoder_outputs(serial_engine) as serial_encoded, frontend_batches(serial_engine) as serial_batches:
+    with encoder_outputs(serial_engine) as serial_encoded, frontend_batches(serial_engine) as serial_batches, \
+            decoder_writes(serial_engine) as writes, projection_batches(serial_engine) as serial_projections:
         oracle = await streams_joining_leaving_and_resetting(serial_engine, spanish, french)
     assert serial_batches and set(serial_batches) == {1}  # S2ST_SEAMLESS_BATCHING=0: upstream's lone calls
-    encoder_batches.clear()
-    with decoder_writes(tiny_engine) as writes, encoder_outputs(tiny_engine) as batched_encoded:
-        batched = await streams_joining_leaving_and_resetting(tiny_engine, spanish, french)
+    assert set(serial_projections) == {1}
     assert any(write.finished and write.source_finished for write in writes)  # a segment ended by itself
+    encoder_batches.clear()
+    with encoder_outputs(tiny_engine) as batched_encoded, projection_batches(tiny_engine) as projections:
+        batched = await streams_joining_leaving_and_resetting(tiny_engine, spanish, french)
     assert [len(finals(events)) for events, _ in oracle] == [2, 1, 0, 1]
     assert all(any(isinstance(e, SpeechAudio) and len(e.samples) for e in events)
                for events, _ in (oracle[0], oracle[1], oracle[3]))
     for stream, ((expected, serial_session), (got, batched_session)) in enumerate(zip(oracle, batched)):
         assert comparable(got) == comparable(expected), f"stream {stream}"
-        theirs = serial_encoded[decoder_states(serial_engine, serial_session)]
-        ours = batched_encoded[decoder_states(tiny_engine, batched_session)]
+        theirs = serial_encoded[states_of(serial_engine, serial_session)]
+        ours = batched_encoded[states_of(tiny_engine, batched_session)]
         assert [tuple(output.shape) for output in ours] == [tuple(output.shape) for output in theirs]
         worst = max(float((a - b).abs().max()) for a, b in zip(ours, theirs))
         assert worst <= ENCODER_TOLERANCE, f"stream {stream}: encoder output off by {worst}"
     assert max(encoder_batches) >= 2  # the streams really shared encoder batches
+    assert max(projections) >= 2  # and the text decoder's token steps
 
 
 def test_the_batched_encoder_gives_each_input_what_upstreams_lone_call_gives_it(tiny_engine):
@@ -162,6 +181,98 @@ def test_the_batched_encoder_gives_each_input_what_upstreams_lone_call_gives_it(
     worst = max(float((a - b).abs().max()) for a, b in zip(together, alone))
     assert worst <= ENCODER_TOLERANCE
     assert sorted(batches[:3]) == [1, 1, 3]  # the three similar ones together, the others alone
+
+
+async def three_streams_in_lockstep(engine: SeamlessEngine, spanish: np.ndarray,
+                                    french: np.ndarray) -> list[tuple[list, object]]:
+    """Three streams pushing 320 ms chunks at once, so that their decoder policies run in the same rounds."""
+
+    async def one(audio: np.ndarray, target: str) -> tuple[list, object]:
+        session = engine.open_session(SessionSettings(target_language=target))
+        return await feed(session, audio, frame=5120), session
+
+    return list(await asyncio.gather(one(spanish, "eng"), one(french, "fra"),
+                                     one(np.concatenate([silence(0.5), spanish]), "spa")))
+
+
+async def test_streams_whose_decoders_write_in_the_same_rounds_get_what_upstream_gives_each(
+        tiny_engine, serial_engine, spanish, french, monkeypatch):
+    """The text decoder's writes (tokens, and the features the unit decoder reads) and every event, per stream."""
+    from simuleval.data.segments import TextSegment
+
+    from inference.engines.seamless import batched
+
+    with handed_to(serial_engine, UNIT_DECODER) as serial_written:
+        oracle = await three_streams_in_lockstep(serial_engine, spanish, french)
+    together_writes: list[int] = []  # per pop_together call: how many streams wrote text in it
+
+    def recorded(agent, all_states):
+        popped = batched_pop_together(agent, all_states)
+        together_writes.append(sum(isinstance(s, TextSegment) and len(s.content.tokens) > 0 for s in popped))
+        return popped
+
+    batched_pop_together = batched.pop_together
+    monkeypatch.setattr(batched, "pop_together", recorded)
+    with projection_batches(tiny_engine) as projections, handed_to(tiny_engine, UNIT_DECODER) as written:
+        got = await three_streams_in_lockstep(tiny_engine, spanish, french)
+    assert all(finals(events) for events, _ in oracle)
+    for stream, ((expected, serial_session), (events, session)) in enumerate(zip(oracle, got)):
+        assert comparable(events) == comparable(expected), f"stream {stream}"
+        theirs = serial_written[states_of(serial_engine, serial_session, UNIT_DECODER)]
+        ours = written[states_of(tiny_engine, session, UNIT_DECODER)]
+        assert [(w.tokens, w.target_indices.tolist()) for w in ours] == \
+            [(w.tokens, w.target_indices.tolist()) for w in theirs], f"stream {stream}"
+        assert all(a.decoder_features.shape == b.decoder_features.shape for a, b in zip(ours, theirs))
+        assert max(float((a.decoder_features - b.decoder_features).abs().max())
+                   for a, b in zip(ours, theirs)) <= ENCODER_TOLERANCE
+    assert max(together_writes) >= 2  # two streams wrote text from one batched decode
+    assert max(projections) == 3
+
+
+def test_batched_token_steps_give_each_stream_what_upstreams_run_decoder_gives_it(tiny_engine):
+    """Streams at different source lengths, written lengths and targets, several token steps in a row.
+
+    Each stream's step in the batch must give what upstream's ``run_decoder`` gives it on
+    its own cache: the same token, the same write probability and decoder output (fp32,
+    up to summation order), and the same cache for the next step.
+    """
+    import torch
+    from fairseq2.nn.incremental_state import IncrementalStateBag
+
+    from inference.engines.seamless.text_decoder import DecoderCall, decode_together, run_alone
+
+    decoder = agent_module(tiny_engine, "UnitYMMATextDecoderAgent")
+    generator = torch.Generator().manual_seed(29)
+    dim = decoder.model.text_decoder.model_dim
+    streams = [(torch.randn(1, frames, dim, generator=generator), torch.randint(10, 200, (written,)).tolist(), lang)
+               for frames, written, lang in ((7, 0, "eng"), (33, 9, "fra"), (19, 3, "spa"))]
+
+    def prefilled() -> list[DecoderCall]:
+        calls = []
+        for source, written, lang in streams:
+            states = decoder.build_states()
+            states.source, states.source_len, states.tgt_lang, states.target_indices = source, source.size(1), lang, \
+                list(written)
+            call = DecoderCall(states, IncrementalStateBag(4096), [])
+            index, _, _ = run_alone(decoder, call)
+            call.bag.increment_step_nr(len(decoder.prefix_indices) + len(written))
+            call.pred_indices = [index]
+            calls.append(call)
+        return calls
+
+    with torch.inference_mode():
+        together, alone = prefilled(), prefilled()
+        for _ in range(3):
+            batched = decode_together(decoder, together)
+            expected = [run_alone(decoder, call) for call in alone]
+            for (index, prob, output), (their_index, their_prob, their_output) in zip(batched, expected):
+                assert index == their_index
+                assert abs(prob - their_prob) <= ENCODER_TOLERANCE
+                assert float((output - their_output).abs().max()) <= ENCODER_TOLERANCE
+            for calls in (together, alone):
+                for call, (index, _, _) in zip(calls, expected):
+                    call.pred_indices.append(index)
+                    call.bag.increment_step_nr()
 
 
 async def test_a_fault_in_one_stream_of_a_batch_ends_that_stream_only(tiny_engine, serial_engine, spanish, french,

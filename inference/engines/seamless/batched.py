@@ -1,4 +1,4 @@
-"""Many streams' pushpops in one pass over upstream's agent tree, the w2v-BERT encoder run once for all.
+"""Many streams' pushpops in one pass over upstream's agent tree: the w2v-BERT encoder and the text decoder's token steps batched.
 
 Every module runs upstream's own code on each stream's own states, in the order
 SimulEval's ``TreeAgentPipeline.pushpop`` runs them. The one change is where the
@@ -12,6 +12,12 @@ attention ignores them), but the adaptor's pooling convolution reads padded fram
 as data. So the conformer (about 24 of the encoder's 25 layers at the real size)
 runs batched, and the adaptor runs per stream on exactly the frames and padding mask
 its lone call would have had.
+
+The text decoder agent is pushed each stream's encoder output as upstream's
+``push_impl`` does; its pops then run together (text_decoder.py: every stream's
+policy stepped in lockstep, the token steps of two or more streams in one batch);
+a stream alone gets upstream's own pop. Below the decoder, each stream's tree goes on
+with upstream's own ``push_impl`` (unit decoder, vocoder, detokenizer) and ``pop``.
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from inference.engines.seamless.stream import Step
+from inference.engines.seamless.text_decoder import pop_together
 
 Outcome = list[Any] | Exception  # a stream's pushpop outputs, or the error that ended its step
 
@@ -90,6 +97,7 @@ class BatchedPushpop:
             self._encoder.model = recording.model
         encoded = dict(zip(map(id, recording.calls), encode_each(recording.model, recording.calls)))
 
+        encoded_segments: dict[int, Any] = {}
         for index in upstream:
             try:
                 segment = popped[index]
@@ -98,10 +106,47 @@ class BatchedPushpop:
                     if isinstance(result, Exception):
                         raise result
                     segment.content = result
-                outcomes[index] = self._push_from_encoder(steps[index], segment, upstream[index])
+                encoded_segments[index] = segment
             except Exception as error:
                 outcomes[index] = error
+        for index, outcome in self._decode(steps, encoded_segments, upstream).items():
+            outcomes[index] = outcome
         return [outcome if outcome is not None else RuntimeError("no outcome") for outcome in outcomes]
+
+    def _decode(self, steps: list[Step], segments: dict[int, Any],
+                upstream: dict[int, dict[int, Any]]) -> dict[int, Outcome]:
+        """The text decoder's pushpop for every stream, its token steps together; then the rest of each tree."""
+        outcomes: dict[int, Outcome] = {}
+        popped: dict[int, Any] = {}
+        by_decoder: dict[Any, list[int]] = {}
+        for index, segment in segments.items():
+            step = steps[index]
+            try:
+                (decoder,) = step.agent.module_dict[self._encoder]  # the tree's one text decoder
+                segment.config = step.segment.config  # push_impl carries the input's config down the tree
+                upstream[index][len(upstream[index])] = step.states[self._encoder]
+                decoder.push(segment, step.states[decoder], upstream[index])
+                by_decoder.setdefault(decoder, []).append(index)
+            except Exception as error:
+                outcomes[index] = error
+        for decoder, indices in by_decoder.items():
+            if len(indices) == 1:  # alone: upstream's own pop
+                try:
+                    popped[indices[0]] = decoder.pop(steps[indices[0]].states[decoder])
+                except Exception as error:
+                    outcomes[indices[0]] = error
+                continue
+            for index, result in zip(indices, pop_together(decoder, [steps[i].states[decoder] for i in indices])):
+                if isinstance(result, Exception):
+                    outcomes[index] = result
+                else:
+                    popped[index] = result
+        for index, segment in popped.items():
+            try:
+                outcomes[index] = self._push_from_decoder(steps[index], segment, upstream[index])
+            except Exception as error:
+                outcomes[index] = error
+        return outcomes
 
     def _push_to_encoder(self, step: Step) -> dict[int, Any]:
         """SimulEval's push_impl down the tree's path to the encoder, ending with the encoder's push."""
@@ -117,12 +162,13 @@ class BatchedPushpop:
         self._encoder.push(segment, states[module], upstream_states)
         return upstream_states
 
-    def _push_from_encoder(self, step: Step, segment: Any, upstream_states: dict[int, Any]) -> list[Any]:
-        """The rest of push_impl below the encoder, then the tree's pop (upstream's, with its early-stop reset)."""
+    def _push_from_decoder(self, step: Step, segment: Any, upstream_states: dict[int, Any]) -> list[Any]:
+        """The rest of push_impl below the text decoder, then the tree's pop (upstream's, with its early-stop reset)."""
         agent, states = step.agent, step.states
-        segment.config = step.segment.config  # push_impl carries the input's config down the tree
-        upstream_states[len(upstream_states)] = states[self._encoder]
-        for child in agent.module_dict[self._encoder]:
+        (decoder,) = agent.module_dict[self._encoder]
+        segment.config = step.segment.config
+        upstream_states[len(upstream_states)] = states[decoder]
+        for child in agent.module_dict[decoder]:
             agent.push_impl(child, segment, states, upstream_states)
         return agent.pop(states)  # type: ignore[no-any-return]
 
