@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -143,7 +144,7 @@ async def test_every_stream_gets_exactly_what_upstreams_serial_pushpop_gives_it(
     assert set(serial_projections) == {1}
     assert any(write.finished and write.source_finished for write in writes)  # a segment ended by itself
     encoder_batches.clear()
-    with encoder_outputs(tiny_engine) as batched_encoded, projection_batches(tiny_engine) as projections:
+    with encoder_outputs(tiny_engine) as batched_encoded:
         batched = await streams_joining_leaving_and_resetting(tiny_engine, spanish, french)
     assert [len(finals(events)) for events, _ in oracle] == [2, 1, 0, 1]
     assert all(any(isinstance(e, SpeechAudio) and len(e.samples) for e in events)
@@ -156,7 +157,6 @@ async def test_every_stream_gets_exactly_what_upstreams_serial_pushpop_gives_it(
         worst = max(float((a - b).abs().max()) for a, b in zip(ours, theirs))
         assert worst <= ENCODER_TOLERANCE, f"stream {stream}: encoder output off by {worst}"
     assert max(encoder_batches) >= 2  # the streams really shared encoder batches
-    assert max(projections) >= 2  # and the text decoder's token steps
 
 
 def test_the_batched_encoder_gives_each_input_what_upstreams_lone_call_gives_it(tiny_engine):
@@ -185,19 +185,30 @@ def test_the_batched_encoder_gives_each_input_what_upstreams_lone_call_gives_it(
 
 async def three_streams_in_lockstep(engine: SeamlessEngine, spanish: np.ndarray,
                                     french: np.ndarray) -> list[tuple[list, object]]:
-    """Three streams pushing 320 ms chunks at once, so that their decoder policies run in the same rounds."""
+    """Three streams, each pushing its whole audio at once, their jobs queued before the model's thread takes one.
+
+    So every round holds a step of each stream until it ends, and their decoder
+    policies run in the same rounds whatever the machine's speed.
+    """
 
     async def one(audio: np.ndarray, target: str) -> tuple[list, object]:
         session = engine.open_session(SessionSettings(target_language=target))
-        return await feed(session, audio, frame=5120), session
+        return await feed(session, audio, frame=len(audio)), session
 
-    return list(await asyncio.gather(one(spanish, "eng"), one(french, "fra"),
-                                     one(np.concatenate([silence(0.5), spanish]), "spa")))
+    gate = threading.Event()
+    held = asyncio.ensure_future(engine._runner.call(gate.wait))  # the thread waits while the jobs queue
+    await asyncio.sleep(0)
+    streams = asyncio.gather(one(spanish, "eng"), one(french, "fra"),
+                             one(np.concatenate([silence(0.5), spanish]), "spa"))
+    asyncio.get_running_loop().call_soon(gate.set)  # after each stream's first step has queued its job
+    await held
+    return list(await streams)
 
 
 async def test_streams_whose_decoders_write_in_the_same_rounds_get_what_upstream_gives_each(
         tiny_engine, serial_engine, spanish, french, monkeypatch):
     """The text decoder's writes (tokens, and the features the unit decoder reads) and every event, per stream."""
+    import torch
     from simuleval.data.segments import TextSegment
 
     from inference.engines.seamless import batched
@@ -222,57 +233,109 @@ async def test_streams_whose_decoders_write_in_the_same_rounds_get_what_upstream
         ours = written[states_of(tiny_engine, session, UNIT_DECODER)]
         assert [(w.tokens, w.target_indices.tolist()) for w in ours] == \
             [(w.tokens, w.target_indices.tolist()) for w in theirs], f"stream {stream}"
-        assert all(a.decoder_features.shape == b.decoder_features.shape for a, b in zip(ours, theirs))
-        assert max(float((a.decoder_features - b.decoder_features).abs().max())
-                   for a, b in zip(ours, theirs)) <= ENCODER_TOLERANCE
+        for a, b in zip(ours, theirs):
+            torch.testing.assert_close(a.decoder_features, b.decoder_features, rtol=ENCODER_TOLERANCE,
+                                       atol=ENCODER_TOLERANCE)
     assert max(together_writes) >= 2  # two streams wrote text from one batched decode
     assert max(projections) == 3
+
+
+TOKEN_STEP_STREAMS = ((7, 0, "eng"), (33, 9, "fra"), (19, 3, "spa"))  # source frames, tokens written, target
+
+
+def prefilled_decoder_calls(decoder) -> list:
+    """A token step's call for each of TOKEN_STEP_STREAMS, after upstream's own prefill on its own bag."""
+    import torch
+    from fairseq2.nn.incremental_state import IncrementalStateBag
+
+    from inference.engines.seamless.text_decoder import DecoderCall, run_alone
+
+    generator = torch.Generator().manual_seed(29)
+    calls = []
+    for frames, written, lang in TOKEN_STEP_STREAMS:
+        states = decoder.build_states()
+        states.source = torch.randn(1, frames, decoder.model.text_decoder.model_dim, generator=generator)
+        states.source_len, states.tgt_lang = frames, lang
+        states.target_indices = torch.randint(10, 200, (written,), generator=generator).tolist()
+        call = DecoderCall(states, IncrementalStateBag(4096), [])
+        index, _, _ = run_alone(decoder, call)
+        call.bag.increment_step_nr(len(decoder.prefix_indices) + written)
+        call.pred_indices = [index]
+        calls.append(call)
+    return calls
+
+
+def assert_same_steps(got: list, expected: list) -> None:
+    """The same token, and write probability and decoder output up to fp32 summation order."""
+    import torch
+
+    for (index, prob, output), (their_index, their_prob, their_output) in zip(got, expected, strict=True):
+        assert index == their_index
+        assert abs(prob - their_prob) <= ENCODER_TOLERANCE
+        torch.testing.assert_close(output, their_output, rtol=ENCODER_TOLERANCE, atol=ENCODER_TOLERANCE)
+
+
+def next_token_steps(calls: list, results: list) -> None:
+    for call, (index, _, _) in zip(calls, results):
+        call.pred_indices.append(index)
+        call.bag.increment_step_nr()
 
 
 def test_batched_token_steps_give_each_stream_what_upstreams_run_decoder_gives_it(tiny_engine):
     """Streams at different source lengths, written lengths and targets, several token steps in a row.
 
     Each stream's step in the batch must give what upstream's ``run_decoder`` gives it on
-    its own cache: the same token, the same write probability and decoder output (fp32,
-    up to summation order), and the same cache for the next step.
+    its own cache, and leave the same cache for the next step.
     """
     import torch
-    from fairseq2.nn.incremental_state import IncrementalStateBag
 
-    from inference.engines.seamless.text_decoder import DecoderCall, decode_together, run_alone
+    from inference.engines.seamless.text_decoder import decode_together, run_alone
 
     decoder = agent_module(tiny_engine, "UnitYMMATextDecoderAgent")
-    generator = torch.Generator().manual_seed(29)
-    dim = decoder.model.text_decoder.model_dim
-    streams = [(torch.randn(1, frames, dim, generator=generator), torch.randint(10, 200, (written,)).tolist(), lang)
-               for frames, written, lang in ((7, 0, "eng"), (33, 9, "fra"), (19, 3, "spa"))]
-
-    def prefilled() -> list[DecoderCall]:
-        calls = []
-        for source, written, lang in streams:
-            states = decoder.build_states()
-            states.source, states.source_len, states.tgt_lang, states.target_indices = source, source.size(1), lang, \
-                list(written)
-            call = DecoderCall(states, IncrementalStateBag(4096), [])
-            index, _, _ = run_alone(decoder, call)
-            call.bag.increment_step_nr(len(decoder.prefix_indices) + len(written))
-            call.pred_indices = [index]
-            calls.append(call)
-        return calls
-
     with torch.inference_mode():
-        together, alone = prefilled(), prefilled()
+        together, alone = prefilled_decoder_calls(decoder), prefilled_decoder_calls(decoder)
         for _ in range(3):
-            batched = decode_together(decoder, together)
             expected = [run_alone(decoder, call) for call in alone]
-            for (index, prob, output), (their_index, their_prob, their_output) in zip(batched, expected):
-                assert index == their_index
-                assert abs(prob - their_prob) <= ENCODER_TOLERANCE
-                assert float((output - their_output).abs().max()) <= ENCODER_TOLERANCE
-            for calls in (together, alone):
-                for call, (index, _, _) in zip(calls, expected):
-                    call.pred_indices.append(index)
-                    call.bag.increment_step_nr()
+            assert_same_steps(decode_together(decoder, together), expected)
+            next_token_steps(together, expected)
+            next_token_steps(alone, expected)
+
+
+def test_a_fault_in_one_streams_token_step_fails_that_stream_only(tiny_engine, monkeypatch):
+    """A decoder frontend that fails on one stream's token (a fake at the model boundary), inside a batch.
+
+    The batch is run again call by call: the faulty stream's step gets the error, the
+    others get what upstream gives them alone, and their caches are appended once, so
+    their next batched step is right too.
+    """
+    import torch
+
+    from inference.engines.seamless.text_decoder import decode_each, run_alone
+
+    decoder = agent_module(tiny_engine, "UnitYMMATextDecoderAgent")
+    with torch.inference_mode():
+        together, alone = prefilled_decoder_calls(decoder), prefilled_decoder_calls(decoder)
+        frontend, faulty = decoder.model.text_decoder_frontend, together[1]
+        real_forward, faults = frontend.forward, []
+
+        def failing_for_one_stream(seqs, padding_mask, state_bag=None):
+            if state_bag is faulty.bag:
+                faults.append(int(seqs.size(0)))
+                raise ValueError("the injected fault: a runaway decode")
+            return real_forward(seqs, padding_mask, state_bag=state_bag)
+
+        monkeypatch.setattr(frontend, "forward", failing_for_one_stream)
+        results = decode_each(decoder, together)
+        assert isinstance(results[1], ValueError) and "injected fault" in str(results[1])
+        assert len(faults) == 2  # once in the batch, once alone
+        healthy, healthy_alone = [together[0], together[2]], [alone[0], alone[2]]
+        expected = [run_alone(decoder, call) for call in healthy_alone]
+        assert_same_steps([results[0], results[2]], expected)
+        for _ in range(2):
+            next_token_steps(healthy, expected)
+            next_token_steps(healthy_alone, expected)
+            expected = [run_alone(decoder, call) for call in healthy_alone]
+            assert_same_steps(decode_each(decoder, healthy), expected)
 
 
 async def test_a_fault_in_one_stream_of_a_batch_ends_that_stream_only(tiny_engine, serial_engine, spanish, french,
@@ -313,3 +376,39 @@ async def test_a_fault_in_one_stream_of_a_batch_ends_that_stream_only(tiny_engin
     assert isinstance(fault, ValueError) and "injected fault" in str(fault)
     assert max(encoder_batches) >= 2  # the fault hit a shared batch
     assert comparable(got) == comparable(expected)
+
+
+async def served_first(engine: SeamlessEngine, spanish: np.ndarray) -> list[str]:
+    """One stream pushes 9 s of speech in one job; once its encoder has run, another pushes one 320 ms chunk.
+
+    Which push comes back first.
+    """
+    done: list[str] = []
+    long = engine.open_session(SessionSettings(target_language="eng"))
+    late = engine.open_session(SessionSettings(target_language="eng"))
+
+    async def long_job() -> None:
+        await long.push(np.concatenate([spanish, spanish]))
+        done.append("long")
+
+    async def late_chunk(encoder_runs: list[int]) -> None:
+        deadline = asyncio.get_running_loop().time() + 120
+        while not encoder_runs:  # the long job is under way, with most of its steps still to come
+            assert asyncio.get_running_loop().time() < deadline, "the long job never reached the encoder"
+            await asyncio.sleep(0.01)
+        await late.push(spanish[:5120])
+        done.append("late")
+
+    with frontend_batches(engine) as encoder_runs:
+        await asyncio.gather(long_job(), late_chunk(encoder_runs))
+    return done
+
+
+async def test_a_stream_whose_audio_comes_late_waits_one_round_not_for_anothers_whole_job(
+        tiny_engine, serial_engine, spanish):
+    """Nobody waits for a late stream, and a late stream waits for the round in progress only.
+
+    The serial path (S2ST_SEAMLESS_BATCHING=0) queues its chunk behind the other's job.
+    """
+    assert await served_first(serial_engine, spanish) == ["long", "late"]
+    assert await served_first(tiny_engine, spanish) == ["late", "long"]
