@@ -113,6 +113,47 @@ async def test_the_gpu_check_drives_concurrent_sessions_through_a_running_worker
     assert int(segments) == sum(len(r.stats) for r in results) >= 2
 
 
+async def test_a_worker_past_its_step_budget_refuses_a_new_stream_with_resource_exhausted(
+        tiny_models, server_logs, spanish):
+    """A 1 ms step budget: the first stream is taken, a second one is refused once steps are measured.
+
+    Two tiny-model streams cost more than 1 ms per step on any machine. Once the first
+    stream has left, the idle worker takes a stream again.
+    """
+    import asyncio
+
+    from tests.harness.servers import running, start_worker
+
+    env = {**tiny_models.worker_environ(), "S2ST_STEP_BUDGET_MS": "1"}
+    with running(start_worker("seamless", env=env, log_dir=server_logs)) as worker:
+        async with grpc.aio.insecure_channel(worker.address) as channel:
+            stub = pb_grpc.TranslatorStub(channel)
+            release = asyncio.Event()
+
+            async def held_open():
+                for request in session_requests("eng", pcm(spanish)):
+                    if request.WhichOneof("request") == "control":
+                        await release.wait()  # end of input only once the second stream was tried
+                    yield request
+
+            first = stub.Translate(held_open())
+            async for response in first:  # the VAD heard speech: the engine has measured its steps
+                if response.WhichOneof("event") == "speech":
+                    break
+            async def config_then_wait():  # sends nothing after the config: the answer is the worker's alone
+                yield next(session_requests("eng", b""))
+                await release.wait()
+
+            with pytest.raises(grpc.aio.AioRpcError) as refused:
+                [r async for r in stub.Translate(config_then_wait())]
+            release.set()
+            assert [r.WhichOneof("event") async for r in first][-1] == "end"
+        assert refused.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+        assert "compute budget" in refused.value.details()
+        later = await translate(worker.address, session_requests("eng", b""))
+        assert later[0].WhichOneof("event") == "accepted"
+
+
 @contextmanager
 def http_server(directory: Path) -> Iterator[tuple[str, list[str]]]:
     """A loopback HTTP server for a directory, and the paths it was asked for."""

@@ -102,6 +102,9 @@ class SeamlessEngine(Engine):
         return LanguageCatalog(sources=self._languages.text, targets=self._languages.text,
                                speech_targets=self._languages.speech, source_selectable=False)
 
+    def step_cost_seconds(self) -> float | None:
+        return None if self._runner is None else self._runner.cost.seconds
+
     def open_session(self, settings: SessionSettings) -> EngineSession:
         if self._agents is None or self._segment_classes is None or self._runner is None:
             raise RuntimeError("the seamless engine is not loaded")

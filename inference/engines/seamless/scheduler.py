@@ -14,8 +14,10 @@ that stream's job with the error; the other streams' steps in the round go on.
 from __future__ import annotations
 
 import asyncio
+import functools
 import queue
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,6 +25,7 @@ from typing import Any
 from inference.engines.base import EngineEvent
 from inference.engines.seamless.stream import Step, Steps, run_alone
 from inference.engines.serial import InferenceThread
+from inference.engines.step_cost import StepCost
 
 PushpopMany = Callable[[list[Step]], list[Any]]  # each step's outputs, or the exception it raised
 
@@ -53,6 +56,7 @@ class LockstepScheduler:
 
     def __init__(self, name: str, pushpop_many: PushpopMany) -> None:
         self._pushpop_many = pushpop_many
+        self.cost = StepCost()
         self._incoming: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._serve, name=name, daemon=True)
         self._thread.start()
@@ -90,10 +94,12 @@ class LockstepScheduler:
             active = [job for job in active if not job.future.cancelled()]  # its stream is gone
             if not active:
                 continue
+            started = time.perf_counter()
             try:
                 outcomes = self._pushpop_many([job.step for job in active])  # type: ignore[misc]
             except Exception as error:  # not one stream's fault: every stream in the round ends with it
                 outcomes = [error] * len(active)
+            self.cost.record(time.perf_counter() - started, len(active))
             active = [job for job, outcome in zip(active, outcomes) if self._advance(job, outcome)]
 
     def _start(self, job: _Job) -> bool:
@@ -130,9 +136,10 @@ class SerialRunner:
 
     def __init__(self, name: str) -> None:
         self._thread = InferenceThread(name)
+        self.cost = StepCost()
 
     async def run(self, steps: Steps) -> list[EngineEvent]:
-        return await self._thread.run(run_alone, steps)
+        return await self._thread.run(functools.partial(run_alone, steps, self.cost.record))
 
     async def call(self, function: Callable[[], Any]) -> Any:
         return await self._thread.run(function)

@@ -25,7 +25,8 @@ step many streams together (scheduler.py, the batched path) with the same logic.
 
 from __future__ import annotations
 
-from collections.abc import Generator
+import time
+from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from typing import Any
 
@@ -58,15 +59,21 @@ class Step:
 Steps = Generator[Step, list[Any], list[EngineEvent]]
 
 
-def run_alone(steps: Steps) -> list[EngineEvent]:
-    """Drive one stream's job to its end, one upstream pushpop at a time (the serial path)."""
+def run_alone(steps: Steps, record: Callable[[float, int], None] | None = None) -> list[EngineEvent]:
+    """Drive one stream's job to its end, one upstream pushpop at a time (the serial path).
+
+    ``record``: told each pushpop's wall seconds, as a round of one step (engines/step_cost.py).
+    """
     import torch
 
     try:
         step = next(steps)
         while True:
+            started = time.perf_counter()
             with torch.inference_mode():
                 outputs = step.agent.pushpop(step.segment, step.states)
+            if record is not None:
+                record(time.perf_counter() - started, 1)
             step = steps.send(outputs)
     except StopIteration as done:
         return done.value  # type: ignore[no-any-return]
