@@ -4,17 +4,18 @@
 
 Builds the seamless engine twice over tests/harness/tiny_models.py, with
 ``S2ST_SEAMLESS_BATCHING`` off (upstream's pushpop, one stream at a time) and on
-(every stream with a step in hand stepped together, the encoder batched), and
-feeds N streams of espeak-ng speech at once, each in whole 320 ms chunks as fast
-as the engine takes them (a saturated worker: its capacity, not a real-time
-load). Prints, side by side, wall and CPU seconds per stream-second of speech,
-the w2v-BERT encoder's time and runs per stream-second and its mean batch size,
-the 95th percentile of the time a 320 ms push takes to come back (saturated: every
-stream waits for the others' work), and the serial-to-batched ratio; each the best of
-two runs. Only the encoder is batched so far, and on the tiny
-model it is a small part of a step (the VAD, the text decoder's token loop, the
-unit decoder and the vocoder run per stream): the ratio here is a floor, not the
-GPU figure (docs/capacity.md models the real sizes).
+(every stream with a step in hand stepped together: the encoder and the text
+decoder's token steps batched), and feeds N streams of espeak-ng speech at once,
+each in whole 320 ms chunks as fast as the engine takes them (a saturated worker:
+its capacity, not a real-time load). Prints, side by side, wall and CPU seconds per
+stream-second of speech, the w2v-BERT encoder's time and runs per stream-second and
+its mean batch size, the text decoder's mean token-step batch (rows of its
+vocabulary projection on one-token steps; the prefills run one stream each), the 95th percentile of the time a 320 ms push takes to come
+back (saturated: every stream waits for the others' work), and the serial-to-batched
+ratio; each the best of two runs. On the tiny model on a CPU every part is small and
+compute bound, and the unit decoder, the vocoder and the VAD still run per stream:
+the ratio here is a floor, not the GPU figure (docs/capacity.md models the real
+sizes; ``bench/gpu_check.py --streams`` prints this table on a GPU with the real models).
 """
 
 from __future__ import annotations
@@ -30,9 +31,6 @@ from typing import Any
 
 import numpy as np
 
-from bench.seamless_chunking import UTTERANCES, utterance
-from tests.harness.tiny_models import make_tiny_models
-
 from inference.engines.base import SessionSettings
 from inference.engines.seamless import SeamlessEngine, batched
 from inference.engines.seamless.settings import SAMPLE_RATE, SeamlessSettings
@@ -47,12 +45,12 @@ def stream_audio(voices: list[np.ndarray], index: int) -> np.ndarray:
     return np.concatenate([lead_in, voices[index % len(voices)], np.zeros(SAMPLE_RATE, dtype=np.float32)])
 
 
-async def run_streams(engine: SeamlessEngine, audios: list[np.ndarray]) -> list[float]:
+async def run_streams(engine: SeamlessEngine, audios: list[np.ndarray], target: str) -> list[float]:
     """Feed every stream at once; the seconds each 320 ms push took to come back."""
     waits: list[float] = []
 
     async def one(audio: np.ndarray) -> None:
-        session = engine.open_session(SessionSettings(target_language="eng"))
+        session = engine.open_session(SessionSettings(target_language=target))
         for start in range(0, len(audio), CHUNK):
             started = time.perf_counter()
             await session.push(audio[start : start + CHUNK])
@@ -84,58 +82,71 @@ class Timed:
         return timed
 
 
-def measure(engine: SeamlessEngine, audios: list[np.ndarray]) -> dict[str, float]:
-    encoder = next(m for m in engine._agents.speech.module_dict if type(m).__name__ == "OfflineWav2VecBertEncoderAgent")
+def measure(engine: SeamlessEngine, audios: list[np.ndarray], target: str) -> dict[str, float]:
+    modules = {type(module).__name__: module for module in engine._agents.speech.module_dict}
+    encoder = modules["OfflineWav2VecBertEncoderAgent"]
     rows: list[int] = []
-    hook = encoder.model.speech_encoder_frontend.register_forward_pre_hook(
-        lambda _module, inputs: rows.append(int(inputs[0].shape[0])))
+    token_rows: list[int] = []
+    hooks = [encoder.model.speech_encoder_frontend.register_forward_pre_hook(
+                 lambda _module, inputs: rows.append(int(inputs[0].shape[0]))),
+             modules["UnitYMMATextDecoderAgent"].model.final_proj.register_forward_pre_hook(
+                 lambda _module, inputs: token_rows.extend([int(inputs[0].shape[0])] * (inputs[0].shape[1] == 1)))]
     encoding = Timed()
     encoder.model.encode_speech = encoding.wrap(encoder.model.encode_speech)
     batched.encode_each = encoding.wrap(unwrapped_encode_each)
     wall, cpu = time.perf_counter(), time.process_time()
-    waits = asyncio.run(run_streams(engine, audios))
+    waits = asyncio.run(run_streams(engine, audios, target))
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
-    hook.remove()
+    for hook in hooks:
+        hook.remove()
     del encoder.model.encode_speech
     batched.encode_each = unwrapped_encode_each
     stream_seconds = sum(len(audio) for audio in audios) / SAMPLE_RATE
     return {"wall": wall / stream_seconds, "cpu": cpu / stream_seconds, "runs": len(rows) / stream_seconds,
             "rows": float(np.mean(rows)) if rows else 0.0, "encoder": encoding.seconds / stream_seconds,
+            "tokens": float(np.mean(token_rows)) if token_rows else 0.0,
             "p95": float(np.percentile(waits, 95)) * 1000}
 
 
-def best_of(engine: SeamlessEngine, audios: list[np.ndarray], runs: int = 2) -> dict[str, float]:
+def best_of(engine: SeamlessEngine, audios: list[np.ndarray], target: str, runs: int = 2) -> dict[str, float]:
     """The run with the least wall time: the machine is shared, and others' load only ever adds."""
-    return min((measure(engine, audios) for _ in range(runs)), key=lambda figures: figures["wall"])
+    return min((measure(engine, audios, target) for _ in range(runs)), key=lambda figures: figures["wall"])
+
+
+def compare(settings: SeamlessSettings, voices: list[np.ndarray], counts: list[int], target: str = "eng") -> None:
+    """Print the serial-against-batched table for each stream count, both engines built from ``settings``."""
+    engines = {}
+    for batching in (False, True):
+        engines[batching] = SeamlessEngine(dataclasses.replace(settings, batching=batching))
+        engines[batching].load()
+    for engine in engines.values():  # first-call costs out of the figures
+        measure(engine, [stream_audio(voices, index) for index in range(2)], target)
+    print("| streams | serial wall s / stream-s | batched wall s / stream-s | serial / batched | "
+          "serial CPU s / stream-s | batched CPU s / stream-s | encoder wall s / stream-s serial, batched "
+          "(ratio) | encoder runs / stream-s serial, batched | mean encoder batch | mean token-step batch | "
+          "push p95 ms serial, batched |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    for count in counts:
+        audios = [stream_audio(voices, index) for index in range(count)]
+        serial, together = best_of(engines[False], audios, target), best_of(engines[True], audios, target)
+        print(f"| {count} | {serial['wall']:.3f} | {together['wall']:.3f} | {serial['wall'] / together['wall']:.2f} "
+              f"| {serial['cpu']:.3f} | {together['cpu']:.3f} "
+              f"| {serial['encoder']:.4f}, {together['encoder']:.4f} ({serial['encoder'] / together['encoder']:.1f}) "
+              f"| {serial['runs']:.1f}, {together['runs']:.1f} | {together['rows']:.1f} | {together['tokens']:.1f} "
+              f"| {serial['p95']:.0f}, {together['p95']:.0f} |", flush=True)
 
 
 def main() -> None:
+    from bench.seamless_chunking import UTTERANCES, utterance
+    from tests.harness.tiny_models import make_tiny_models
+
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--streams", type=int, nargs="+", default=[1, 4, 16, 32])
     counts = parser.parse_args().streams
     with tempfile.TemporaryDirectory() as directory:
         models = make_tiny_models(Path(directory) / "models")
         voices = [utterance(voice, text, Path(directory)) for voice, text in UTTERANCES]
-        settings = SeamlessSettings.from_environ(models.worker_environ())
-        engines = {}
-        for batching in (False, True):
-            engines[batching] = SeamlessEngine(dataclasses.replace(settings, batching=batching))
-            engines[batching].load()
-        for engine in engines.values():  # first-call costs out of the figures
-            measure(engine, [stream_audio(voices, index) for index in range(2)])
-        print("| streams | serial wall s / stream-s | batched wall s / stream-s | serial / batched | "
-              "serial CPU s / stream-s | batched CPU s / stream-s | encoder wall s / stream-s serial, batched "
-              "(ratio) | encoder runs / stream-s serial, batched | mean encoder batch | "
-              "push p95 ms serial, batched |")
-        print("|---|---|---|---|---|---|---|---|---|---|")
-        for count in counts:
-            audios = [stream_audio(voices, index) for index in range(count)]
-            serial, together = best_of(engines[False], audios), best_of(engines[True], audios)
-            print(f"| {count} | {serial['wall']:.3f} | {together['wall']:.3f} | {serial['wall'] / together['wall']:.2f} "
-                  f"| {serial['cpu']:.3f} | {together['cpu']:.3f} "
-                  f"| {serial['encoder']:.4f}, {together['encoder']:.4f} ({serial['encoder'] / together['encoder']:.1f}) "
-                  f"| {serial['runs']:.1f}, {together['runs']:.1f} | {together['rows']:.1f} "
-                  f"| {serial['p95']:.0f}, {together['p95']:.0f} |", flush=True)
+        compare(SeamlessSettings.from_environ(models.worker_environ()), voices, counts)
 
 
 if __name__ == "__main__":

@@ -113,6 +113,21 @@ async def test_the_gpu_check_drives_concurrent_sessions_through_a_running_worker
     assert int(segments) == sum(len(r.stats) for r in results) >= 2
 
 
+def test_the_gpu_check_prints_serial_against_batched_in_process(tiny_models, spanish, monkeypatch, capsys):
+    """``gpu_check.py --streams``: the engine from the environment (here the tiny models on the CPU), both paths."""
+    spec = importlib.util.spec_from_file_location("gpu_check", REPO_ROOT / "bench" / "gpu_check.py")
+    gpu_check = sys.modules["gpu_check"] = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(gpu_check)
+    for name, value in tiny_models.worker_environ().items():
+        monkeypatch.setenv(name, value)
+    gpu_check.compare_in_process(pcm(spanish), 16_000, "eng", [2])
+    rows = [line for line in capsys.readouterr().out.splitlines() if line.startswith("| 2 |")]
+    assert len(rows) == 1
+    cells = [cell.strip() for cell in rows[0].strip("|").split("|")]
+    assert len(cells) == 11 and float(cells[1]) > 0 and float(cells[2]) > 0
+    assert float(cells[3]) == pytest.approx(float(cells[1]) / float(cells[2]), rel=0.01)  # serial / batched
+
+
 async def test_a_worker_past_its_step_budget_refuses_a_new_stream_with_resource_exhausted(
         tiny_models, server_logs, spanish):
     """A 1 ms step budget: the first stream is taken, a second one is refused once steps are measured.

@@ -7,6 +7,9 @@ no stream waits for more than the round in progress, and a stream whose audio is
 late is simply not in the round: nobody waits for it. A step that fails ends
 that stream's job with the error; the other streams' steps in the round go on.
 
+Both runners measure what a stream-step costs (``cost``: each round's wall time over
+its steps, engines/step_cost.py), which the worker's admission reads.
+
 ``SerialRunner`` is the path before batching, kept for comparison and as a fallback
 (``S2ST_SEAMLESS_BATCHING=0``): each job runs alone to its end, in arrival order.
 """
