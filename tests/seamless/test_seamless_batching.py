@@ -54,6 +54,11 @@ def projection_batches(engine: SeamlessEngine):
     return batch_sizes(agent_module(engine, "UnitYMMATextDecoderAgent").model.final_proj)
 
 
+def vocoder_batches(engine: SeamlessEngine):
+    """The rows of every vocoder run (its unit embedding's input)."""
+    return batch_sizes(agent_module(engine, "VocoderAgent").vocoder.code_generator.dict)
+
+
 @pytest.fixture
 def encoder_batches(tiny_engine) -> Iterator[list[int]]:
     """The batch size of every w2v-BERT frontend run of the batched engine."""
@@ -183,12 +188,13 @@ def test_the_batched_encoder_gives_each_input_what_upstreams_lone_call_gives_it(
     assert sorted(batches[:3]) == [1, 1, 3]  # the three similar ones together, the others alone
 
 
-async def three_streams_in_lockstep(engine: SeamlessEngine, spanish: np.ndarray,
-                                    french: np.ndarray) -> list[tuple[list, object]]:
-    """Three streams, each pushing its whole audio at once, their jobs queued before the model's thread takes one.
+async def streams_in_lockstep(engine: SeamlessEngine, spanish: np.ndarray,
+                              french: np.ndarray) -> list[tuple[list, object]]:
+    """Four streams, each pushing its whole audio at once, their jobs queued before the model's thread takes one.
 
     So every round holds a step of each stream until it ends, and their decoder
-    policies run in the same rounds whatever the machine's speed.
+    policies run in the same rounds whatever the machine's speed. The last stream is
+    the first one's twin: its units come in the same rounds and as many.
     """
 
     async def one(audio: np.ndarray, target: str) -> tuple[list, object]:
@@ -199,22 +205,23 @@ async def three_streams_in_lockstep(engine: SeamlessEngine, spanish: np.ndarray,
     held = asyncio.ensure_future(engine._runner.call(gate.wait))  # the thread waits while the jobs queue
     await asyncio.sleep(0)
     streams = asyncio.gather(one(spanish, "eng"), one(french, "fra"),
-                             one(np.concatenate([silence(0.5), spanish]), "spa"))
+                             one(np.concatenate([silence(0.5), spanish]), "spa"), one(spanish, "eng"))
     asyncio.get_running_loop().call_soon(gate.set)  # after each stream's first step has queued its job
     await held
     return list(await streams)
 
 
-async def test_streams_whose_decoders_write_in_the_same_rounds_get_what_upstream_gives_each(
+async def test_streams_stepped_in_the_same_rounds_get_what_upstream_gives_each(
         tiny_engine, serial_engine, spanish, french, monkeypatch):
-    """The text decoder's writes (tokens, and the features the unit decoder reads) and every event, per stream."""
+    """The text decoder's writes (tokens, and the features the unit decoder reads) and every event, speech
+    sample for sample, per stream, while their decoder token steps and vocoder calls share batches."""
     import torch
     from simuleval.data.segments import TextSegment
 
     from inference.engines.seamless import batched
 
-    with handed_to(serial_engine, UNIT_DECODER) as serial_written:
-        oracle = await three_streams_in_lockstep(serial_engine, spanish, french)
+    with handed_to(serial_engine, UNIT_DECODER) as serial_written, vocoder_batches(serial_engine) as serial_vocoded:
+        oracle = await streams_in_lockstep(serial_engine, spanish, french)
     together_writes: list[int] = []  # per pop_together call: how many streams wrote text in it
 
     def recorded(agent, all_states):
@@ -224,8 +231,9 @@ async def test_streams_whose_decoders_write_in_the_same_rounds_get_what_upstream
 
     batched_pop_together = batched.pop_together
     monkeypatch.setattr(batched, "pop_together", recorded)
-    with projection_batches(tiny_engine) as projections, handed_to(tiny_engine, UNIT_DECODER) as written:
-        got = await three_streams_in_lockstep(tiny_engine, spanish, french)
+    with projection_batches(tiny_engine) as projections, handed_to(tiny_engine, UNIT_DECODER) as written, \
+            vocoder_batches(tiny_engine) as vocoded:
+        got = await streams_in_lockstep(tiny_engine, spanish, french)
     assert all(finals(events) for events, _ in oracle)
     for stream, ((expected, serial_session), (events, session)) in enumerate(zip(oracle, got)):
         assert comparable(events) == comparable(expected), f"stream {stream}"
@@ -237,7 +245,36 @@ async def test_streams_whose_decoders_write_in_the_same_rounds_get_what_upstream
             torch.testing.assert_close(a.decoder_features, b.decoder_features, rtol=ENCODER_TOLERANCE,
                                        atol=ENCODER_TOLERANCE)
     assert max(together_writes) >= 2  # two streams wrote text from one batched decode
-    assert max(projections) == 3
+    assert max(projections) == 4
+    assert max(vocoded) >= 2  # the twins' units, vocoded in one batch
+    assert sum(vocoded) == len(serial_vocoded)  # and each stream's units vocoded once: the pops took the batch's
+
+
+def test_the_batched_vocoder_gives_each_stream_what_its_lone_call_gives_it(tiny_engine):
+    """Three streams with as many new units, in three languages, share a call; a fourth, longer, is left alone."""
+    import torch
+
+    from inference.engines.seamless.vocoder import PrecomputedVocoder, vocode_together
+
+    agent = agent_module(tiny_engine, "VocoderAgent")
+    generator = torch.Generator().manual_seed(29)
+    units = agent.vocoder.code_generator.dict.num_embeddings
+    all_states = []
+    for count, lang in ((12, "eng"), (12, "fra"), (19, "spa"), (12, "spa")):
+        states = agent.build_states()
+        states.source, states.tgt_lang = [torch.randint(0, units, (1, count), generator=generator)], lang
+        all_states.append(states)
+    with vocoder_batches(tiny_engine) as batches, torch.inference_mode():
+        waveforms = vocode_together(agent, all_states)
+        alone = [agent.vocoder(states.source[0][0], states.tgt_lang, agent.speaker_id, dur_prediction=False)
+                 for states in all_states]
+    assert batches[0] == 3
+    assert len(waveforms) == 3
+    lookup = PrecomputedVocoder(None, waveforms)  # what the agents' pops call: each finds its own waveform
+    for index in (0, 1, 3):
+        states = all_states[index]
+        got = lookup(states.source[0][0], states.tgt_lang, agent.speaker_id, dur_prediction=False)
+        torch.testing.assert_close(got, alone[index], rtol=0, atol=0)
 
 
 TOKEN_STEP_STREAMS = ((7, 0, "eng"), (33, 9, "fra"), (19, 3, "spa"))  # source frames, tokens written, target

@@ -17,7 +17,9 @@ The text decoder agent is pushed each stream's encoder output as upstream's
 ``push_impl`` does; its pops then run together (text_decoder.py: every stream's
 policy stepped in lockstep, the token steps of two or more streams in one batch);
 a stream alone gets upstream's own pop. Below the decoder, each stream's tree goes on
-with upstream's own ``push_impl`` (unit decoder, vocoder, detokenizer) and ``pop``.
+with upstream's own ``push_impl`` (unit decoder, detokenizer and vocoder pushes) and
+``pop``; the vocoder calls those pops make run beforehand, streams with as many new
+units in one batch (vocoder.py).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from typing import Any
 
 from inference.engines.seamless.stream import Step
 from inference.engines.seamless.text_decoder import pop_together
+from inference.engines.seamless.vocoder import vocoded_together
 
 Outcome = list[Any] | Exception  # a stream's pushpop outputs, or the error that ended its step
 
@@ -58,15 +61,20 @@ class _RecordingModel:
 class BatchedPushpop:
     """``pushpop`` for many streams at once over trees that share one loaded model."""
 
-    def __init__(self, encoder_agent: Any) -> None:
+    def __init__(self, encoder_agent: Any, vocoder_agent: Any) -> None:
         self._encoder = encoder_agent
+        self._vocoder = vocoder_agent
 
     @classmethod
     def over(cls, agent: Any) -> BatchedPushpop:
-        """Over the encoder agent of a loaded tree (the text-only tree shares it)."""
+        """Over the encoder and vocoder agents of a loaded speech tree (the text-only tree shares its modules)."""
         from seamless_communication.streaming.agents.offline_w2v_bert_encoder import OfflineWav2VecBertEncoderAgent
+        from seamless_communication.streaming.agents.online_vocoder import VocoderAgent
 
-        return cls(next(module for module in agent.module_dict if isinstance(module, OfflineWav2VecBertEncoderAgent)))
+        def module(kind: type) -> Any:
+            return next(module for module in agent.module_dict if isinstance(module, kind))
+
+        return cls(module(OfflineWav2VecBertEncoderAgent), module(VocoderAgent))
 
     def __call__(self, steps: list[Step]) -> list[Outcome]:
         import torch
@@ -141,11 +149,20 @@ class BatchedPushpop:
                     outcomes[index] = result
                 else:
                     popped[index] = result
+        pushed: list[int] = []
         for index, segment in popped.items():
             try:
-                outcomes[index] = self._push_from_decoder(steps[index], segment, upstream[index])
+                self._push_from_decoder(steps[index], segment, upstream[index])
+                pushed.append(index)
             except Exception as error:
                 outcomes[index] = error
+        voiced = [steps[index].states[self._vocoder] for index in pushed if self._vocoder in steps[index].states]
+        with vocoded_together(self._vocoder, voiced):
+            for index in pushed:
+                try:  # the tree's pop: upstream's, with its early-stop reset
+                    outcomes[index] = steps[index].agent.pop(steps[index].states)
+                except Exception as error:
+                    outcomes[index] = error
         return outcomes
 
     def _push_to_encoder(self, step: Step) -> dict[int, Any]:
@@ -162,15 +179,14 @@ class BatchedPushpop:
         self._encoder.push(segment, states[module], upstream_states)
         return upstream_states
 
-    def _push_from_decoder(self, step: Step, segment: Any, upstream_states: dict[int, Any]) -> list[Any]:
-        """The rest of push_impl below the text decoder, then the tree's pop (upstream's, with its early-stop reset)."""
+    def _push_from_decoder(self, step: Step, segment: Any, upstream_states: dict[int, Any]) -> None:
+        """The rest of push_impl below the text decoder: the unit decoder's pushpop, the leaves' pushes."""
         agent, states = step.agent, step.states
         (decoder,) = agent.module_dict[self._encoder]
         segment.config = step.segment.config
         upstream_states[len(upstream_states)] = states[decoder]
         for child in agent.module_dict[decoder]:
             agent.push_impl(child, segment, states, upstream_states)
-        return agent.pop(states)  # type: ignore[no-any-return]
 
 
 def encode_each(model: Any, calls: list[_Deferred]) -> list[Any]:
