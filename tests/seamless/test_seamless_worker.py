@@ -124,7 +124,7 @@ def test_the_gpu_check_prints_serial_against_batched_in_process(tiny_models, spa
     rows = [line for line in capsys.readouterr().out.splitlines() if line.startswith("| 2 |")]
     assert len(rows) == 1
     cells = [cell.strip() for cell in rows[0].strip("|").split("|")]
-    assert len(cells) == 11 and float(cells[1]) > 0 and float(cells[2]) > 0
+    assert len(cells) == 12 and float(cells[1]) > 0 and float(cells[2]) > 0
     assert float(cells[3]) == pytest.approx(float(cells[1]) / float(cells[2]), rel=0.01)  # serial / batched
 
 
