@@ -128,18 +128,19 @@ def test_the_gpu_check_prints_serial_against_batched_in_process(tiny_models, spa
     assert float(cells[3]) == pytest.approx(float(cells[1]) / float(cells[2]), rel=0.01)  # serial / batched
 
 
+@pytest.mark.parametrize("batching", ["1", "0"])
 async def test_a_worker_past_its_step_budget_refuses_a_new_stream_with_resource_exhausted(
-        tiny_models, server_logs, spanish):
+        tiny_models, server_logs, spanish, batching):
     """A 1 ms step budget: the first stream is taken, a second one is refused once steps are measured.
 
     Two tiny-model streams cost more than 1 ms per step on any machine. Once the first
-    stream has left, the idle worker takes a stream again.
+    stream has left, the idle worker takes a stream again. Both paths measure their steps.
     """
     import asyncio
 
     from tests.harness.servers import running, start_worker
 
-    env = {**tiny_models.worker_environ(), "S2ST_STEP_BUDGET_MS": "1"}
+    env = {**tiny_models.worker_environ(), "S2ST_STEP_BUDGET_MS": "1", "S2ST_SEAMLESS_BATCHING": batching}
     with running(start_worker("seamless", env=env, log_dir=server_logs)) as worker:
         async with grpc.aio.insecure_channel(worker.address) as channel:
             stub = pb_grpc.TranslatorStub(channel)
