@@ -188,13 +188,12 @@ def test_the_batched_encoder_gives_each_input_what_upstreams_lone_call_gives_it(
     assert sorted(batches[:3]) == [1, 1, 3]  # the three similar ones together, the others alone
 
 
-async def streams_in_lockstep(engine: SeamlessEngine, spanish: np.ndarray,
-                              french: np.ndarray) -> list[tuple[list, object]]:
-    """Four streams, each pushing its whole audio at once, their jobs queued before the model's thread takes one.
+async def streams_in_lockstep(engine: SeamlessEngine, streams: list[tuple[np.ndarray, str]]) -> list:
+    """Streams each pushing its whole audio at once, their jobs queued before the model's thread takes one.
 
     So every round holds a step of each stream until it ends, and their decoder
-    policies run in the same rounds whatever the machine's speed. The last stream is
-    the first one's twin: its units come in the same rounds and as many.
+    policies run in the same rounds whatever the machine's speed. Each stream's
+    (events, session), or the error that ended it.
     """
 
     async def one(audio: np.ndarray, target: str) -> tuple[list, object]:
@@ -204,11 +203,15 @@ async def streams_in_lockstep(engine: SeamlessEngine, spanish: np.ndarray,
     gate = threading.Event()
     held = asyncio.ensure_future(engine._runner.call(gate.wait))  # the thread waits while the jobs queue
     await asyncio.sleep(0)
-    streams = asyncio.gather(one(spanish, "eng"), one(french, "fra"),
-                             one(np.concatenate([silence(0.5), spanish]), "spa"), one(spanish, "eng"))
+    results = asyncio.gather(*(one(audio, target) for audio, target in streams), return_exceptions=True)
     asyncio.get_running_loop().call_soon(gate.set)  # after each stream's first step has queued its job
     await held
-    return list(await streams)
+    return list(await results)
+
+
+def four_streams(spanish: np.ndarray, french: np.ndarray) -> list[tuple[np.ndarray, str]]:
+    """Different audio, phases and targets; the last is the first one's twin, its units as many in the same rounds."""
+    return [(spanish, "eng"), (french, "fra"), (np.concatenate([silence(0.5), spanish]), "spa"), (spanish, "eng")]
 
 
 async def test_streams_stepped_in_the_same_rounds_get_what_upstream_gives_each(
@@ -221,7 +224,7 @@ async def test_streams_stepped_in_the_same_rounds_get_what_upstream_gives_each(
     from inference.engines.seamless import batched
 
     with handed_to(serial_engine, UNIT_DECODER) as serial_written, vocoder_batches(serial_engine) as serial_vocoded:
-        oracle = await streams_in_lockstep(serial_engine, spanish, french)
+        oracle = await streams_in_lockstep(serial_engine, four_streams(spanish, french))
     together_writes: list[int] = []  # per pop_together call: how many streams wrote text in it
 
     def recorded(agent, all_states):
@@ -233,7 +236,7 @@ async def test_streams_stepped_in_the_same_rounds_get_what_upstream_gives_each(
     monkeypatch.setattr(batched, "pop_together", recorded)
     with projection_batches(tiny_engine) as projections, handed_to(tiny_engine, UNIT_DECODER) as written, \
             vocoder_batches(tiny_engine) as vocoded:
-        got = await streams_in_lockstep(tiny_engine, spanish, french)
+        got = await streams_in_lockstep(tiny_engine, four_streams(spanish, french))
     assert all(finals(events) for events, _ in oracle)
     for stream, ((expected, serial_session), (events, session)) in enumerate(zip(oracle, got)):
         assert comparable(events) == comparable(expected), f"stream {stream}"
@@ -275,6 +278,43 @@ def test_the_batched_vocoder_gives_each_stream_what_its_lone_call_gives_it(tiny_
         states = all_states[index]
         got = lookup(states.source[0][0], states.tgt_lang, agent.speaker_id, dur_prediction=False)
         torch.testing.assert_close(got, alone[index], rtol=0, atol=0)
+
+
+async def test_a_decoder_fault_in_one_stream_of_a_batch_ends_that_stream_only(
+        tiny_engine, serial_engine, spanish, french, monkeypatch):
+    """A decoder frontend that fails on every token step of the stream into Spanish (a fake at the model boundary).
+
+    Its twin into English and a French stream decode in the same rounds: the fault hits
+    a shared batch, ends the Spanish stream with its error, and the other two get what
+    upstream's serial pushpop gives them.
+    """
+    import weakref
+
+    decoder = agent_module(tiny_engine, "UnitYMMATextDecoderAgent")
+    frontend = decoder.model.text_decoder_frontend
+    spanish_tag = decoder.text_tokenizer.model.token_to_index("__spa__")
+    real_forward = frontend.forward
+    faulty_bags: weakref.WeakSet = weakref.WeakSet()  # the state bags of the Spanish stream's policy calls
+    faults: list[int] = []
+
+    def failing_for_the_spanish_target(seqs, padding_mask, state_bag=None):
+        if seqs.size(1) > 1 and spanish_tag in seqs[0].tolist():  # its prefill: the target prefix
+            faulty_bags.add(state_bag)
+        elif state_bag in faulty_bags:
+            faults.append(len(faults))
+            raise ValueError("the injected fault: a runaway decode")
+        return real_forward(seqs, padding_mask, state_bag=state_bag)
+
+    healthy = [(spanish, "eng"), (french, "fra")]
+    oracle = await streams_in_lockstep(serial_engine, healthy)
+    monkeypatch.setattr(frontend, "forward", failing_for_the_spanish_target)
+    with projection_batches(tiny_engine) as projections:
+        first, faulty, second = await streams_in_lockstep(tiny_engine, [healthy[0], (spanish, "spa"), healthy[1]])
+    assert isinstance(faulty, ValueError) and "injected fault" in str(faulty)
+    assert len(faults) == 2  # once in a batch of token steps, then alone
+    assert max(projections) >= 2
+    for stream, ((expected, _), (got, _)) in enumerate(zip(oracle, [first, second])):
+        assert comparable(got) == comparable(expected), f"stream {stream}"
 
 
 TOKEN_STEP_STREAMS = ((7, 0, "eng"), (33, 9, "fra"), (19, 3, "spa"))  # source frames, tokens written, target
