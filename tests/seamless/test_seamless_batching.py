@@ -34,10 +34,14 @@ def serial_engine(tiny_models) -> Iterator[SeamlessEngine]:
 
 
 @contextmanager
-def batch_sizes(module) -> Iterator[list[int]]:
-    """The batch size of every run of a model's module."""
+def batch_sizes(module, argument: str | None = None) -> Iterator[list[int]]:
+    """The batch size of every run of a model's module: of its first input, or of the one named (by keyword)."""
     sizes: list[int] = []
-    hook = module.register_forward_pre_hook(lambda _module, inputs: sizes.append(int(inputs[0].shape[0])))
+
+    def record(_module, inputs, kwargs) -> None:
+        sizes.append(int((kwargs[argument] if argument else inputs[0]).shape[0]))
+
+    hook = module.register_forward_pre_hook(record, with_kwargs=True)
     try:
         yield sizes
     finally:
@@ -52,6 +56,11 @@ def frontend_batches(engine: SeamlessEngine):
 def projection_batches(engine: SeamlessEngine):
     """The rows of every run of the text decoder's vocabulary projection (one per token step and stream)."""
     return batch_sizes(agent_module(engine, "UnitYMMATextDecoderAgent").model.final_proj)
+
+
+def unit_decoder_batches(engine: SeamlessEngine):
+    """The rows of every T2U run (upstream's policy passes its inputs by keyword)."""
+    return batch_sizes(agent_module(engine, UNIT_DECODER).model, "text_decoder_output")
 
 
 def vocoder_batches(engine: SeamlessEngine):
@@ -223,7 +232,8 @@ async def test_streams_stepped_in_the_same_rounds_get_what_upstream_gives_each(
 
     from inference.engines.seamless import batched
 
-    with handed_to(serial_engine, UNIT_DECODER) as serial_written, vocoder_batches(serial_engine) as serial_vocoded:
+    with handed_to(serial_engine, UNIT_DECODER) as serial_written, vocoder_batches(serial_engine) as serial_vocoded, \
+            unit_decoder_batches(serial_engine) as serial_units:
         oracle = await streams_in_lockstep(serial_engine, four_streams(spanish, french))
     together_writes: list[int] = []  # per pop_together call: how many streams wrote text in it
 
@@ -235,7 +245,7 @@ async def test_streams_stepped_in_the_same_rounds_get_what_upstream_gives_each(
     batched_pop_together = batched.pop_together
     monkeypatch.setattr(batched, "pop_together", recorded)
     with projection_batches(tiny_engine) as projections, handed_to(tiny_engine, UNIT_DECODER) as written, \
-            vocoder_batches(tiny_engine) as vocoded:
+            vocoder_batches(tiny_engine) as vocoded, unit_decoder_batches(tiny_engine) as units:
         got = await streams_in_lockstep(tiny_engine, four_streams(spanish, french))
     assert all(finals(events) for events, _ in oracle)
     for stream, ((expected, serial_session), (events, session)) in enumerate(zip(oracle, got)):
@@ -251,13 +261,54 @@ async def test_streams_stepped_in_the_same_rounds_get_what_upstream_gives_each(
     assert max(projections) == 4
     assert max(vocoded) >= 2  # the twins' units, vocoded in one batch
     assert sum(vocoded) == len(serial_vocoded)  # and each stream's units vocoded once: the pops took the batch's
+    assert max(units) >= 2 and sum(units) == len(serial_units)  # the same for the T2U
+
+
+def test_the_batched_unit_decoder_gives_each_stream_what_its_lone_call_gives_it(tiny_engine):
+    """Three streams' T2U inputs of the same shapes but other tokens (so other character and unit counts: padding).
+
+    Each row's units, logits and durations are what upstream's lone call gives that stream.
+    """
+    import torch
+
+    from inference.engines.seamless.precomputed import Precomputed
+    from inference.engines.seamless.unit_decoder import decode_units_together
+
+    agent = agent_module(tiny_engine, UNIT_DECODER)
+    prefix = list(agent_module(tiny_engine, "UnitYMMATextDecoderAgent").prefix_indices)
+    generator = torch.Generator().manual_seed(29)
+    dim = agent.model.model_dim
+    all_states = []
+    for _ in range(3):
+        states = agent.build_states()
+        tokens = prefix + torch.randint(10, 200, (6,), generator=generator).tolist()
+        states.source = torch.randn(1, len(tokens), dim, generator=generator)  # a feature per token, as written
+        states.source_indices = torch.tensor([tokens])
+        states.source_token_list = ["a", "b"]
+        all_states.append(states)
+    with unit_decoder_batches(tiny_engine) as batches, torch.inference_mode():
+        outputs = decode_units_together(agent, all_states)
+        lookup = Precomputed(None, outputs, "text_decoder_output")
+        for states in all_states:
+            arguments = {"text_decoder_output": states.source, "text_decoder_padding_mask": None,
+                         "text_seqs": states.source_indices, "duration_factor": agent.d_factor}
+            (output, _, durations), (alone, _, alone_durations) = lookup(**arguments), agent.model(**arguments)
+            assert durations.tolist() == alone_durations.tolist()
+            assert output.logits.shape == alone.logits.shape
+            assert output.logits.argmax(-1).tolist() == alone.logits.argmax(-1).tolist()
+            torch.testing.assert_close(output.logits, alone.logits, rtol=ENCODER_TOLERANCE, atol=ENCODER_TOLERANCE)
+    assert batches == [3, 1, 1, 1]  # one batch, then the lone calls to compare with
+    assert len({int(durations.sum()) for durations in (agent.model(
+        text_decoder_output=states.source, text_decoder_padding_mask=None, text_seqs=states.source_indices,
+        duration_factor=agent.d_factor)[2] for states in all_states)}) > 1  # the rows had padding to mask
 
 
 def test_the_batched_vocoder_gives_each_stream_what_its_lone_call_gives_it(tiny_engine):
     """Three streams with as many new units, in three languages, share a call; a fourth, longer, is left alone."""
     import torch
 
-    from inference.engines.seamless.vocoder import PrecomputedVocoder, vocode_together
+    from inference.engines.seamless.precomputed import Precomputed
+    from inference.engines.seamless.vocoder import vocode_together
 
     agent = agent_module(tiny_engine, "VocoderAgent")
     generator = torch.Generator().manual_seed(29)
@@ -273,7 +324,7 @@ def test_the_batched_vocoder_gives_each_stream_what_its_lone_call_gives_it(tiny_
                  for states in all_states]
     assert batches[0] == 3
     assert len(waveforms) == 3
-    lookup = PrecomputedVocoder(None, waveforms)  # what the agents' pops call: each finds its own waveform
+    lookup = Precomputed(None, waveforms, "units")  # what the agents' pops call: each finds its own waveform
     for index in (0, 1, 3):
         states = all_states[index]
         got = lookup(states.source[0][0], states.tgt_lang, agent.speaker_id, dur_prediction=False)

@@ -17,9 +17,10 @@ The text decoder agent is pushed each stream's encoder output as upstream's
 ``push_impl`` does; its pops then run together (text_decoder.py: every stream's
 policy stepped in lockstep, the token steps of two or more streams in one batch);
 a stream alone gets upstream's own pop. Below the decoder, each stream's tree goes on
-with upstream's own ``push_impl`` (unit decoder, detokenizer and vocoder pushes) and
-``pop``; the vocoder calls those pops make run beforehand, streams with as many new
-units in one batch (vocoder.py).
+with upstream's own ``push_impl`` and ``pop``, in two passes over the streams: the
+unit decoder's pops, then the tree's pops (the vocoder's); before each pass, the
+model calls those pops will make run in batches over the streams whose inputs have
+the same shapes (unit_decoder.py, vocoder.py, precomputed.py).
 """
 
 from __future__ import annotations
@@ -28,8 +29,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from inference.engines.seamless.stream import Step
+from inference.engines.seamless.precomputed import precomputed
 from inference.engines.seamless.text_decoder import pop_together
-from inference.engines.seamless.vocoder import vocoded_together
+from inference.engines.seamless.unit_decoder import decode_units_together
+from inference.engines.seamless.vocoder import vocode_together
 
 Outcome = list[Any] | Exception  # a stream's pushpop outputs, or the error that ended its step
 
@@ -61,20 +64,22 @@ class _RecordingModel:
 class BatchedPushpop:
     """``pushpop`` for many streams at once over trees that share one loaded model."""
 
-    def __init__(self, encoder_agent: Any, vocoder_agent: Any) -> None:
+    def __init__(self, encoder_agent: Any, unit_decoder_agent: Any, vocoder_agent: Any) -> None:
         self._encoder = encoder_agent
+        self._units = unit_decoder_agent
         self._vocoder = vocoder_agent
 
     @classmethod
     def over(cls, agent: Any) -> BatchedPushpop:
         """Over the encoder and vocoder agents of a loaded speech tree (the text-only tree shares its modules)."""
         from seamless_communication.streaming.agents.offline_w2v_bert_encoder import OfflineWav2VecBertEncoderAgent
+        from seamless_communication.streaming.agents.online_unit_decoder import NARUnitYUnitDecoderAgent
         from seamless_communication.streaming.agents.online_vocoder import VocoderAgent
 
         def module(kind: type) -> Any:
             return next(module for module in agent.module_dict if isinstance(module, kind))
 
-        return cls(module(OfflineWav2VecBertEncoderAgent), module(VocoderAgent))
+        return cls(module(OfflineWav2VecBertEncoderAgent), module(NARUnitYUnitDecoderAgent), module(VocoderAgent))
 
     def __call__(self, steps: list[Step]) -> list[Outcome]:
         import torch
@@ -156,14 +161,27 @@ class BatchedPushpop:
                 pushed.append(index)
             except Exception as error:
                 outcomes[index] = error
-        voiced = [steps[index].states[self._vocoder] for index in pushed if self._vocoder in steps[index].states]
-        with vocoded_together(self._vocoder, voiced):
+        with precomputed(self._units, "model", "text_decoder_output",
+                         decode_units_together(self._units, self._states_of(self._units, steps, pushed))):
+            for index in list(pushed):
+                try:
+                    self._push_from_unit_decoder(steps[index], upstream[index])
+                except Exception as error:
+                    outcomes[index] = error
+                    pushed.remove(index)
+        with precomputed(self._vocoder, "vocoder", "units",
+                         vocode_together(self._vocoder, self._states_of(self._vocoder, steps, pushed))):
             for index in pushed:
                 try:  # the tree's pop: upstream's, with its early-stop reset
                     outcomes[index] = steps[index].agent.pop(steps[index].states)
                 except Exception as error:
                     outcomes[index] = error
         return outcomes
+
+    @staticmethod
+    def _states_of(module: Any, steps: list[Step], indices: list[int]) -> list[Any]:
+        """The streams' states for a module, of the streams whose tree has it (the text-only tree has no voice)."""
+        return [steps[index].states[module] for index in indices if module in steps[index].states]
 
     def _push_to_encoder(self, step: Step) -> dict[int, Any]:
         """SimulEval's push_impl down the tree's path to the encoder, ending with the encoder's push."""
@@ -180,12 +198,26 @@ class BatchedPushpop:
         return upstream_states
 
     def _push_from_decoder(self, step: Step, segment: Any, upstream_states: dict[int, Any]) -> None:
-        """The rest of push_impl below the text decoder: the unit decoder's pushpop, the leaves' pushes."""
+        """push_impl below the text decoder, up to the unit decoder's push (its pop comes once all streams pushed)."""
         agent, states = step.agent, step.states
         (decoder,) = agent.module_dict[self._encoder]
         segment.config = step.segment.config
         upstream_states[len(upstream_states)] = states[decoder]
         for child in agent.module_dict[decoder]:
+            if child is self._units:
+                child.push(segment, states[child], upstream_states)
+            else:
+                agent.push_impl(child, segment, states, upstream_states)
+
+    def _push_from_unit_decoder(self, step: Step, upstream_states: dict[int, Any]) -> None:
+        """The rest of push_impl: the unit decoder's pop, then the vocoder's push."""
+        agent, states = step.agent, step.states
+        if self._units not in states:
+            return
+        segment = self._units.pop(states[self._units])
+        segment.config = step.segment.config
+        upstream_states[len(upstream_states)] = states[self._units]
+        for child in agent.module_dict[self._units]:
             agent.push_impl(child, segment, states, upstream_states)
 
 
