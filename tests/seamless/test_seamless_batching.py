@@ -265,7 +265,7 @@ async def test_streams_stepped_in_the_same_rounds_get_what_upstream_gives_each(
 
 
 def test_the_batched_unit_decoder_gives_each_stream_what_its_lone_call_gives_it(tiny_engine):
-    """Three streams' T2U inputs of the same shapes but other tokens (so other character and unit counts: padding).
+    """Three streams' T2U inputs of other lengths (so other token, character and unit counts: padding at each).
 
     Each row's units, logits and durations are what upstream's lone call gives that stream.
     """
@@ -279,9 +279,9 @@ def test_the_batched_unit_decoder_gives_each_stream_what_its_lone_call_gives_it(
     generator = torch.Generator().manual_seed(29)
     dim = agent.model.model_dim
     all_states = []
-    for _ in range(3):
+    for count in (6, 8, 7):
         states = agent.build_states()
-        tokens = prefix + torch.randint(10, 200, (6,), generator=generator).tolist()
+        tokens = prefix + torch.randint(10, 200, (count,), generator=generator).tolist()
         states.source = torch.randn(1, len(tokens), dim, generator=generator)  # a feature per token, as written
         states.source_indices = torch.tensor([tokens])
         states.source_token_list = ["a", "b"]
