@@ -5,17 +5,17 @@
 Builds the seamless engine twice over tests/harness/tiny_models.py, with
 ``S2ST_SEAMLESS_BATCHING`` off (upstream's pushpop, one stream at a time) and on
 (every stream with a step in hand stepped together: the encoder, the text decoder's
-token steps and the vocoder batched), and feeds N streams of espeak-ng speech at
+token steps, the T2U and the vocoder batched), and feeds N streams of espeak-ng speech at
 once, each in whole 320 ms chunks as fast as the engine takes them (a saturated
 worker: its capacity, not a real-time load). Prints, side by side, wall and CPU
 seconds per stream-second of speech, the w2v-BERT encoder's time and runs per
 stream-second and its mean batch size, the text decoder's mean token-step batch
 (rows of its vocabulary projection on one-token steps; the prefills run one stream
-each), the vocoder's mean batch (streams with as many new units in a round share a
-call), the 95th percentile of the time a 320 ms push takes to come back (saturated:
+each), the T2U's and the vocoder's mean batch (streams with as many new units in a
+round share a vocoder call), the 95th percentile of the time a 320 ms push takes to come back (saturated:
 every stream waits for the others' work), and the serial-to-batched ratio; each the
 best of two runs. On the tiny model on a CPU every part is small and compute bound,
-and the unit decoder and the VAD still run per stream: the ratio here is a floor,
+and the VAD and the agents' Python still run per stream: the ratio here is a floor,
 not the GPU figure (docs/capacity.md models the real sizes; ``bench/gpu_check.py
 --streams`` prints this table on a GPU with the real models).
 """
@@ -90,12 +90,16 @@ def measure(engine: SeamlessEngine, audios: list[np.ndarray], target: str) -> di
     rows: list[int] = []
     token_rows: list[int] = []
     vocoder_rows: list[int] = []
+    unit_rows: list[int] = []
     hooks = [encoder.model.speech_encoder_frontend.register_forward_pre_hook(
                  lambda _module, inputs: rows.append(int(inputs[0].shape[0]))),
              modules["UnitYMMATextDecoderAgent"].model.final_proj.register_forward_pre_hook(
                  lambda _module, inputs: token_rows.extend([int(inputs[0].shape[0])] * (inputs[0].shape[1] == 1))),
              modules["VocoderAgent"].vocoder.code_generator.dict.register_forward_pre_hook(
-                 lambda _module, inputs: vocoder_rows.append(int(inputs[0].shape[0])))]
+                 lambda _module, inputs: vocoder_rows.append(int(inputs[0].shape[0]))),
+             modules["NARUnitYUnitDecoderAgent"].model.register_forward_pre_hook(
+                 lambda _module, _inputs, kwargs: unit_rows.append(int(kwargs["text_decoder_output"].shape[0])),
+                 with_kwargs=True)]
     encoding = Timed()
     encoder.model.encode_speech = encoding.wrap(encoder.model.encode_speech)
     batched.encode_each = encoding.wrap(unwrapped_encode_each)
@@ -111,6 +115,7 @@ def measure(engine: SeamlessEngine, audios: list[np.ndarray], target: str) -> di
             "rows": float(np.mean(rows)) if rows else 0.0, "encoder": encoding.seconds / stream_seconds,
             "tokens": float(np.mean(token_rows)) if token_rows else 0.0,
             "vocoder": float(np.mean(vocoder_rows)) if vocoder_rows else 0.0,
+            "units": float(np.mean(unit_rows)) if unit_rows else 0.0,
             "p95": float(np.percentile(waits, 95)) * 1000}
 
 
@@ -130,8 +135,8 @@ def compare(settings: SeamlessSettings, voices: list[np.ndarray], counts: list[i
     print("| streams | serial wall s / stream-s | batched wall s / stream-s | serial / batched | "
           "serial CPU s / stream-s | batched CPU s / stream-s | encoder wall s / stream-s serial, batched "
           "(ratio) | encoder runs / stream-s serial, batched | mean encoder batch | mean token-step batch | "
-          "mean vocoder batch | push p95 ms serial, batched |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+          "mean T2U batch | mean vocoder batch | push p95 ms serial, batched |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for count in counts:
         audios = [stream_audio(voices, index) for index in range(count)]
         serial, together = best_of(engines[False], audios, target), best_of(engines[True], audios, target)
@@ -139,7 +144,7 @@ def compare(settings: SeamlessSettings, voices: list[np.ndarray], counts: list[i
               f"| {serial['cpu']:.3f} | {together['cpu']:.3f} "
               f"| {serial['encoder']:.4f}, {together['encoder']:.4f} ({serial['encoder'] / together['encoder']:.1f}) "
               f"| {serial['runs']:.1f}, {together['runs']:.1f} | {together['rows']:.1f} | {together['tokens']:.1f} "
-              f"| {together['vocoder']:.2f} "
+              f"| {together['units']:.1f} | {together['vocoder']:.2f} "
               f"| {serial['p95']:.0f}, {together['p95']:.0f} |", flush=True)
 
 

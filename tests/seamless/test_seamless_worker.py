@@ -124,8 +124,9 @@ def test_the_gpu_check_prints_serial_against_batched_in_process(tiny_models, spa
     rows = [line for line in capsys.readouterr().out.splitlines() if line.startswith("| 2 |")]
     assert len(rows) == 1
     cells = [cell.strip() for cell in rows[0].strip("|").split("|")]
-    assert len(cells) == 12 and float(cells[1]) > 0 and float(cells[2]) > 0
-    assert float(cells[3]) == pytest.approx(float(cells[1]) / float(cells[2]), rel=0.01)  # serial / batched
+    assert len(cells) == 13 and float(cells[1]) > 0 and float(cells[2]) > 0
+    # serial / batched, from the unrounded figures: the printed ones (3 decimals, about 0.06) are 1 % apart at most
+    assert float(cells[3]) == pytest.approx(float(cells[1]) / float(cells[2]), rel=0.05)
 
 
 @pytest.mark.parametrize("batching", ["1", "0"])
@@ -166,6 +167,10 @@ async def test_a_worker_past_its_step_budget_refuses_a_new_stream_with_resource_
             assert [r.WhichOneof("event") async for r in first][-1] == "end"
         assert refused.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
         assert "compute budget" in refused.value.details()
+        deadline = asyncio.get_running_loop().time() + 30
+        while worker.metric("s2st_worker_active_sessions"):  # the first stream's slot is freed after its end
+            assert asyncio.get_running_loop().time() < deadline, "the first stream's slot was never freed"
+            await asyncio.sleep(0.05)
         later = await translate(worker.address, session_requests("eng", b""))
         assert later[0].WhichOneof("event") == "accepted"
 
