@@ -12,6 +12,16 @@ clock), the worker's own per-segment figures (first-output latency, ending
 offset, average lagging, real-time factor; SegmentStats), and the translation
 the first session heard. Any engine works (`echo`, `lite` too), which makes
 the same script a check of a fresh deployment.
+
+Serial against batched on this machine's GPU, in process (no worker; needs the
+seamless stack, as in the image, and its weights):
+
+    python -m bench.gpu_check speech.wav --streams 1 4 16 32 --target spa
+
+builds the seamless engine twice from the S2ST_SEAMLESS_* environment (defaults:
+the real models, cuda, fp16), with batching off and on, feeds N streams of the WAV
+at once and prints bench/seamless_batching.py's table: compute per stream-second,
+serial against batched, and the ratio.
 """
 
 from __future__ import annotations
@@ -91,14 +101,36 @@ def report(level: int, results: list[SessionResult]) -> str:
             f"{median(lagging):>8} {median(rtf):>6} {len(stats):>8}")
 
 
+def compare_in_process(pcm: bytes, rate: int, target: str, counts: list[int]) -> None:
+    """bench/seamless_batching.py's table on this machine, the engine's settings from the environment."""
+    import os
+
+    import numpy as np
+
+    from bench.seamless_batching import compare
+    from inference.audio import InputConverter
+    from inference.engines.seamless.settings import SeamlessSettings
+
+    converter = InputConverter(rate)
+    samples = np.concatenate([converter.convert(pcm), converter.finish()])
+    settings = SeamlessSettings.from_environ(os.environ)
+    print(f"in process: {settings.device}, {settings.dtype}; input {len(samples) / 16_000:.1f} s; per stream-second")
+    compare(settings, [samples], counts, target)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("wav", type=Path, help="16-bit mono speech, any rate")
     parser.add_argument("--worker", default="127.0.0.1:50051", help="worker gRPC address (default %(default)s)")
     parser.add_argument("--target", default="spa", help="target language (ISO 639-3), default spa")
     parser.add_argument("--levels", type=int, nargs="+", default=[1, 4, 16])
+    parser.add_argument("--streams", type=int, nargs="+",
+                        help="instead of a worker: serial against batched in process at these stream counts")
     args = parser.parse_args()
     pcm, rate = read_wav(args.wav)
+    if args.streams:
+        compare_in_process(pcm, rate, args.target, args.streams)
+        return
     print(f"worker {args.worker}; input {len(pcm) / 2 / rate:.1f} s; medians in seconds")
     print(f"{'sessions':>8} {'client 1st out':>14} {'worker 1st out':>14} {'ending offset':>13} "
           f"{'AL':>8} {'RTF':>6} {'segments':>8}")

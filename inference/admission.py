@@ -1,5 +1,12 @@
 """Admission: whether the worker takes a stream now (its lifecycle state, the session cap, the cap on streams still
-waiting for their config), and its id."""
+waiting for their config, its step time), and its id.
+
+Step time: every live stream costs the model compute each step (320 ms of audio for
+seamless). With the engine's measured seconds per stream-step (engines/step_cost.py),
+``(streams served + 1) x cost`` is the step time one more stream would bring; past
+the budget, every stream would fall behind real time, so the new one is refused. An
+idle worker always takes one stream: refusing it would leave the cost never measured again.
+"""
 
 from __future__ import annotations
 
@@ -29,9 +36,10 @@ class NotServing(Exception):
 class Admission:
     """The worker's lifecycle state, and session ids handed out up to a hard cap while it serves."""
 
-    def __init__(self, max_sessions: int, max_pending: int = 0) -> None:
+    def __init__(self, max_sessions: int, max_pending: int = 0, step_budget_seconds: float = 0.0) -> None:
         self.max_sessions = max_sessions
         self.max_pending = max_pending  # 0: no limit
+        self.step_budget_seconds = step_budget_seconds  # 0: no admission by step time
         self.state = WorkerState.LOADING
         self._active: set[str] = set()  # session ids
         self._pending = 0  # streams that have not sent their config yet
@@ -57,12 +65,21 @@ class Admission:
             self._pending -= 1
 
     @contextmanager
-    def admit(self) -> Iterator[str]:
-        """Reserve a slot for one stream for the duration of the block; yields its session id."""
+    def admit(self, step_cost_seconds: float | None = None) -> Iterator[str]:
+        """Reserve a slot for one stream for the duration of the block; yields its session id.
+
+        ``step_cost_seconds``: the engine's measured compute per stream-step, if it measures one.
+        """
         if self.state is not WorkerState.SERVING:
             raise NotServing(_NOT_SERVING_REASONS[self.state])
         if len(self._active) >= self.max_sessions:
             raise Busy(f"worker is serving its maximum of {self.max_sessions} sessions; try again later")
+        streams = len(self._active) + 1
+        if self._active and step_cost_seconds and self.step_budget_seconds and \
+                streams * step_cost_seconds > self.step_budget_seconds:
+            raise Busy(f"worker is at its compute budget: {streams} streams x {step_cost_seconds * 1000:.0f} ms "
+                       f"measured per stream-step would pass its {self.step_budget_seconds * 1000:.0f} ms step; "
+                       "try again later")
         session_id = uuid.uuid4().hex
         self._active.add(session_id)
         try:

@@ -7,6 +7,7 @@
 | S2ST_GRPC_PORT | 50051 | gRPC port (Translator, health, reflection) |
 | S2ST_WORKER_METRICS_PORT | 9091 | Prometheus /metrics port; 0 turns it off |
 | S2ST_MAX_SESSIONS | 16 | concurrent streams; one more gets RESOURCE_EXHAUSTED |
+| S2ST_STEP_BUDGET_MS | 320 | a new stream gets RESOURCE_EXHAUSTED when (streams served + 1) x the engine's measured compute per stream-step would pass this (one seamless step of audio; an idle worker always takes one); 0 turns it off; engines that do not measure (lite, echo) are not limited by it |
 | S2ST_MAX_SESSION_SECONDS | 3600 | wall-clock length of a stream before DEADLINE_EXCEEDED |
 | S2ST_SHUTDOWN_GRACE_SECONDS | 20 | on SIGTERM, how long live streams may finish |
 | S2ST_INPUT_QUEUE_CHUNKS | 200 | audio chunks buffered per stream before gRPC flow control pushes back |
@@ -42,6 +43,7 @@ class WorkerConfig(FromEnviron):
     grpc_port: int = env("S2ST_GRPC_PORT", 50051)
     metrics_port: int = env("S2ST_WORKER_METRICS_PORT", 9091)
     max_sessions: int = env("S2ST_MAX_SESSIONS", 16)
+    step_budget_ms: float = env("S2ST_STEP_BUDGET_MS", 320.0)
     max_session_seconds: float = env("S2ST_MAX_SESSION_SECONDS", 3600.0)
     shutdown_grace_seconds: float = env("S2ST_SHUTDOWN_GRACE_SECONDS", 20.0)
     input_queue_chunks: int = env("S2ST_INPUT_QUEUE_CHUNKS", 200)

@@ -48,7 +48,7 @@ class Worker:
     def __init__(self, config: WorkerConfig, engine: Engine) -> None:
         self.config = config
         self.engine = engine
-        self.admission = Admission(config.max_sessions, config.max_pending_streams)
+        self.admission = Admission(config.max_sessions, config.max_pending_streams, config.step_budget_ms / 1000)
         self.metrics = WorkerMetrics.create()
         self.health = health_aio.HealthServicer()
         interceptors = [BearerTokenInterceptor(config.grpc_tokens)] if config.grpc_tokens else []

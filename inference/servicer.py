@@ -173,7 +173,7 @@ class TranslatorServicer(pb_grpc.TranslatorServicer):
             if first is None or first.WhichOneof("request") != "config":
                 raise InvalidRequest("the first request of a Translate stream must be a config")
             settings, input_rate, label = parse_config(first.config, self._engine)
-            with self._admission.admit() as session_id:
+            with self._admission.admit(self._engine.step_cost_seconds()) as session_id:
                 self._metrics.active_sessions.inc()
                 try:
                     await self._serve(session_id, settings, input_rate, label, request_iterator, replies)

@@ -205,6 +205,10 @@ class Engine(abc.ABC):
     def languages(self) -> LanguageCatalog:
         """Languages this engine accepts and produces (valid after load)."""
 
+    def step_cost_seconds(self) -> float | None:
+        """Measured compute per stream per step (engines/step_cost.py), for admission; None: not measured."""
+        return None
+
     @abc.abstractmethod
     def open_session(self, settings: SessionSettings) -> EngineSession:
         """Start a session; raise UnsupportedConfig for what it cannot serve."""

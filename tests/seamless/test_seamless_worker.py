@@ -113,6 +113,68 @@ async def test_the_gpu_check_drives_concurrent_sessions_through_a_running_worker
     assert int(segments) == sum(len(r.stats) for r in results) >= 2
 
 
+def test_the_gpu_check_prints_serial_against_batched_in_process(tiny_models, spanish, monkeypatch, capsys):
+    """``gpu_check.py --streams``: the engine from the environment (here the tiny models on the CPU), both paths."""
+    spec = importlib.util.spec_from_file_location("gpu_check", REPO_ROOT / "bench" / "gpu_check.py")
+    gpu_check = sys.modules["gpu_check"] = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(gpu_check)
+    for name, value in tiny_models.worker_environ().items():
+        monkeypatch.setenv(name, value)
+    gpu_check.compare_in_process(pcm(spanish), 16_000, "eng", [2])
+    rows = [line for line in capsys.readouterr().out.splitlines() if line.startswith("| 2 |")]
+    assert len(rows) == 1
+    cells = [cell.strip() for cell in rows[0].strip("|").split("|")]
+    assert len(cells) == 13 and float(cells[1]) > 0 and float(cells[2]) > 0
+    # serial / batched, from the unrounded figures: the printed ones (3 decimals, about 0.06) are 1 % apart at most
+    assert float(cells[3]) == pytest.approx(float(cells[1]) / float(cells[2]), rel=0.05)
+
+
+@pytest.mark.parametrize("batching", ["1", "0"])
+async def test_a_worker_past_its_step_budget_refuses_a_new_stream_with_resource_exhausted(
+        tiny_models, server_logs, spanish, batching):
+    """A 1 ms step budget: the first stream is taken, a second one is refused once steps are measured.
+
+    Two tiny-model streams cost more than 1 ms per step on any machine. Once the first
+    stream has left, the idle worker takes a stream again. Both paths measure their steps.
+    """
+    import asyncio
+
+    from tests.harness.servers import running, start_worker
+
+    env = {**tiny_models.worker_environ(), "S2ST_STEP_BUDGET_MS": "1", "S2ST_SEAMLESS_BATCHING": batching}
+    with running(start_worker("seamless", env=env, log_dir=server_logs)) as worker:
+        async with grpc.aio.insecure_channel(worker.address) as channel:
+            stub = pb_grpc.TranslatorStub(channel)
+            release = asyncio.Event()
+
+            async def held_open():
+                for request in session_requests("eng", pcm(spanish)):
+                    if request.WhichOneof("request") == "control":
+                        await release.wait()  # end of input only once the second stream was tried
+                    yield request
+
+            first = stub.Translate(held_open())
+            async for response in first:  # the VAD heard speech: the engine has measured its steps
+                if response.WhichOneof("event") == "speech":
+                    break
+            async def config_then_wait():  # sends nothing after the config: the answer is the worker's alone
+                yield next(session_requests("eng", b""))
+                await release.wait()
+
+            with pytest.raises(grpc.aio.AioRpcError) as refused:
+                [r async for r in stub.Translate(config_then_wait())]
+            release.set()
+            assert [r.WhichOneof("event") async for r in first][-1] == "end"
+        assert refused.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+        assert "compute budget" in refused.value.details()
+        deadline = asyncio.get_running_loop().time() + 30
+        while worker.metric("s2st_worker_active_sessions"):  # the first stream's slot is freed after its end
+            assert asyncio.get_running_loop().time() < deadline, "the first stream's slot was never freed"
+            await asyncio.sleep(0.05)
+        later = await translate(worker.address, session_requests("eng", b""))
+        assert later[0].WhichOneof("event") == "accepted"
+
+
 @contextmanager
 def http_server(directory: Path) -> Iterator[tuple[str, list[str]]]:
     """A loopback HTTP server for a directory, and the paths it was asked for."""

@@ -3,7 +3,9 @@
 The model is loaded once per worker; each stream has its own agent states. The
 agents keep some per-call state on the shared agent object (the text decoder's
 target-language prefix), so every pushpop runs on one inference thread per
-model, in arrival order. Weights: CC-BY-NC 4.0 (non-commercial). See
+model: by default in rounds that step every stream with work together, the
+encoder batched across them (scheduler.py, batched.py); with
+``S2ST_SEAMLESS_BATCHING=0`` one stream at a time, in arrival order. Weights: CC-BY-NC 4.0 (non-commercial). See
 docs/seamless.md; settings in inference/engines/seamless/settings.py.
 """
 
@@ -22,10 +24,11 @@ from inference.engines.base import (
     SessionSettings,
     UnsupportedConfig,
 )
+from inference.engines.seamless.batched import BatchedPushpop
 from inference.engines.seamless.pipeline import ModelLanguages, SeamlessAgents, build_agents, read_model_languages
+from inference.engines.seamless.scheduler import LockstepScheduler, SerialRunner
 from inference.engines.seamless.settings import SAMPLE_RATE, SeamlessSettings
 from inference.engines.seamless.stream import SeamlessStream, SegmentClasses, StreamSettings
-from inference.engines.serial import InferenceThread
 
 log = logging.getLogger("inference.engines.seamless")
 
@@ -33,18 +36,18 @@ log = logging.getLogger("inference.engines.seamless")
 class SeamlessSession(EngineSession):
     """A stream's states, driven on the engine's inference thread."""
 
-    def __init__(self, stream: SeamlessStream, thread: InferenceThread) -> None:
+    def __init__(self, stream: SeamlessStream, runner: LockstepScheduler | SerialRunner) -> None:
         self._stream = stream
-        self._thread = thread
+        self._runner = runner
 
     async def push(self, audio: np.ndarray) -> list[EngineEvent]:
-        return await self._thread.run(self._stream.push, audio)
+        return await self._runner.run(self._stream.push(audio))
 
     async def flush(self) -> list[EngineEvent]:
-        return await self._thread.run(self._stream.flush)
+        return await self._runner.run(self._stream.flush())
 
     async def reset(self) -> None:
-        await self._thread.run(self._stream.reset)
+        await self._runner.call(self._stream.reset)
 
     async def close(self) -> None:
         """States are plain per-stream objects: dropping them frees them."""
@@ -60,7 +63,7 @@ class SeamlessEngine(Engine):
         self._agents: SeamlessAgents | None = None
         self._segment_classes: SegmentClasses | None = None
         self._languages = ModelLanguages(text=(), speech=())
-        self._thread = InferenceThread("seamless")
+        self._runner: LockstepScheduler | SerialRunner | None = None
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> SeamlessEngine:
@@ -72,7 +75,12 @@ class SeamlessEngine(Engine):
         self._segment_classes = SegmentClasses(SpeechSegment, TextSegment, EmptySegment)
         self._languages = read_model_languages(self._settings)
         self._agents = build_agents(self._settings)
+        if self._settings.batching:
+            self._runner = LockstepScheduler("seamless", BatchedPushpop.over(self._agents.speech))
+        else:
+            self._runner = SerialRunner("seamless")
         log.info("seamless engine loaded", extra={"device": self._settings.device, "dtype": self._settings.dtype,
+                                                  "batching": self._settings.batching,
                                                   "text_languages": len(self._languages.text),
                                                   "speech_languages": len(self._languages.speech)})
 
@@ -94,8 +102,11 @@ class SeamlessEngine(Engine):
         return LanguageCatalog(sources=self._languages.text, targets=self._languages.text,
                                speech_targets=self._languages.speech, source_selectable=False)
 
+    def step_cost_seconds(self) -> float | None:
+        return None if self._runner is None else self._runner.cost.seconds
+
     def open_session(self, settings: SessionSettings) -> EngineSession:
-        if self._agents is None or self._segment_classes is None:
+        if self._agents is None or self._segment_classes is None or self._runner is None:
             raise RuntimeError("the seamless engine is not loaded")
         target = settings.target_language
         if target not in self._languages.text:
@@ -116,7 +127,8 @@ class SeamlessEngine(Engine):
                 max_segment_samples=int(self._settings.max_segment_seconds * SAMPLE_RATE),
             ),
         )
-        return SeamlessSession(stream, self._thread)
+        return SeamlessSession(stream, self._runner)
 
     async def aclose(self) -> None:
-        self._thread.close()
+        if self._runner is not None:
+            self._runner.close()

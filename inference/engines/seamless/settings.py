@@ -25,6 +25,7 @@ each trades.
 | S2ST_SEAMLESS_INIT_SPEECH_PROB | 0.15 | 0.15 (add_args) | --init-speech-prob |
 | S2ST_SEAMLESS_CHUNK_SIZE_SAMPLES | 5120 | 5120 (add_args; evaluation pushes 320 ms) | --chunk-size-samples (320 ms handed to the encoder) |
 | S2ST_SEAMLESS_MAX_SEGMENT_SECONDS | 20 | none | ours: a segment is ended after this much speech (the encoder re-reads the whole segment each step) |
+| S2ST_SEAMLESS_BATCHING | true | none (one stream per agent) | ours: step every stream with work together, the encoder batched across them; false: one stream at a time |
 
 Always passed: `--no-early-stop` (as upstream's evaluation), `--detokenize-only`
 (add_args default), `--window-size-samples 512` (add_args default), and
@@ -60,6 +61,7 @@ class SeamlessSettings(FromEnviron):
     init_speech_prob: float = env("S2ST_SEAMLESS_INIT_SPEECH_PROB", 0.15)
     chunk_size_samples: int = env("S2ST_SEAMLESS_CHUNK_SIZE_SAMPLES", 5120)
     max_segment_seconds: float = env("S2ST_SEAMLESS_MAX_SEGMENT_SECONDS", 20.0)
+    batching: bool = env("S2ST_SEAMLESS_BATCHING", True)
 
     def agent_arguments(self, tgt_lang: str = "eng") -> list[str]:
         """The explicit argument list the agent is built from (never sys.argv)."""

@@ -13,12 +13,20 @@ heard ``--silence-limit-ms`` of silence it says ``source_finished``; then the
 outputs are drained, the segment is closed and every state is reset for the
 next one. The drain is bounded (random or confused weights may never say
 ``finished``), and a segment longer than the cap is ended the same way. All
-calls happen on the model's inference thread, under ``torch.inference_mode``
-(Silero's recurrent state would otherwise carry an autograd graph from call to call).
+calls happen on the model's inference thread, and the drivers run every pushpop under
+``torch.inference_mode`` (Silero's recurrent state would otherwise carry an autograd
+graph from call to call).
+
+The stream never calls the agent itself: each public method is a generator of
+``Step``s (one pushpop each) that is sent the pushpop's outputs back, so that one
+driver can run a stream alone (``run_alone``, the serial path) and another can
+step many streams together (scheduler.py, the batched path) with the same logic.
 """
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,6 +44,39 @@ from inference.engines.base import (
 )
 
 MAX_DRAIN_STEPS = 64  # pops that may finish a segment once its input ended, before it is closed anyway
+
+
+@dataclass(frozen=True)
+class Step:
+    """One pushpop a stream asks for: the agent tree it uses, its input segment and its own agent states."""
+
+    agent: Any
+    segment: Any
+    states: dict[Any, Any]
+
+
+# A stream's job: it yields the pushpops it needs, is sent each one's outputs, and returns its events.
+Steps = Generator[Step, list[Any], list[EngineEvent]]
+
+
+def run_alone(steps: Steps, record: Callable[[float, int], None] | None = None) -> list[EngineEvent]:
+    """Drive one stream's job to its end, one upstream pushpop at a time (the serial path).
+
+    ``record``: told each pushpop's wall seconds, as a round of one step (engines/step_cost.py).
+    """
+    import torch
+
+    try:
+        step = next(steps)
+        while True:
+            started = time.perf_counter()
+            with torch.inference_mode():
+                outputs = step.agent.pushpop(step.segment, step.states)
+            if record is not None:
+                record(time.perf_counter() - started, 1)
+            step = steps.send(outputs)
+    except StopIteration as done:
+        return done.value  # type: ignore[no-any-return]
 
 
 class SegmentClasses:
@@ -62,12 +103,9 @@ class SeamlessStream:
     """Per-stream agent states plus the bookkeeping that turns agent outputs into engine events."""
 
     def __init__(self, agent: Any, segment_types: SegmentClasses, settings: StreamSettings) -> None:
-        import torch
-
         self._agent = agent
         self._segment_types = segment_types
         self._settings = settings
-        self._inference_mode = torch.inference_mode
         self._states: dict[Any, Any] | None = None  # built on the inference thread: each has its own VAD model
         self._chunks = WindowBuffer(settings.chunk_samples)
         self._consumed = 0  # samples handed to the agent
@@ -77,32 +115,32 @@ class SeamlessStream:
         self._segment_samples = 0
         self._text = ""
 
-    # Each public method runs on the inference thread and returns the events it produced.
+    # Each public method is a job for the inference thread; its value is the events it produced.
 
-    def push(self, audio: np.ndarray) -> list[EngineEvent]:
+    def push(self, audio: np.ndarray) -> Steps:
         """Hand every whole chunk to the agent; keep the rest for the next push."""
         whole, chunk = self._chunks.push(audio), self._settings.chunk_samples
         events: list[EngineEvent] = []
         for start in range(0, len(whole), chunk):
-            events += self._step(whole[start : start + chunk])
+            events += yield from self._step(whole[start : start + chunk])
         return events
 
-    def flush(self) -> list[EngineEvent]:
+    def flush(self) -> Steps:
         """End of input: the VAD only ends a segment on silence, so pad with silence until the segment closes."""
         events: list[EngineEvent] = []
         rest = self._chunks.drain()
         if len(rest):
             padded = np.zeros(self._settings.chunk_samples, dtype=np.float32)
             padded[: len(rest)] = rest
-            events += self._step(padded)
+            events += yield from self._step(padded)
         silence = np.zeros(self._settings.chunk_samples, dtype=np.float32)
         chunks_to_end = -(-ms_to_samples(self._settings.silence_limit_ms) // len(silence)) + 1
         for _ in range(chunks_to_end):
             if not self._speaking:
                 break
-            events += self._step(silence, counts_as_input=False)
+            events += yield from self._step(silence, counts_as_input=False)
         if self._speaking:  # the VAD never heard the speech end: close the segment as the cap does
-            events += self._end_segment_now()
+            events += yield from self._end_segment_now()
         return events
 
     def reset(self) -> None:
@@ -118,27 +156,26 @@ class SeamlessStream:
         self._text = ""
         self._segment_samples = 0
 
-    def _step(self, chunk: np.ndarray, counts_as_input: bool = True) -> list[EngineEvent]:
-        outputs = self._pushpop(chunk)
+    def _step(self, chunk: np.ndarray, counts_as_input: bool = True) -> Steps:
+        outputs = yield self._pushpop(chunk)
         if counts_as_input:
             self._consumed += len(chunk)
         events = self._voice_activity(len(chunk))
         events += self._outputs(outputs)
         if self._speaking and self._speech_ended:
-            events += self._drain_and_close(outputs)
+            events += yield from self._drain_and_close(outputs)
         elif self._speaking and self._segment_samples >= self._settings.max_segment_samples:
-            events += self._end_segment_now()
+            events += yield from self._end_segment_now()
         return events
 
-    def _pushpop(self, samples: np.ndarray) -> list[Any]:
+    def _pushpop(self, samples: np.ndarray) -> Step:
         if self._states is None:
             self._states = self._agent.build_states()
         segment = self._segment_types.speech(
             content=samples, sample_rate=ENGINE_SAMPLE_RATE, finished=False, tgt_lang=self._settings.tgt_lang,
             config={"expressive": False},
         )
-        with self._inference_mode():
-            return self._agent.pushpop(segment, self._states)
+        return Step(self._agent, segment, self._states)
 
     def _vad(self) -> Any:
         assert self._states is not None
@@ -172,7 +209,7 @@ class SeamlessStream:
                 events.append(SpeechAudio(self._segment_id, np.asarray(output.content, dtype=np.float32)))
         return events
 
-    def _drain_and_close(self, outputs: list[Any] | None) -> list[EngineEvent]:
+    def _drain_and_close(self, outputs: list[Any] | None) -> Steps:
         """The source of this segment ended: pop until the outputs finish or stall (bounded), then close it.
 
         ``outputs``: those of the step that ended the source, if any. When every one of
@@ -187,14 +224,14 @@ class SeamlessStream:
         for _ in range(MAX_DRAIN_STEPS):
             if outputs is not None and all(output.finished for output in outputs):
                 break
-            outputs = self._pushpop(nothing)
+            outputs = yield self._pushpop(nothing)
             written = self._outputs(outputs)
             events += written
             if not written:
                 break
         return events + self._close_segment()
 
-    def _end_segment_now(self) -> list[EngineEvent]:
+    def _end_segment_now(self) -> Steps:
         """End the source now, as the VAD does after silence, then drain (the segment cap and end of input).
 
         The w2v-BERT encoder re-reads the whole segment at every step, so an endless
@@ -209,7 +246,8 @@ class SeamlessStream:
         vad.source_finished = True
         vad.silence_acc_ms = vad.speech_acc_ms = 0
         self._speech_ended = True
-        return [SpeechEnded(self._segment_id, samples_to_ms(self._consumed)), *self._drain_and_close(None)]
+        ended: list[EngineEvent] = [SpeechEnded(self._segment_id, samples_to_ms(self._consumed))]
+        return ended + (yield from self._drain_and_close(None))
 
     def _close_segment(self) -> list[EngineEvent]:
         events: list[EngineEvent] = [
