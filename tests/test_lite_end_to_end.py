@@ -6,7 +6,7 @@ import json
 import urllib.request
 
 import pytest
-from tests.harness.speech import SENTENCES, rms, speak
+from tests.harness.speech import SENTENCES, phrases, rms, speak
 from tests.harness.wsclient import ProtocolClient, connect, finals, stream_file
 
 
@@ -146,3 +146,17 @@ async def test_french_chosen_for_spanish_speech_gets_a_language_hint_and_finals_
     assert all(0 <= e["confidence"] <= 1 for e in transcripts if e["final"]) and any(e["final"] for e in transcripts)
     assert not any("confidence" in e for e in transcripts if not e["final"])
     assert min(e["confidence"] for e in transcripts if e["final"] and e["side"] == "source") < 0.4  # French gibberish
+
+
+SHORT_REPLIES = ("Hasta luego.", "Por favor.", "Buenos días.")  # each under a second of speech
+
+
+async def test_short_replies_each_too_short_to_identify_get_a_language_hint_together(lite_gateway, tmp_path):
+    # Each reply is its own segment, under the 1.5 s Whisper's language identification needs; the session's
+    # speech so far is what gets identified.
+    replies = phrases([(reply, 1.2) for reply in SHORT_REPLIES], "es", tmp_path / "replies.wav")
+    client = await stream_file(lite_gateway.ws_url, replies, source_language="fra")
+    source_finals = [e for e in client.events if e["type"] == "transcript" and e["final"] and e["side"] == "source"]
+    assert len(source_finals) >= 2, source_finals  # more than one segment
+    hints = [e for e in client.events if e["type"] == "language_hint"]
+    assert [(e["language"], e["source_language"]) for e in hints] == [("spa", "fra")]

@@ -12,6 +12,7 @@ from inference.engines.base import LanguageHint, SegmentWarning, SessionSettings
     TranscriptUpdate, UnsupportedConfig
 from inference.engines.lite import LiteEngine
 from inference.engines.lite.hallucination import loop_start, without_doubled_sentence
+from inference.engines.lite.language_hint import WINDOW_SECONDS, LanguageHints
 from inference.engines.lite.models import ModelNotFound, whisper_model_source
 from inference.engines.lite.segmenter import SegmentClosed, Segmenter, SegmentGrew, SegmentPaused, SegmentPolicy
 from inference.engines.lite.settings import LiteSettings
@@ -283,6 +284,19 @@ async def test_spanish_speech_with_french_chosen_suggests_spanish_once_and_with_
     assert [(hint.language, hint.source_language) for hint in suggested] == [("spa", "fra")], suggested
     assert suggested[0].probability > 0.8 and suggested[0].source_probability < 0.1
     assert hints(await run(lite_engine, audio, source_language="spa")) == []
+
+
+def test_only_the_first_window_of_a_sessions_speech_is_identified():
+    hints_of_session = LanguageHints("fr")
+    second = np.ones(16_000, dtype=np.float32)
+    assert hints_of_session.hear(second) is None  # under MIN_AUDIO_SECONDS: too little to go on
+    heard = [hints_of_session.hear(second * (n + 2)) for n in range(int(WINDOW_SECONDS) - 1)]
+    assert [len(h) for h in heard] == [16_000 * (n + 2) for n in range(int(WINDOW_SECONDS) - 1)]  # all heard so far
+    assert np.array_equal(heard[-1][:16_000], second)
+    hints_of_session = LanguageHints("fr")
+    long_first = hints_of_session.hear(np.ones(int(16_000 * (WINDOW_SECONDS + 5)), dtype=np.float32))
+    assert len(long_first) == 16_000 * WINDOW_SECONDS  # a longer first segment is cut to the window
+    assert hints_of_session.hear(second) is None  # the window is full: no more checks this session
 
 
 def mean_final_confidence(events, side: Side) -> float:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from page_helpers import RECORD_SERVER_EVENTS, server_events, wait_until_ready_to_start
 from playwright.sync_api import Page, expect
-from tests.harness.speech import two_phrases
+from tests.harness.speech import TWO_PHRASES, phrases
 
 PHONE = {"width": 360, "height": 740}
 LOW_CONFIDENCE = 0.4  # web/transcripts.js
@@ -34,8 +34,11 @@ def check_marks(page: Page) -> int:
 
 @pytest.mark.timeout(240)
 def test_a_wrongly_chosen_language_is_offered_a_one_click_switch(open_page, lite_gateway, tmp_path, artifacts):
-    # Two Spanish sentences, a pause between them long enough to take the hint.
-    recording = two_phrases(tmp_path / "spanish.wav", pause_s=6.0)
+    # Spanish: a sentence and a short reply (Whisper base identifies the two together as Spanish, 0.95 or more
+    # wherever the segments are cut; the sentence alone 0.79-0.98), a pause long enough to take the hint, then
+    # the sentence that should come as Spanish.
+    recording = phrases([(TWO_PHRASES[0], 1.2), ("Muchas gracias. Hasta luego.", 6.0), (TWO_PHRASES[1], 6.0)], "es",
+                        tmp_path / "spanish.wav")
     page = open_page(f"{lite_gateway.base_url}/?from=fra&to=eng&headphones=1", recording,
                      init_script=RECORD_SERVER_EVENTS)
     wait_until_ready_to_start(page)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import wave
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -63,12 +64,17 @@ TWO_PHRASES = (  # Spanish; Whisper base transcribes both reliably ("días", "mu
 )
 
 
+def phrases(spoken: Sequence[tuple[str, float]], voice: str, path: Path, rate: int = 48_000) -> Path:
+    """Each (text, seconds of silence after it) spoken in turn by an espeak-ng voice, as one WAV."""
+    parts = [speak(text, voice, path.with_suffix(f".{i}.wav"), rate=rate, lead_silence_s=0.3 if i == 0 else 0,
+                   tail_silence_s=pause_s) for i, (text, pause_s) in enumerate(spoken)]
+    subprocess.run(["sox", "-R", *map(str, parts), str(path)], check=True, capture_output=True)
+    return path
+
+
 def two_phrases(path: Path, pause_s: float, rate: int = 48_000) -> Path:
     """TWO_PHRASES spoken in Spanish with pause_s of silence after each, as one WAV."""
-    first, second = (speak(text, "es", path.with_suffix(f".{i}.wav"), rate=rate, lead_silence_s=0.3 if i == 0 else 0,
-                           tail_silence_s=pause_s) for i, text in enumerate(TWO_PHRASES))
-    subprocess.run(["sox", "-R", str(first), str(second), str(path)], check=True, capture_output=True)
-    return path
+    return phrases([(text, pause_s) for text in TWO_PHRASES], "es", path, rate)
 
 
 def babble(seconds: float, path: Path) -> Path:

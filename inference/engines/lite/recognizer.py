@@ -17,9 +17,9 @@ if it still loops (a partial's is only cut: the final decodes again anyway).
 Each text comes with a confidence: exp of its decode's average token log-probability (CTranslate2's
 score, the sum of the log-probabilities over the length: faster-whisper's `avg_logprob`), 0 to 1. Measured on
 Whisper base here: clean eSpeak Spanish 0.47-0.81, the same under loud pink noise 0.30-0.43, Spanish decoded
-as French 0.17-0.19. When asked (check_language), the decode also reports Whisper's probability of each
-language over the segment (its language-identification step, one decoder step on the same encoder output),
-so that a session can say its chosen source looks wrong (language_hint.py).
+as French 0.17-0.19. Whisper's probability of each language over some audio (its language-identification
+step) is asked for separately, over a session's speech so far, so that it can say its chosen source looks
+wrong (language_hint.py).
 
 A session's glossary goes before both prompts as Whisper's "previous text"
 (`<|startofprev|>`, what faster-whisper's `initial_prompt` and `hotwords` do):
@@ -30,8 +30,7 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import ctranslate2
 import numpy as np
@@ -66,8 +65,6 @@ class Recognition:
     is_speech: bool = True  # False: the decode was judged invented from non-speech; both texts are empty
     confidence: float | None = None  # of the transcript: exp(average token log-probability), 0..1
     translation_confidence: float | None = None  # the same of the translation, when Whisper made one
-    # Whisper's probability of each language (its two-letter code) over the segment; empty unless asked.
-    language_probabilities: Mapping[str, float] = field(default_factory=dict)
 
 
 class Recognizer:
@@ -78,17 +75,16 @@ class Recognizer:
         self.languages: tuple[str, ...] = tuple(self._model.supported_languages)
 
     def recognize(self, audio: np.ndarray, language: str | None, translate: bool,
-                  target_prefix: str = "", glossary: tuple[str, ...] = (), redo_loops: bool = True,
-                  check_language: bool = False) -> Recognition:
+                  target_prefix: str = "", glossary: tuple[str, ...] = (), redo_loops: bool = True) -> Recognition:
         """Transcript, and the English translation when asked; the target text is forced to start with
         target_prefix (words already spoken), which goes into the prompt of the task that makes it.
         Glossary terms are spelled as given. redo_loops False: a decode that loops is only cut.
-        check_language: also report Whisper's language probabilities (always done when language is None)."""
+        language None: the language Whisper finds likeliest."""
         tasks = ["transcribe", "translate"] if translate else ["transcribe"]
         features = np.repeat(self._encoder_input(audio), len(tasks), axis=0)
         encoded = self._model.model.encode(ctranslate2.StorageView.from_array(features))
-        probabilities = self._language_probabilities(encoded) if language is None or check_language else {}
         if language is None:
+            probabilities = self._language_probabilities(encoded)
             language = max(probabilities, key=probabilities.__getitem__)
         target_task = tasks[-1]
         prompts = [self._prompt(language, task, target_prefix if task == target_task else "", glossary)
@@ -113,8 +109,7 @@ class Recognizer:
             texts[-1] = f"{target_prefix} {texts[-1]}".strip()
         confidences = [math.exp(min(0.0, score)) for score in scores]
         return Recognition(language, texts[0], texts[1] if translate else None, confidence=confidences[0],
-                           translation_confidence=confidences[1] if translate else None,
-                           language_probabilities=probabilities)
+                           translation_confidence=confidences[1] if translate else None)
 
     @staticmethod
     def _max_length(audio: np.ndarray, prompts: list[list[int]]) -> int:
@@ -140,6 +135,11 @@ class Recognizer:
         window = np.zeros((mel.shape[0], frames), dtype=np.float32)
         window[:, : min(frames, mel.shape[1])] = mel[:, :frames]
         return np.ascontiguousarray(window[None])
+
+    def language_probabilities(self, audio: np.ndarray) -> dict[str, float]:
+        """Whisper's probability of each language (two-letter code) over the audio."""
+        return self._language_probabilities(self._model.model.encode(
+            ctranslate2.StorageView.from_array(self._encoder_input(audio))))
 
     def _language_probabilities(self, encoded: ctranslate2.StorageView) -> dict[str, float]:
         """Whisper's probability of each language (two-letter code); every row of the batch is the same audio."""

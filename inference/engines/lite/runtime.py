@@ -33,10 +33,13 @@ class LiteRuntime:
         return self.thread.pending > 0
 
     async def recognize(self, audio: np.ndarray, language: str | None, translate: bool,
-                        target_prefix: str = "", glossary: tuple[str, ...] = (), redo_loops: bool = True,
-                        check_language: bool = False) -> Recognition:
+                        target_prefix: str = "", glossary: tuple[str, ...] = (), redo_loops: bool = True) -> Recognition:
         return await self.thread.run(self.recognizer.recognize, audio, language, translate, target_prefix, glossary,
-                                     redo_loops, check_language)
+                                     redo_loops)
+
+    async def language_probabilities(self, audio: np.ndarray) -> dict[str, float]:
+        """Whisper's probability of each language (two-letter code) over the audio."""
+        return await self.thread.run(self.recognizer.language_probabilities, audio)
 
     def whisper_code(self, language: str) -> str:
         return self.iso3_to_whisper[language]

@@ -10,13 +10,11 @@ import numpy as np
 
 from inference.audio import WindowBuffer, samples_to_ms
 from inference.engines.base import (
-    ENGINE_SAMPLE_RATE,
     EngineEvent,
     EngineSession,
     LanguageHint,
     SegmentWarning,
     Side,
-    SpeechAudio,
     SpeechEnded,
     SpeechStarted,
     TranscriptUpdate,
@@ -200,7 +198,7 @@ class LiteSession(EngineSession):
         self._at_pause = None
         if self._runtime.busy:
             return []
-        recognition = await self._recognize(pause.audio, target_prefix=" ".join(self._spoken), check_language=True)
+        recognition = await self._recognize(pause.audio, target_prefix=" ".join(self._spoken))
         self._at_pause = (len(self._spoken), recognition)
         if not recognition.is_speech or not all(text.rstrip().endswith(SENTENCE_END) for text in
                                                  (recognition.transcript, self._decoded(recognition))):
@@ -215,7 +213,7 @@ class LiteSession(EngineSession):
             recognition = self._at_pause[1]  # nothing but silence since that decode
         else:
             # The final decode continues what was already spoken, so the two never disagree.
-            recognition = await self._recognize(segment.audio, target_prefix=" ".join(self._spoken), check_language=True)
+            recognition = await self._recognize(segment.audio, target_prefix=" ".join(self._spoken))
         if not recognition.is_speech:
             if self._last_partial is None:
                 return None  # noise the VAD let through: no text, no speech, no events
@@ -232,14 +230,15 @@ class LiteSession(EngineSession):
                                           self._target_confidence(recognition)))
         if self._speech:
             self._speech.put(segment.segment_id, "", is_last=True)
-        return events + self._language_hint(segment, recognition)
+        return events + await self._language_hint(segment)
 
-    def _language_hint(self, segment: Segment, recognition: Recognition) -> list[EngineEvent]:
-        """A LanguageHint when the segment sounds like another source language the engine can take
-        (language_hint.py has the rule)."""
-        if self._hints is None:
+    async def _language_hint(self, segment: Segment) -> list[EngineEvent]:
+        """A LanguageHint when the session's speech so far sounds like another source language the engine can
+        take (language_hint.py has the rule)."""
+        heard = self._hints.hear(segment.audio) if self._hints else None
+        if heard is None:
             return []
-        suggestion = self._hints.check(recognition.language_probabilities, len(segment.audio) / ENGINE_SAMPLE_RATE)
+        suggestion = self._hints.check(await self._runtime.language_probabilities(heard))
         language = to_iso3(suggestion.language) if suggestion else None
         if suggestion is None or language not in self._runtime.routes.sources:
             return []
@@ -280,13 +279,11 @@ class LiteSession(EngineSession):
     async def _translated(route: Route, text: str) -> str:
         return await route.translator.translate(text) if route.translator and text.strip() else text
 
-    async def _recognize(self, audio: np.ndarray, target_prefix: str = "", redo_loops: bool = True,
-                         check_language: bool = False) -> Recognition:
-        """check_language: the decodes a final may come from also measure how likely each language is."""
+    async def _recognize(self, audio: np.ndarray, target_prefix: str = "", redo_loops: bool = True) -> Recognition:
         # Whisper's translate task makes English; any other target starts from the transcript.
         translate = self._target == ENGLISH and self._source_whisper != ENGLISH_WHISPER
         return await self._runtime.recognize(audio.copy(), self._source_whisper, translate, target_prefix,
-                                             self._glossary, redo_loops, check_language and self._hints is not None)
+                                             self._glossary, redo_loops)
 
     @staticmethod
     def _source_text(segment: Segment, recognition: Recognition, is_final: bool) -> TranscriptUpdate:
