@@ -29,7 +29,7 @@ import torch
 from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils.flop_counter import FlopCounterMode
 
-from tests.harness.tiny_models import UNITY_CARD, TinyModels, make_tiny_models
+from harness.tiny_models import UNITY_CARD, TinyModels, make_tiny_models
 
 # The streaming step and the model's rates (upstream's code and cards).
 STEP_SECONDS = 0.32  # source_segment_size 320 ms (upstream's streaming evaluation)

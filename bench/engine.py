@@ -15,9 +15,9 @@ import tempfile
 from pathlib import Path
 
 
-from tests.harness.grpc_client import translate_in_real_time
-from tests.harness.servers import rss_mb, running, start_worker
-from tests.harness.speech import read_pcm, speak
+from harness.grpc_client import translate_in_real_time
+from harness.servers import rss_mb, running, start_worker
+from harness.speech import read_pcm, speak
 
 from s2st.v1 import translation_pb2 as pb
 

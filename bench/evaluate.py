@@ -88,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.snr_db is not None:
         utterances = noisy_utterances(utterances, args.noise, args.snr_db, args.seed, workdir)
     if args.start_worker:
-        from tests.harness.servers import running, start_worker
+        from harness.servers import running, start_worker
 
         context = running(start_worker(args.start_worker, {"S2ST_LOG_LEVEL": "WARNING"}, log_dir=workdir))
     else:

@@ -28,9 +28,9 @@ from pathlib import Path
 import websockets
 
 from bench.load import speech_session
-from tests.harness.servers import running, start_gateway, start_worker
-from tests.harness.speech import SENTENCES, read_pcm, speak
-from tests.harness.wsclient import open_session
+from harness.servers import running, start_gateway, start_worker
+from harness.speech import SENTENCES, read_pcm, speak
+from harness.wsclient import open_session
 
 FLOOD_FRAME_BYTES = 32_000  # 1 s of 16 kHz audio a frame: far below the gateway's frame-rate limit
 

@@ -28,9 +28,9 @@ import websockets
 
 from bench.relay import FRAME_BYTES, FRAME_MS, gateway_session
 from bench.rooms import run_rooms
-from tests.harness.servers import rss_mb, running, start_gateway, start_worker
-from tests.harness.speech import read_pcm, speak
-from tests.harness.wsclient import open_session
+from harness.servers import rss_mb, running, start_gateway, start_worker
+from harness.speech import read_pcm, speak
+from harness.wsclient import open_session
 
 from gateway.protocol import AUDIO_HEADER
 

@@ -23,9 +23,9 @@ from pathlib import Path
 import numpy as np
 
 from bench.engine import UTTERANCES
-from tests.harness.grpc_client import translate_in_real_time
-from tests.harness.servers import rss_mb, running, start_worker
-from tests.harness.speech import read_pcm, speak
+from harness.grpc_client import translate_in_real_time
+from harness.servers import rss_mb, running, start_worker
+from harness.speech import read_pcm, speak
 
 from s2st.v1 import translation_pb2 as pb
 

@@ -30,8 +30,8 @@ import grpc
 import numpy as np
 import websockets
 
-from tests.harness.servers import Gateway, cpu_seconds, running, start_gateway, start_worker
-from tests.harness.wsclient import open_session
+from harness.servers import Gateway, cpu_seconds, running, start_gateway, start_worker
+from harness.wsclient import open_session
 
 from gateway.protocol import AUDIO_HEADER
 from s2st.v1 import translation_pb2 as pb

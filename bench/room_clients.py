@@ -19,7 +19,7 @@ import numpy as np
 import websockets
 
 from bench.relay import FrameTimer, paced
-from tests.harness.wsclient import ProtocolClient, connect
+from harness.wsclient import ProtocolClient, connect
 
 ROOM_LANGUAGE = "eng"
 CLOSE_SLOW_CLIENT = 1008  # the gateway cuts off a listener that does not read (docs/protocol.md)

@@ -28,8 +28,8 @@ import numpy as np
 from bench.relay import split_cores
 from bench.room_clients import ListenerTally, Speaker, listen
 from bench.stamping_worker import start_stamping_worker, stamps_emitted
-from tests.harness.servers import Gateway, Worker, running, start_gateway
-from tests.harness.wsclient import ProtocolClient, connect
+from harness.servers import Gateway, Worker, running, start_gateway
+from harness.wsclient import ProtocolClient, connect
 
 MESSAGES_PER_STAMP = 2  # a stamped transcript and its audio chunk
 

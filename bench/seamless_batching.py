@@ -2,7 +2,7 @@
 
     .venv-seamless/bin/python -m bench.seamless_batching [--streams 1 4 16 32]   # after `make test-seamless`
 
-Builds the seamless engine twice over tests/harness/tiny_models.py, with
+Builds the seamless engine twice over harness/tiny_models.py, with
 ``S2ST_SEAMLESS_BATCHING`` off (upstream's pushpop, one stream at a time) and on
 (every stream with a step in hand stepped together: the encoder, the text decoder's
 token steps, the T2U and the vocoder batched), and feeds N streams of espeak-ng speech at
@@ -150,7 +150,7 @@ def compare(settings: SeamlessSettings, voices: list[np.ndarray], counts: list[i
 
 def main() -> None:
     from bench.seamless_chunking import UTTERANCES, utterance
-    from tests.harness.tiny_models import make_tiny_models
+    from harness.tiny_models import make_tiny_models
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--streams", type=int, nargs="+", default=[1, 4, 16, 32])

@@ -3,7 +3,7 @@
     .venv-seamless/bin/python bench/seamless_chunking.py      # after `make test-seamless`
 
 Feeds the same espeak-ng utterances through upstream's joint-VAD S2ST agent
-(built by the engine, over tests/harness/tiny_models.py) twice: in 512-sample
+(built by the engine, over harness/tiny_models.py) twice: in 512-sample
 pushes (one Silero window each: what the adapter did before) and in whole
 5120-sample chunks (320 ms: what upstream's streaming evaluation pushes, and
 the adapter now). Prints pushpop calls, encoder runs, encoder feature frames
@@ -20,8 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
-from tests.harness.speech import speak
-from tests.harness.tiny_models import make_tiny_models
+from harness.speech import speak
+from harness.tiny_models import make_tiny_models
 
 from inference.engines.seamless import SeamlessEngine
 from inference.engines.seamless.settings import SAMPLE_RATE, SeamlessSettings

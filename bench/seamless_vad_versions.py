@@ -6,7 +6,7 @@ Upstream's VAD thresholds (--silence-limit-ms 700, --init-speech-prob 0.15,
 --speech-soft-limit-ms 12000) were set for the Silero model of late 2023 (v4).
 This feeds ten espeak-ng sentences (en, es, fr, de) separated by pauses of
 0.3 to 2 s, in 320 ms chunks, through the seamless engine (upstream's agents
-over tests/harness/tiny_models.py) once per Silero TorchScript model: the
+over harness/tiny_models.py) once per Silero TorchScript model: the
 pinned silero-vad package's, then each file named. It prints, per model, how
 many segments the VAD made, which pauses it cut at (every pause of 0.7 s and
 more should be a cut, shorter ones should not), and how far each segment's
@@ -26,8 +26,8 @@ from statistics import median
 
 import numpy as np
 
-from tests.harness.speech import speak
-from tests.harness.tiny_models import make_tiny_models
+from harness.speech import speak
+from harness.tiny_models import make_tiny_models
 
 from inference.engines.base import SessionSettings, SpeechEnded, SpeechStarted
 from inference.engines.seamless import SeamlessEngine

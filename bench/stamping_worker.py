@@ -24,7 +24,7 @@ import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_health.v1.health import aio as health_aio
 
-from tests.harness.servers import Worker, free_port, spawn_server, wait_until_ready, worker_serving
+from harness.servers import Worker, free_port, spawn_server, wait_until_ready, worker_serving
 
 from gateway.worker_client import SERVICE_NAME
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.harness.servers import Gateway, Worker, running, start_gateway, start_worker
+from harness.servers import Gateway, Worker, running, start_gateway, start_worker
 
 
 @pytest.fixture(scope="session")

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-from tests.harness.exported_metrics import exported_metric_names
-from tests.harness.terraform import Root
+from harness.exported_metrics import exported_metric_names
+from harness.terraform import Root
 
 from gateway.config import GatewayConfig
 
@@ -656,7 +656,7 @@ def test_the_cpu_images_translation_folder_is_one_the_engines_loader_serves_ever
     import json
 
     from inference.engines.lite.translation.ctranslate2_models import load_mt_dir
-    from tests.harness.tiny_mt import tiny_mt_model
+    from harness.tiny_mt import tiny_mt_model
 
     (nllb,) = [bundle for bundle in lite_bake_manifest().values() if bundle["dir"] == "mt"]
     assert {"model.bin", "config.json", "sentencepiece.bpe.model"} <= {file["name"] for file in nllb["files"]}
@@ -682,7 +682,7 @@ def test_the_cpu_image_build_stops_when_a_baked_model_does_not_load_through_the_
 
     from inference.engines.lite.models import whisper_model_source
     from inference.engines.lite.settings import LiteSettings
-    from tests.harness.tiny_mt import tiny_mt_model
+    from harness.tiny_mt import tiny_mt_model
 
     lite = dockerfile_stages(ROOT / "Dockerfile.inference")["lite"]
     assert lite.index("RUN python -m inference.engines.lite.preflight") > lite.index("RUN pip install --no-deps .")

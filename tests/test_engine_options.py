@@ -7,8 +7,8 @@ import grpc
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from tests.harness.speech import speak
-from tests.harness.wsclient import finals, stream_file
+from harness.speech import speak
+from harness.wsclient import finals, stream_file
 
 from inference.engines.base import UnsupportedConfig
 from inference.engines.options import MAX_GLOSSARY_TERMS, parse_engine_options

@@ -20,8 +20,8 @@ from bench.evaluation.asr import SpeechRecognizer
 from bench.evaluation.metrics import word_error_rate
 from bench.evaluation.speakers import SPEECH_RATE, EspeakSpeaker, make_speaker
 from bench.evaluation.timeline import TimedText, final_text, word_delays
-from tests.harness.servers import Worker
-from tests.harness.speech import colored_noise, read_pcm, read_samples
+from harness.servers import Worker
+from harness.speech import colored_noise, read_pcm, read_samples
 
 QUALITY = ("bleu", "chrf", "asr_bleu", "source_wer")
 

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import websockets
 
-from tests.harness.polling import until
-from tests.harness.servers import GATEWAY_PROCESSES, free_port, running, start_gateway, start_worker
-from tests.harness.raw_ws import NonReadingClient
-from tests.harness.wsclient import ProtocolClient, connect
+from harness.polling import until
+from harness.servers import GATEWAY_PROCESSES, free_port, running, start_gateway, start_worker
+from harness.raw_ws import NonReadingClient
+from harness.wsclient import ProtocolClient, connect
 
 FRAME = b"\x01\x02" * 320
 

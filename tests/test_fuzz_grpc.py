@@ -16,7 +16,7 @@ import grpc
 from hypothesis import HealthCheck, given, settings
 from hypothesis import event as label
 from hypothesis import strategies as st
-from tests.harness.servers import worker_serving
+from harness.servers import worker_serving
 
 from s2st.v1 import translation_pb2 as pb
 from s2st.v1 import translation_pb2_grpc as pb_grpc

@@ -19,7 +19,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import event as label
 from hypothesis import strategies as st
-from tests.harness.wsclient import ProtocolClient, connect
+from harness.wsclient import ProtocolClient, connect
 
 from gateway.protocol import MAX_TEXT_FRAME_BYTES, ClientMessage, ProtocolError, check_audio, parse_text
 

@@ -1,7 +1,7 @@
 """The gateway on several processes (S2ST_GATEWAY_PROCESSES): one port, per-IP limits and metrics that
 hold across the processes, a process that dies is replaced and gives back what it held.
 
-The rest of the suite runs the gateway with two processes too (tests/harness/servers.py).
+The rest of the suite runs the gateway with two processes too (harness/servers.py).
 """
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 import websockets
-from tests.harness.polling import until
-from tests.harness.servers import Gateway, running, start_gateway
-from tests.harness.wsclient import ProtocolClient, connect
+from harness.polling import until
+from harness.servers import Gateway, running, start_gateway
+from harness.wsclient import ProtocolClient, connect
 
 
 def serving_pids(gateway: Gateway) -> list[int]:

@@ -11,8 +11,8 @@ import urllib.request
 
 import pytest
 import websockets
-from tests.harness.servers import free_port, running, start_gateway, start_worker
-from tests.harness.wsclient import ProtocolClient, connect
+from harness.servers import free_port, running, start_gateway, start_worker
+from harness.wsclient import ProtocolClient, connect
 
 from gateway.jwt_tokens import mint_token
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from tests.harness.terraform import Root
+from harness.terraform import Root
 
 GKE = Root(Path(__file__).resolve().parent.parent / "terraform" / "gke")
 CLUSTER = GKE.resource("google_container_cluster", "main")

@@ -22,8 +22,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from tests.harness.servers import GATEWAY_PROCESSES, REPO_ROOT, free_port, running, start_gateway
-from tests.harness.wsclient import ProtocolClient, connect
+from harness.servers import GATEWAY_PROCESSES, REPO_ROOT, free_port, running, start_gateway
+from harness.wsclient import ProtocolClient, connect
 
 from gateway.auth import Authenticator, Grant, JwtSettings
 from gateway.jwks import MIN_REFETCH_SECONDS

@@ -22,8 +22,8 @@ from inference.engines.lite.settings import LiteSettings
 from inference.engines.seamless.settings import SeamlessSettings
 from inference.server import DRAIN_FINAL_GRACE_SECONDS
 from s2st.runtime.settings import variables
-from tests.harness.exported_metrics import gateway_gauges
-from tests.harness.terraform import Root
+from harness.exported_metrics import gateway_gauges
+from harness.terraform import Root
 
 ROOT = Path(__file__).resolve().parent.parent
 CHART = ROOT / "k8s"

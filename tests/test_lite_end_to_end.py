@@ -6,8 +6,8 @@ import json
 import urllib.request
 
 import pytest
-from tests.harness.speech import SENTENCES, phrases, rms, speak
-from tests.harness.wsclient import ProtocolClient, connect, finals, stream_file
+from harness.speech import SENTENCES, phrases, rms, speak
+from harness.wsclient import ProtocolClient, connect, finals, stream_file
 
 
 @pytest.mark.parametrize("language", ["spa", "fra"])
@@ -112,7 +112,7 @@ def test_health_says_not_serving_while_the_model_loads(server_logs):
 
     import grpc
     from grpc_health.v1 import health_pb2, health_pb2_grpc
-    from tests.harness.servers import running, start_worker
+    from harness.servers import running, start_worker
 
     seen = []
     with running(start_worker("lite", log_dir=server_logs, wait=False)) as worker:

@@ -6,7 +6,7 @@ import logging
 
 import numpy as np
 import pytest
-from tests.harness.speech import SENTENCES, TWO_PHRASES, babble, colored_noise, read_pcm, speak
+from harness.speech import SENTENCES, TWO_PHRASES, babble, colored_noise, read_pcm, speak
 
 from inference.engines.base import LanguageHint, SegmentWarning, SessionSettings, Side, SpeechAudio, SpeechEnded, SpeechStarted, \
     TranscriptUpdate, UnsupportedConfig

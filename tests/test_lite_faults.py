@@ -10,10 +10,10 @@ import signal
 import wave
 from pathlib import Path
 
-from tests.harness.polling import until
-from tests.harness.servers import process_tree
-from tests.harness.speech import speak
-from tests.harness.wsclient import FILE_FRAME_BYTES, FILE_PACE_S, ProtocolClient, connect
+from harness.polling import until
+from harness.servers import process_tree
+from harness.speech import speak
+from harness.wsclient import FILE_FRAME_BYTES, FILE_PACE_S, ProtocolClient, connect
 
 SENTENCES = ("Good morning, my friend.", "Thank you very much for your help.", "The weather is nice today.")
 

@@ -9,7 +9,7 @@ from inference.engines.lite.session import sentences
 from inference.engines.lite.speech_queue import SpeechQueue
 from inference.engines.lite.voices import SynthesisFailed
 from inference.engines.lite.voices.espeak import EspeakVoice
-from tests.harness.polling import until
+from harness.polling import until
 
 
 def test_a_final_text_is_cut_into_sentences():

@@ -8,7 +8,7 @@ import os
 import signal
 
 import pytest
-from tests.harness.tiny_mt import tiny_mt_model
+from harness.tiny_mt import tiny_mt_model
 
 from inference.engines.lite.translation import RouteTable, TranslationFailed
 from inference.engines.lite.translation.apertium import apertium_translators

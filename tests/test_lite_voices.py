@@ -24,7 +24,7 @@ from inference.engines.lite.voices.audio import KEPT_TAIL_SECONDS, SILENCE_LEVEL
 from inference.engines.lite.voices.kokoro import kokoro_languages
 from inference.engines.lite.voices.pieces import speech_pieces
 from inference.engines.lite.voices.piper import joe_voice
-from tests.harness.polling import until
+from harness.polling import until
 
 ENGLISH_TEXT = "The train to the city leaves at nine in the morning."
 SPANISH_TEXT = "Mañana vamos a la playa con mis amigos."

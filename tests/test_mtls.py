@@ -16,8 +16,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
-from tests.harness.servers import REPO_ROOT, running, start_gateway, start_worker
-from tests.harness.wsclient import ProtocolClient, connect, returned_audio
+from harness.servers import REPO_ROOT, running, start_gateway, start_worker
+from harness.wsclient import ProtocolClient, connect, returned_audio
 
 from s2st.v1 import translation_pb2 as pb
 from s2st.v1 import translation_pb2_grpc as pb_grpc

@@ -5,7 +5,7 @@ from __future__ import annotations
 import grpc
 import numpy as np
 import pytest
-from tests.harness.speech import NOISES, noise, read_pcm, speak
+from harness.speech import NOISES, noise, read_pcm, speak
 
 from s2st.v1 import translation_pb2 as pb
 from s2st.v1 import translation_pb2_grpc as pb_grpc

@@ -18,12 +18,12 @@ from pathlib import Path
 
 import pytest
 import websockets
-from tests.harness.held_replies import HeldReplies
-from tests.harness.polling import until
-from tests.harness.raw_ws import NonReadingClient
-from tests.harness.servers import Gateway, Worker, free_port, running, start_gateway, start_worker
-from tests.harness.speech import SENTENCES, read_pcm, speak
-from tests.harness.wsclient import RECEIVE_TIMEOUT_S, ProtocolClient, connect
+from harness.held_replies import HeldReplies
+from harness.polling import until
+from harness.raw_ws import NonReadingClient
+from harness.servers import Gateway, Worker, free_port, running, start_gateway, start_worker
+from harness.speech import SENTENCES, read_pcm, speak
+from harness.wsclient import RECEIVE_TIMEOUT_S, ProtocolClient, connect
 
 from gateway.jwt_tokens import mint_token
 from gateway.config import GatewayConfig
@@ -429,7 +429,7 @@ async def test_a_room_takes_one_of_the_speakers_session_slots(echo_worker, serve
 
 async def test_one_addresss_rooms_cannot_make_another_addresss_start_fail(server_logs):
     """Every worker stream a room opens counts against its creator's address, listeners from anywhere."""
-    from tests.harness.servers import start_worker
+    from harness.servers import start_worker
 
     hog = {"X-Forwarded-For": "203.0.113.7"}  # the gateway believes X-Forwarded-For from loopback
     languages = ["eng", "fra", "deu", "spa"]

@@ -12,9 +12,9 @@ from pathlib import Path
 import grpc
 import pytest
 import websockets
-from tests.harness.polling import until
-from tests.harness.servers import REPO_ROOT, running, start_gateway, start_worker
-from tests.harness.wsclient import ProtocolClient, connect, returned_audio
+from harness.polling import until
+from harness.servers import REPO_ROOT, running, start_gateway, start_worker
+from harness.wsclient import ProtocolClient, connect, returned_audio
 
 from gateway.jwt_tokens import mint_token
 from s2st.v1 import translation_pb2 as pb
@@ -261,7 +261,7 @@ def test_a_missing_worker_is_reported_without_its_address(server_logs):
     import urllib.error
     import urllib.request
 
-    from tests.harness.servers import free_port
+    from harness.servers import free_port
 
     port = free_port()
     with running(start_gateway(f"127.0.0.1:{port}", log_dir=server_logs)) as gateway:

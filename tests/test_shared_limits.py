@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import socket
 
-from tests.harness.polling import until
+from harness.polling import until
 
 from gateway.shared_limits import LimitsTable, SharedClientLimits
 

@@ -14,10 +14,10 @@ import time
 from pathlib import Path
 
 import websockets
-from tests.harness.polling import until
-from tests.harness.raw_ws import NonReadingClient
-from tests.harness.servers import Gateway, running, start_gateway
-from tests.harness.wsclient import ProtocolClient, connect
+from harness.polling import until
+from harness.raw_ws import NonReadingClient
+from harness.servers import Gateway, running, start_gateway
+from harness.wsclient import ProtocolClient, connect
 
 CLOSE_TIMEOUT_SECONDS = 2  # S2ST_WS_CLOSE_TIMEOUT_SECONDS of these gateways
 # Within this a cut socket is gone: its close times out, and the connection is aborted (docs/protocol.md, 1008).

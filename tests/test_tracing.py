@@ -14,10 +14,10 @@ from collections.abc import AsyncIterator
 import grpc
 import pytest
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2, trace_service_pb2_grpc
-from tests.harness.polling import until
-from tests.harness.servers import REPO_ROOT, Gateway, Worker, free_port, running, start_gateway, start_worker
-from tests.harness.speech import SENTENCES, speak
-from tests.harness.wsclient import finals, stream_file
+from harness.polling import until
+from harness.servers import REPO_ROOT, Gateway, Worker, free_port, running, start_gateway, start_worker
+from harness.speech import SENTENCES, speak
+from harness.wsclient import finals, stream_file
 
 from s2st.runtime.tracing import TRANSLATE_SPAN
 
@@ -100,7 +100,7 @@ def test_an_unsupported_exporter_stops_the_service_with_a_reason():
 
 
 async def test_without_otel_settings_nothing_is_exported_and_logs_carry_no_trace_ids(echo_gateway, echo_worker):
-    from tests.harness.wsclient import ProtocolClient, connect
+    from harness.wsclient import ProtocolClient, connect
 
     async with connect(echo_gateway.ws_url) as ws:
         assert (await ProtocolClient(ws).start())["type"] == "ready"

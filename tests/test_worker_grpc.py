@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
-from tests.harness.polling import until
-from tests.harness.servers import running, start_worker, worker_serving
+from harness.polling import until
+from harness.servers import running, start_worker, worker_serving
 
 from gateway.worker_client import KEEPALIVE_PING_MS
 from inference.server import SERVICE_NAME
@@ -198,7 +198,7 @@ def outcome_count(worker, outcome: str) -> float:
 
 
 async def test_clients_that_stop_reading_lose_their_slots_and_the_worker_stays_bounded(server_logs):
-    from tests.harness.servers import rss_mb
+    from harness.servers import rss_mb
 
     # 20 queued chunks of 64 KiB per stream: what the worker may hold for a client that does not read.
     env = {"S2ST_MAX_SESSIONS": "4", "S2ST_MAX_SESSION_SECONDS": "30", "S2ST_CLIENT_STALL_SECONDS": "2",

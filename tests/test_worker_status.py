@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import grpc
-from tests.harness.servers import running, start_worker
+from harness.servers import running, start_worker
 
 from gateway.worker_status import LOST_TO_A_WRITE, keep_stated_status, keep_worker_status, worker_error
 from s2st.v1 import translation_pb2 as pb

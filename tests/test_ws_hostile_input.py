@@ -14,10 +14,10 @@ import threading
 import time
 
 import pytest
-from tests.harness.held_replies import HeldReplies
-from tests.harness.raw_ws import NonReadingClient
-from tests.harness.servers import running, start_gateway
-from tests.harness.wsclient import ProtocolClient, connect
+from harness.held_replies import HeldReplies
+from harness.raw_ws import NonReadingClient
+from harness.servers import running, start_gateway
+from harness.wsclient import ProtocolClient, connect
 
 FRAME = b"\x03\x00" * 320  # 20 ms at 16 kHz
 
@@ -212,7 +212,7 @@ async def test_audio_past_the_cap_before_ready_is_dropped_with_rate_limited(echo
 
 
 async def test_one_address_cannot_take_every_worker_slot(server_logs):
-    from tests.harness.servers import start_worker
+    from harness.servers import start_worker
 
     with (running(start_worker("echo", {"S2ST_MAX_SESSIONS": "4"}, log_dir=server_logs)) as worker,
           running(start_gateway(worker.address, {"S2ST_MAX_SESSIONS_PER_IP": "3", "S2ST_TRUSTED_PROXIES": "*"},
@@ -248,7 +248,7 @@ async def test_starts_beyond_the_stream_open_rate_are_dropped_with_rate_limited(
 
 
 async def test_an_idle_session_ends_as_idle_timeout_and_the_socket_stays(server_logs):
-    from tests.harness.servers import start_worker
+    from harness.servers import start_worker
 
     with (running(start_worker("echo", {"S2ST_IDLE_SESSION_SECONDS": "1"}, log_dir=server_logs)) as worker,
           running(start_gateway(worker.address, log_dir=server_logs)) as gateway):

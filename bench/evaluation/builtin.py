@@ -16,7 +16,7 @@ import numpy as np
 
 from bench.evaluation.manifest import Utterance
 from bench.evaluation.speakers import SPEECH_RATE, Speaker
-from tests.harness.speech import below_clipping, write_wav
+from harness.speech import below_clipping, write_wav
 
 BUILTIN_TSV = Path(__file__).with_name("builtin.tsv")
 LEAD_SILENCE_S = 0.3

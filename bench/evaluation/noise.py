@@ -18,7 +18,7 @@ from bench.evaluation.builtin import builtin_sentences
 from bench.evaluation.client import read_recording
 from bench.evaluation.manifest import Utterance
 from bench.evaluation.metrics import SPEECH_LEVEL, frame_levels, speech_span_ms
-from tests.harness.speech import below_clipping, colored_noise, sentence_babble, write_wav
+from harness.speech import below_clipping, colored_noise, sentence_babble, write_wav
 
 NOISE_KINDS = ("babble", "pink", "brown")
 BABBLE_TALKERS = 4  # other sentences of the built-in set, talking at once behind the speaker

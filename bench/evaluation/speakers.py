@@ -21,7 +21,7 @@ from inference.engines.lite.languages import ENGLISH
 from inference.engines.lite.settings import LiteSettings
 from inference.engines.lite.voices import VoiceCatalog, load_voices
 from inference.engines.lite.voices.kokoro import KOKORO_LANGUAGES
-from tests.harness.speech import read_samples, speak
+from harness.speech import read_samples, speak
 
 SPEECH_RATE = 16_000
 SPEAKERS = ("espeak", "neural")

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 from playwright.sync_api import Page, expect
-from tests.harness.speech import SENTENCES, speak
+from harness.speech import SENTENCES, speak
 
 # Keeps every JSON event the page receives in window.serverEvents, as the page saw them.
 RECORD_SERVER_EVENTS = """

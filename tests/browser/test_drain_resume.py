@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 from page_helpers import RECORD_SERVER_EVENTS, server_events, spanish_wav, wait_until_ready_to_start
 from playwright.sync_api import Page, expect
-from tests.harness.servers import running, start_gateway, start_worker
-from tests.harness.speech import two_phrases
+from harness.servers import running, start_gateway, start_worker
+from harness.speech import two_phrases
 
 SHORT_DRAIN = {"S2ST_SHUTDOWN_GRACE_SECONDS": "1"}  # the live session outlasts it: the drain ends it
 

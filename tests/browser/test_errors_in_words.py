@@ -10,7 +10,7 @@ from pathlib import Path
 
 from page_helpers import spanish_wav, wait_until_ready_to_start
 from playwright.sync_api import Page, expect
-from tests.harness.servers import running, start_gateway, start_worker
+from harness.servers import running, start_gateway, start_worker
 from websockets.sync.client import connect
 
 PROTOCOL_DOC = (Path(__file__).resolve().parents[2] / "docs" / "protocol.md").read_text()

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from page_helpers import RECORD_SERVER_EVENTS, server_events, spanish_wav, wait_until_ready_to_start
 from playwright.sync_api import Page, expect
-from tests.harness.speech import read_pcm, two_phrases
+from harness.speech import read_pcm, two_phrases
 
 PHONE = {"width": 360, "height": 740}
 PIXEL_TOLERANCE = 1.0

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from page_helpers import RECORD_SERVER_EVENTS, server_events, wait_until_ready_to_start
 from playwright.sync_api import Page, expect
-from tests.harness.speech import TWO_PHRASES, phrases
+from harness.speech import TWO_PHRASES, phrases
 
 PHONE = {"width": 360, "height": 740}
 LOW_CONFIDENCE = 0.4  # web/transcripts.js

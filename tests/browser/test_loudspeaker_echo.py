@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 from page_helpers import RECORD_SERVER_EVENTS, server_events
 from playwright.sync_api import expect
-from tests.harness.speech import read_pcm, two_phrases
+from harness.speech import read_pcm, two_phrases
 
 
 # Everything the page sends to its speakers is also sent to `loudspeaker`, and getUserMedia returns the

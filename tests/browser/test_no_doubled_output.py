@@ -12,7 +12,7 @@ import re
 
 import pytest
 from playwright.sync_api import Page, expect
-from tests.harness.speech import two_phrases
+from harness.speech import two_phrases
 
 
 # Keeps every WebSocket the page opens, so the test can drop one as a network would.

@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 from page_helpers import server_events
 from playwright.sync_api import Page, expect
-from tests.harness.servers import Gateway, Worker, running, start_gateway
-from tests.harness.speech import speak
+from harness.servers import Gateway, Worker, running, start_gateway
+from harness.speech import speak
 from test_rooms_page import listen, open_room
 
 LONG_SENTENCE = ("Buenos días a todos. Hoy vamos a hablar de la historia de nuestra ciudad, de sus museos antiguos, "

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 from playwright.sync_api import expect
-from tests.harness.speech import SENTENCES
+from harness.speech import SENTENCES
 from test_rooms_page import PHONE, listen, open_room, speech_after_a_pause
 
 # Keeps the microphone tracks the page opens, so a test can see whether they still run.

@@ -9,7 +9,7 @@ import re
 
 import pytest
 from playwright.sync_api import expect
-from tests.harness.speech import SENTENCES
+from harness.speech import SENTENCES
 from test_rooms_page import PHONE, listen, open_room, speech_after_a_pause
 
 

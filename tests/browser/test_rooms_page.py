@@ -25,7 +25,7 @@ import pytest
 from page_helpers import RECORD_SERVER_EVENTS, server_events
 from test_accessibility import low_contrast
 from playwright.sync_api import Page, Route, expect
-from tests.harness.speech import SENTENCES, TWO_PHRASES, speak
+from harness.speech import SENTENCES, TWO_PHRASES, speak
 
 PROTOCOL_DOC = (Path(__file__).resolve().parents[2] / "docs" / "protocol.md").read_text()
 LISTENER_LANGUAGES = {"eng": "English", "fra": "French"}

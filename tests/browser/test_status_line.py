@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from page_helpers import spanish_wav, wait_until_ready_to_start
 from playwright.sync_api import expect
-from tests.harness.speech import SENTENCES, speak
+from harness.speech import SENTENCES, speak
 
 LISTENING = "Listening. Speak now."
 

@@ -16,8 +16,8 @@ import pytest
 from audio_match import aligned_correlation, global_correlation
 from page_helpers import recording, spanish_wav, wait_until_ready_to_start
 from playwright.sync_api import expect
-from tests.harness.servers import running, start_gateway, start_worker
-from tests.harness.speech import read_pcm
+from harness.servers import running, start_gateway, start_worker
+from harness.speech import read_pcm
 
 MIN_CORRELATION = 0.95
 

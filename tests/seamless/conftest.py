@@ -2,7 +2,7 @@
 
 Everything upstream is real (seamless_communication at 90e2b57, simuleval 1.1.4,
 fairseq2 0.2.1, torch 2.2.2, Silero VAD from its package); only the weights are
-TINY AND RANDOM (tests/harness/tiny_models.py), so outputs are noise and
+TINY AND RANDOM (harness/tiny_models.py), so outputs are noise and
 these tests check behaviour, never translation quality.
 """
 
@@ -16,9 +16,9 @@ import pytest
 
 from inference.engines.seamless import SeamlessEngine
 from inference.engines.seamless.settings import SeamlessSettings
-from tests.harness.servers import Worker, running, start_worker
-from tests.harness.speech import speak
-from tests.harness.tiny_models import TinyModels, make_tiny_models
+from harness.servers import Worker, running, start_worker
+from harness.speech import speak
+from harness.tiny_models import TinyModels, make_tiny_models
 
 
 @pytest.fixture(scope="session")

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from bench.capacity_model import TYPICAL_SEGMENT_SECONDS, RealSizeModels, StepModel, capacity, parameter_bytes
-from tests.harness.tiny_models import TinyModels
+from harness.tiny_models import TinyModels
 
 ROOT = Path(__file__).resolve().parents[2]
 BYTES_PER_PARAMETER = 2  # fp16

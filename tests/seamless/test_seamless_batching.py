@@ -16,7 +16,7 @@ from contextlib import contextmanager
 
 import numpy as np
 import pytest
-from tests.harness.tiny_models import UNVOICED
+from harness.tiny_models import UNVOICED
 from tests.seamless.test_seamless_pipeline import SAMPLE_RATE, agent_module, decoder_writes, feed, finals, silence
 
 from inference.engines.base import SessionSettings, SpeechAudio, SpeechStarted

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import pytest
-from tests.harness.servers import rss_mb
-from tests.harness.tiny_models import UNVOICED, VOICED
+from harness.servers import rss_mb
+from harness.tiny_models import UNVOICED, VOICED
 
 from inference.engines.base import (
     SessionSettings,

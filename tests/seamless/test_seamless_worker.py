@@ -16,8 +16,8 @@ from pathlib import Path
 import grpc
 import numpy as np
 import pytest
-from tests.harness.servers import REPO_ROOT
-from tests.harness.tiny_models import DECODER_CARD, UNITY_CARD, UNVOICED, VOICED, VOCODER_CARD
+from harness.servers import REPO_ROOT
+from harness.tiny_models import DECODER_CARD, UNITY_CARD, UNVOICED, VOICED, VOCODER_CARD
 
 from s2st.v1 import translation_pb2 as pb
 from s2st.v1 import translation_pb2_grpc as pb_grpc
@@ -142,7 +142,7 @@ async def test_a_worker_past_its_step_budget_refuses_a_new_stream_with_resource_
     """
     import asyncio
 
-    from tests.harness.servers import running, start_worker
+    from harness.servers import running, start_worker
 
     env = {**tiny_models.worker_environ(), "S2ST_STEP_BUDGET_MS": "1", "S2ST_SEAMLESS_BATCHING": batching}
     with running(start_worker("seamless", env=env, log_dir=server_logs)) as worker:

@@ -285,7 +285,7 @@ def _end_sentences(decoder: Any, eos_idx: int) -> None:
         final_norm.bias[[sin_dim, cos_dim]] = 0.0
 
 
-if __name__ == "__main__":  # `python -m tests.harness.tiny_models DIR`: make them by hand, e.g. for make run
+if __name__ == "__main__":  # `python -m harness.tiny_models DIR`: make them by hand, e.g. for make run
     import sys
 
     made = make_tiny_models(Path(sys.argv[1]).resolve())
