@@ -26,7 +26,7 @@ from grpc_health.v1.health import aio as health_aio
 
 from harness.servers import Worker, free_port, spawn_server, wait_until_ready, worker_serving
 
-from gateway.worker_client import SERVICE_NAME
+from gateway.worker.client import SERVICE_NAME
 
 from s2st.v1 import translation_pb2 as pb
 from s2st.v1 import translation_pb2_grpc as pb_grpc

@@ -1,6 +1,6 @@
 """`python -m gateway`: run the gateway on uvicorn, configured from S2ST_* variables.
 
-One serving process, or (S2ST_GATEWAY_PROCESSES above 1) a supervisor and that many (gateway/processes.py).
+One serving process, or (S2ST_GATEWAY_PROCESSES above 1) a supervisor and that many (gateway/serving/processes.py).
 """
 
 import os
@@ -8,8 +8,8 @@ import os
 from prometheus_client import start_http_server
 
 from gateway.config import GatewayConfig
-from gateway.processes import run_processes
-from gateway.serving import serve
+from gateway.serving.processes import run_processes
+from gateway.serving.server import serve
 from s2st.runtime.logs import configure_logging
 from s2st.runtime.tracing import configure_tracing
 

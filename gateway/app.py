@@ -23,16 +23,17 @@ from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 from starlette.websockets import WebSocket
 
-from gateway.auth import LOOPBACK_HOSTS, Authenticator, bearer_token
+from gateway.identity.authenticator import Authenticator, bearer_token
+from gateway.identity.jwt_settings import LOOPBACK_HOSTS
 from gateway.config import GatewayConfig
 from gateway.limits import ClientLimits, LocalClientLimits
 from gateway.metrics import GatewayMetrics
-from gateway.qr import qr_endpoint
+from gateway.rooms.qr import qr_endpoint
 from gateway.relay import SocketRelay
-from gateway.room_routing import CLIENT_ADDRESS_HEADER, HandshakeRefused, RoomRouting, relay_to_owner
-from gateway.rooms import RoomRegistry
+from gateway.rooms.routing import CLIENT_ADDRESS_HEADER, HandshakeRefused, RoomRouting, relay_to_owner
+from gateway.rooms.room import RoomRegistry
 from gateway.sockets import OpenSockets
-from gateway.worker_client import WorkerClient, open_channel
+from gateway.worker.client import WorkerClient, open_channel
 
 log = logging.getLogger("gateway.app")
 tracer = trace.get_tracer("gateway")

@@ -22,7 +22,7 @@
 | S2ST_START_ATTEMPTS | 3 | workers tried when one is full (RESOURCE_EXHAUSTED) before answering busy |
 | S2ST_WORKER_TIMEOUT_SECONDS | 5 | deadline of unary calls to the worker (languages, health) and of a session's start |
 | S2ST_API_TOKENS | (empty) | comma list of static bearer tokens for trusted server-side clients (no scopes); when this or a JWT key is set, /ws and /api need a token |
-| S2ST_JWT_SECRET | (empty) | HS256 secret (at least 32 bytes) of JWT session tokens your backend mints (`python -m gateway.auth` mints one for testing) |
+| S2ST_JWT_SECRET | (empty) | HS256 secret (at least 32 bytes) of JWT session tokens your backend mints (`python -m gateway.identity` mints one for testing) |
 | S2ST_JWT_PUBLIC_KEY_FILE | (empty) | PEM public key (RSA: RS256, EC P-256: ES256) that JWT session tokens are checked against |
 | S2ST_JWT_JWKS_URL | (empty) | JWKS URL of an identity provider (https, or http on loopback); keys are chosen by the token's `kid` |
 | S2ST_JWT_JWKS_CACHE_SECONDS | 300 | how long a fetched JWKS is used before it is fetched again (an unknown `kid` fetches sooner) |
@@ -59,7 +59,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from gateway.auth import MIN_SECRET_BYTES, JwtSettings
+from gateway.identity.jwt_settings import MIN_SECRET_BYTES, JwtSettings
 from s2st.runtime.settings import FromEnviron, env, from_environ
 from s2st.v1.limits import MAX_CHUNK_BYTES
 

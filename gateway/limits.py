@@ -37,7 +37,7 @@ def per_ip_limiters(max_connections_per_ip: int, max_sessions_per_ip: int) -> di
 
 
 class ClientLimits(Protocol):
-    """Where a gateway process takes per-IP slots: its own counters, or the supervisor's (gateway/processes.py)."""
+    """Where a gateway process takes per-IP slots: its own counters, or the supervisor's (gateway/serving/processes.py)."""
 
     def hold(self, kind: LimitKind, ip: str) -> AbstractAsyncContextManager[bool]:
         """Yields False when ip already holds its maximum of `kind`; a slot taken is freed when the block ends."""

@@ -26,7 +26,7 @@ class GatewayMetrics:
         return cls(
             connections_total=Counter("s2st_gateway_connections", "WebSocket connections accepted",
                                       registry=registry),
-            # livesum: with several serving processes, /metrics adds up those alive (gateway/processes.py).
+            # livesum: with several serving processes, /metrics adds up those alive (gateway/serving/processes.py).
             active_connections=Gauge("s2st_gateway_active_connections", "Open WebSocket connections",
                                      registry=registry, multiprocess_mode="livesum"),
             active_sessions=Gauge("s2st_gateway_active_sessions", "Sessions relayed to a worker now",

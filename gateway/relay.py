@@ -5,7 +5,7 @@ Data path: socket -> ``_receive_frames`` -> protocol.py (frame -> message -> req
 -> protocol.py (response -> ServerFrame) -> bounded outbound queue -> ``_send_frames`` -> socket. At most one session is
 active per socket (``SessionState``); a new ``start`` may follow ``ended``. Instead of a
 session, a socket may be a room's speaker or listener: room messages and a speaker's
-audio go to its ``RoomSeat`` (gateway/room_seat.py), and the room delivers its events
+audio go to its ``RoomSeat`` (gateway/rooms/seat.py), and the room delivers its events
 here as it does for every member.
 
 Whatever a client frame holds, handling it ends in a documented error event or,
@@ -27,7 +27,7 @@ import grpc
 from opentelemetry import trace
 from starlette.websockets import WebSocket
 
-from gateway.auth import Grant
+from gateway.identity.grant import Grant
 from gateway.config import GatewayConfig
 from gateway.limits import TokenBucket
 from gateway.metrics import GatewayMetrics
@@ -47,11 +47,11 @@ from gateway.protocol import (
     server_frame,
     status_error_event,
 )
-from gateway.room_seat import RoomSeat
-from gateway.rooms import RoomRegistry
+from gateway.rooms.seat import RoomSeat
+from gateway.rooms.room import RoomRegistry
 from gateway.sockets import OpenSockets
-from gateway.worker_client import SessionRefused, WorkerClient, session_frames
-from gateway.worker_writes import CoalescingWriter
+from gateway.worker.client import SessionRefused, WorkerClient, session_frames
+from gateway.worker.writes import CoalescingWriter
 from s2st.runtime.tracing import TRANSLATE_SPAN
 from s2st.v1 import translation_pb2 as pb
 
@@ -131,7 +131,7 @@ class SocketRelay:
     def has_session(self) -> bool:
         return self._state is not SessionState.IDLE or self._seat.active
 
-    # A room's member (gateway/rooms.py)
+    # A room's member (gateway/rooms/room.py)
 
     def deliver(self, frame: Frame) -> None:
         self._send(frame)

@@ -12,8 +12,10 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-from gateway.auth import UNRESTRICTED, Authenticator, Grant, JwtSettings
-from gateway.jwt_tokens import InvalidToken, grant_from_claims, mint_token, signing_algorithm
+from gateway.identity.authenticator import Authenticator
+from gateway.identity.grant import UNRESTRICTED, Grant
+from gateway.identity.jwt_settings import JwtSettings
+from gateway.identity.jwt_tokens import InvalidToken, grant_from_claims, mint_token, signing_algorithm
 from gateway.limits import LocalClientLimits, PerClientLimiter, TokenBucket
 from gateway.protocol import (
     MAX_TEXT_FRAME_BYTES,
@@ -275,7 +277,7 @@ async def test_a_token_must_match_the_configured_key_audience_issuer_and_expiry(
 
 
 def test_the_mint_tool_writes_the_claims_and_the_key_id_it_is_given_and_no_others():
-    """`python -m gateway.auth` (README: S2ST_JWT_SECRET) mints test tokens: what it was asked for, nothing more."""
+    """`python -m gateway.identity` (README: S2ST_JWT_SECRET) mints test tokens: what it was asked for, nothing more."""
     token = mint_token("s" * 32, 60, subject="booth-3", kid="k1", now=1_000_000)
     assert jwt.get_unverified_header(token)["kid"] == "k1"
     assert jwt.decode(token, options={"verify_signature": False}) == {

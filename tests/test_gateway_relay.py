@@ -14,7 +14,7 @@ import websockets
 from harness.servers import free_port, running, start_gateway, start_worker
 from harness.wsclient import ProtocolClient, connect
 
-from gateway.jwt_tokens import mint_token
+from gateway.identity.jwt_tokens import mint_token
 
 FRAME_BYTES = 640  # 20 ms at 16 kHz
 

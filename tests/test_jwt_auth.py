@@ -25,9 +25,11 @@ from hypothesis import strategies as st
 from harness.servers import GATEWAY_PROCESSES, REPO_ROOT, free_port, running, start_gateway
 from harness.wsclient import ProtocolClient, connect
 
-from gateway.auth import Authenticator, Grant, JwtSettings
-from gateway.jwks import MIN_REFETCH_SECONDS
-from gateway.jwt_tokens import MAX_TOKEN_CHARS, mint_token
+from gateway.identity.authenticator import Authenticator
+from gateway.identity.grant import Grant
+from gateway.identity.jwt_settings import JwtSettings
+from gateway.identity.jwks import MIN_REFETCH_SECONDS
+from gateway.identity.jwt_tokens import MAX_TOKEN_CHARS, mint_token
 
 SECRET = "jwt-test-secret-0123456789-0123456789"
 RSA_KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
@@ -199,7 +201,7 @@ async def test_the_subject_is_the_client_label_in_the_workers_log(jwt_gateway, e
 
 def test_the_mint_command_makes_tokens_the_gateway_accepts(tmp_path):
     env = {**os.environ, "S2ST_JWT_SECRET": SECRET}
-    minted = subprocess.run([sys.executable, "-m", "gateway.auth", "--sub", "ops", "--target", "spa",
+    minted = subprocess.run([sys.executable, "-m", "gateway.identity", "--sub", "ops", "--target", "spa",
                              "--max-seconds", "30", "--role", "speaker"],
                             cwd=REPO_ROOT, env=env, capture_output=True, text=True, check=True).stdout.strip()
     grant = asyncio.run(Authenticator(jwt_settings=JwtSettings(secret=SECRET)).grant(minted))

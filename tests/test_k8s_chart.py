@@ -402,7 +402,7 @@ def test_the_control_plane_may_call_the_metrics_adapter_through_the_firewall(gke
 @pytest.mark.parametrize("variant", ["gke", "cpu"])
 def test_gateways_know_each_other_by_name_for_rooms_and_only_gateways_reach_the_peer_port(variant, request):
     """A room lives on one gateway pod: its id starts with the pod's name, and a gateway relays room
-    sockets to the pod named, through the StatefulSet's headless Service (gateway/room_routing.py)."""
+    sockets to the pod named, through the StatefulSet's headless Service (gateway/rooms/routing.py)."""
     objects = request.getfixturevalue(variant)
     gateways = workload(objects, "gateway")
     gateway = container(objects, "gateway")

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from PIL import Image
 
-from gateway.qr import MAX_TEXT_CHARS, link_problem
+from gateway.rooms.qr import MAX_TEXT_CHARS, link_problem
 from harness.servers import Gateway, running, start_gateway
 
 LINK = "http://127.0.0.1:8080/?room=3f9c1b2a0d4e5f60718293a4b5c6d7e8&listen=Zm9vYmFyYmF6cXV4cXV1eA&langs=eng,fra"

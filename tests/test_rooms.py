@@ -25,9 +25,9 @@ from harness.servers import Gateway, Worker, free_port, running, start_gateway, 
 from harness.speech import SENTENCES, read_pcm, speak
 from harness.wsclient import RECEIVE_TIMEOUT_S, ProtocolClient, connect
 
-from gateway.jwt_tokens import mint_token
+from gateway.identity.jwt_tokens import mint_token
 from gateway.config import GatewayConfig
-from gateway.room_routing import CLIENT_ADDRESS_HEADER, PEER_TOKEN_HEADER, RoomRouting
+from gateway.rooms.routing import CLIENT_ADDRESS_HEADER, PEER_TOKEN_HEADER, RoomRouting
 
 FRAME_BYTES = 640  # 20 ms at 16 kHz
 GRACE_SECONDS = 3

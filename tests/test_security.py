@@ -16,7 +16,7 @@ from harness.polling import until
 from harness.servers import REPO_ROOT, running, start_gateway, start_worker
 from harness.wsclient import ProtocolClient, connect, returned_audio
 
-from gateway.jwt_tokens import mint_token
+from gateway.identity.jwt_tokens import mint_token
 from s2st.v1 import translation_pb2 as pb
 from s2st.v1 import translation_pb2_grpc as pb_grpc
 

@@ -1,4 +1,4 @@
-"""Per-IP limits shared by a multi-process gateway (gateway/shared_limits.py), over real socket pairs."""
+"""Per-IP limits shared by a multi-process gateway (gateway/serving/shared_limits.py), over real socket pairs."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import socket
 
 from harness.polling import until
 
-from gateway.shared_limits import LimitsTable, SharedClientLimits
+from gateway.serving.shared_limits import LimitsTable, SharedClientLimits
 
 IP = "203.0.113.7"
 

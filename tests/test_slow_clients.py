@@ -89,7 +89,7 @@ def test_what_waits_for_a_client_is_bounded_in_bytes_whatever_the_frame_count(ec
 
 
 async def test_room_listeners_that_do_not_read_give_back_their_slots_and_sockets(echo_worker, server_logs):
-    """Some of them reach the room through the other serving process, which relays them (gateway/room_routing.py)."""
+    """Some of them reach the room through the other serving process, which relays them (gateway/rooms/routing.py)."""
     env = {**SLOW_CLIENT_ENV, "S2ST_MAX_CONNECTIONS_PER_IP": "4"}
     with running(start_gateway(echo_worker.address, env, log_dir=server_logs)) as gateway:
         async with connect(gateway.ws_url) as ws:

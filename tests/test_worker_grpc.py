@@ -15,7 +15,7 @@ from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 from harness.polling import until
 from harness.servers import running, start_worker, worker_serving
 
-from gateway.worker_client import KEEPALIVE_PING_MS
+from gateway.worker.client import KEEPALIVE_PING_MS
 from inference.server import SERVICE_NAME
 from s2st.v1 import translation_pb2 as pb
 from s2st.v1 import translation_pb2_grpc as pb_grpc

@@ -1,11 +1,11 @@
-"""gateway/worker_status.py over a real call to a real worker: the status a write racing the stream's end hides."""
+"""gateway/worker/status.py over a real call to a real worker: the status a write racing the stream's end hides."""
 
 from __future__ import annotations
 
 import grpc
 from harness.servers import running, start_worker
 
-from gateway.worker_status import LOST_TO_A_WRITE, keep_stated_status, keep_worker_status, worker_error
+from gateway.worker.status import LOST_TO_A_WRITE, keep_stated_status, keep_worker_status, worker_error
 from s2st.v1 import translation_pb2 as pb
 from s2st.v1 import translation_pb2_grpc as pb_grpc
 

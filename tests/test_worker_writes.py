@@ -1,4 +1,4 @@
-"""The gateway's writes to a worker stream (gateway/worker_writes.py) over a real gRPC call on loopback.
+"""The gateway's writes to a worker stream (gateway/worker/writes.py) over a real gRPC call on loopback.
 
 The server here records every request message as it arrives (a recorder, not a worker: what is checked
 is what crosses the transport).
@@ -13,7 +13,7 @@ import grpc
 import pytest
 
 from gateway.protocol import audio_request
-from gateway.worker_writes import CoalescingWriter
+from gateway.worker.writes import CoalescingWriter
 from s2st.v1 import translation_pb2 as pb
 from s2st.v1 import translation_pb2_grpc as pb_grpc
 from s2st.v1.limits import MAX_CHUNK_BYTES

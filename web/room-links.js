@@ -72,5 +72,5 @@ export async function fetchApi(name) {
   return body;
 }
 
-// The QR code of a link (gateway/qr.py draws it as SVG).
+// The QR code of a link (gateway/rooms/qr.py draws it as SVG).
 export const qrCodeUrl = (link) => apiUrl("qr.svg", { text: link });

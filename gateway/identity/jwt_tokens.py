@@ -1,7 +1,7 @@
 """JWT session tokens: checking them (HS256, RS256/ES256 by public key or JWKS), reading their grant, minting them.
 
-Imported only when a S2ST_JWT_* key is configured (gateway/auth.py); its `main` is
-`python -m gateway.auth`, which mints a token for testing.
+Imported only when a S2ST_JWT_* key is configured (authenticator.py); its `main` is
+`python -m gateway.identity`, which mints a token for testing.
 """
 
 from __future__ import annotations
@@ -19,8 +19,9 @@ import jwt
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.serialization import load_pem_private_key, load_pem_public_key
 
-from gateway.auth import ROOM_ROLES, Grant, JwtSettings
-from gateway.jwks import JwksKeys
+from gateway.identity.grant import ROOM_ROLES, Grant
+from gateway.identity.jwks import JwksKeys
+from gateway.identity.jwt_settings import JwtSettings
 from gateway.protocol import utf8_size
 from s2st.v1.limits import MAX_CLIENT_LABEL_BYTES, MAX_LANGUAGE_CODE_BYTES
 
@@ -35,7 +36,7 @@ NUMERIC_DATE_CLAIMS = ("exp", "nbf", "iat")
 # gRPC deadline of now + 1e10 s overflows int64 nanoseconds and would end the session at once.
 MAX_SESSION_SECONDS_SCOPE = 365 * 86_400.0
 
-log = logging.getLogger("gateway.jwt_tokens")
+log = logging.getLogger("gateway.identity.jwt_tokens")
 
 
 class InvalidToken(ValueError):
@@ -186,14 +187,17 @@ def main() -> None:
     parser.add_argument("--key", type=Path, help="PEM private key (RS256/ES256); default: HS256 with S2ST_JWT_SECRET")
     parser.add_argument("--kid", help="key id header, for keys published in a JWKS")
     args = parser.parse_args()
+    try:
+        settings = JwtSettings.from_environ(os.environ)
+    except ValueError as exc:  # the gateway would refuse these settings too
+        raise SystemExit(str(exc)) from None
     if args.key:
         key: Any = load_pem_private_key(args.key.read_bytes(), password=None)
-    elif not (key := os.environ.get("S2ST_JWT_SECRET", "")):
+    elif not (key := settings.secret):
         raise SystemExit("set S2ST_JWT_SECRET to the gateway's secret, or pass --key")
     scopes = {"target_languages": args.target, "engines": args.engine, "max_session_seconds": args.max_seconds,
               "room": args.room or None, "room_role": args.role}
-    print(mint_token(key, args.ttl, os.environ.get("S2ST_JWT_AUDIENCE", "s2st"), subject=args.sub,
-                     issuer=os.environ.get("S2ST_JWT_ISSUER", ""), kid=args.kid,
+    print(mint_token(key, args.ttl, settings.audience, subject=args.sub, issuer=settings.issuer, kid=args.kid,
                      scopes={name: value for name, value in scopes.items() if value is not None}))
 
 

@@ -23,7 +23,7 @@ from contextlib import asynccontextmanager
 
 from gateway.limits import LimitKind, per_ip_limiters
 
-log = logging.getLogger("gateway.shared_limits")
+log = logging.getLogger("gateway.serving.shared_limits")
 
 
 class LimitsTable:

@@ -36,13 +36,13 @@ from websockets.asyncio.client import ClientConnection, connect
 from gateway.config import GATEWAY_NAME, GatewayConfig
 from gateway.outbound import CLOSE_SLOW_CLIENT, SLOW_CLIENT_REASON, OutboundQueue, flush, send_frames
 
-log = logging.getLogger("gateway.room_routing")
+log = logging.getLogger("gateway.rooms.routing")
 
 CLIENT_ADDRESS_HEADER = "x-s2st-client-address"
 PEER_TOKEN_HEADER = "x-s2st-peer-token"  # S2ST_GATEWAY_PEER_TOKEN, from a gateway handing a socket to a peer
 FORWARDED_HEADERS = ("authorization", "user-agent")
 CONNECT_TIMEOUT_SECONDS = 5.0
-MAX_FRAME_BYTES = 1 << 20  # as the public side (gateway/serving.py)
+MAX_FRAME_BYTES = 1 << 20  # as the public side (gateway/serving/server.py)
 CLOSE_NORMAL, CLOSE_NO_STATUS, CLOSE_ABNORMAL, CLOSE_INTERNAL_ERROR = 1000, 1005, 1006, 1011
 PROCESS_INDEX = re.compile(r"[0-9]{1,3}")
 

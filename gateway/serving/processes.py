@@ -2,13 +2,13 @@
 
 The supervisor binds the port once and hands the listening socket to each serving
 process (the kernel gives each new connection to one of them); it keeps the per-IP
-limits for all of them (gateway/shared_limits.py), serves /metrics summed across
+limits for all of them (gateway/serving/shared_limits.py), serves /metrics summed across
 them (prometheus_client's multiprocess mode), restarts a process that dies, and on
-SIGTERM or SIGINT lets every process drain its sessions (gateway/serving.py) before
+SIGTERM or SIGINT lets every process drain its sessions (gateway/serving/server.py) before
 it exits; if it dies without that (kill -9), the kernel kills its processes at once
 (a parent-death signal), so the port is free for the next gateway. What stays per
 process: open sockets and their sessions, rooms (a room socket that reaches another
-process is relayed to the room's: gateway/room_routing.py), the worker channel, the
+process is relayed to the room's: gateway/rooms/routing.py), the worker channel, the
 audio rate limit of each socket (which is per socket anyway).
 """
 
@@ -30,14 +30,14 @@ from pathlib import Path
 from prometheus_client import CollectorRegistry, multiprocess, start_http_server
 
 from gateway.config import GatewayConfig
-from gateway.room_routing import RoomRouting
-from gateway.serving import listen_tcp, serve
-from gateway.shared_limits import LimitsTable, SharedClientLimits
+from gateway.rooms.routing import RoomRouting
+from gateway.serving.server import listen_tcp, serve
+from gateway.serving.shared_limits import LimitsTable, SharedClientLimits
 from gateway.sockets import CLOSE_WAIT_SECONDS
 from s2st.runtime.logs import configure_logging
 from s2st.runtime.tracing import configure_tracing
 
-log = logging.getLogger("gateway.processes")
+log = logging.getLogger("gateway.serving.processes")
 
 MULTIPROC_DIR_VARIABLE = "PROMETHEUS_MULTIPROC_DIR"  # prometheus_client's own name for it
 RESTART_DELAY_SECONDS = 1.0  # a process that keeps dying is restarted at most this often

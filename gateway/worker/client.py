@@ -12,10 +12,10 @@ from typing import Any
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from gateway.auth import Grant
+from gateway.identity.grant import Grant
 from gateway.config import GatewayConfig
 from gateway.protocol import ProtocolError, Start, error_event, server_frame, status_error_event
-from gateway.worker_status import keep_stated_status, keep_worker_status, worker_error
+from gateway.worker.status import keep_stated_status, keep_worker_status, worker_error
 from s2st.runtime.tracing import trace_metadata
 from s2st.v1 import translation_pb2 as pb
 from s2st.v1 import translation_pb2_grpc as pb_grpc
@@ -172,7 +172,7 @@ class WorkerClient:
 async def session_frames(call: grpc.aio.StreamStreamCall,
                          ) -> AsyncIterator[tuple[pb.TranslateResponse, dict[str, Any] | bytes | None]]:
     """A session's responses with their client frames, until the worker's end; AioRpcError when the call fails
-    (with the worker's status: gateway/worker_status.py)."""
+    (with the worker's status: gateway/worker/status.py)."""
     while True:
         try:
             response = await _read(call)

@@ -15,7 +15,7 @@ import segno
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from gateway.auth import Authenticator, bearer_token
+from gateway.identity.authenticator import Authenticator, bearer_token
 
 MAX_TEXT_CHARS = 512  # a listener link is about 100; room for a token in it
 QR_ERROR_CORRECTION = "m"  # 15 % of the code may be damaged or covered and it still reads

@@ -33,10 +33,10 @@ from websockets.http11 import MAX_LINE_LENGTH, MAX_NUM_HEADERS
 from gateway.app import create_app
 from gateway.config import GatewayConfig
 from gateway.limits import ClientLimits
-from gateway.room_routing import RoomRouting
+from gateway.rooms.routing import RoomRouting
 from gateway.sockets import OpenSockets
 
-log = logging.getLogger("gateway.serving")
+log = logging.getLogger("gateway.serving.server")
 
 # Frames beyond this are refused by the WebSocket layer itself (close 1009);
 # smaller over-limit audio frames get a `frame_too_large` error event instead.
@@ -47,7 +47,7 @@ LISTEN_BACKLOG = 2048
 def serve(config: GatewayConfig, listener: socket.socket | None = None, limits: ClientLimits | None = None,
           routing: RoomRouting | None = None) -> None:
     """Serve until SIGTERM or SIGINT (then drain): on config.host:port, or on `listener` shared with other processes;
-    also where other processes or gateways hand over room sockets (gateway/room_routing.py)."""
+    also where other processes or gateways hand over room sockets (gateway/rooms/routing.py)."""
     routing = routing or RoomRouting.of(config)
     sockets = OpenSockets()
     server = DrainingServer(uvicorn.Config(

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from typing import Literal
 
-from gateway.auth import Grant
+from gateway.identity.grant import Grant
 from gateway.protocol import (
     CheckLink,
     CreateRoom,
@@ -20,7 +20,7 @@ from gateway.protocol import (
     Speak,
     Stop,
 )
-from gateway.rooms import Member, Room, RoomRegistry
+from gateway.rooms.room import Member, Room, RoomRegistry
 
 Role = Literal["", "speaker", "listener"]
 
@@ -96,7 +96,7 @@ class RoomSeat:
 
     def _hold_to_session_length(self) -> None:
         """A seat taken with `speak` or `join` lasts the token's max_session_seconds at most, as a session does
-        (a room's creator is bounded by the room's own deadline: gateway/rooms.py)."""
+        (a room's creator is bounded by the room's own deadline: gateway/rooms/room.py)."""
         if self._grant.max_session_seconds is not None:
             self._time_limit = asyncio.get_running_loop().call_later(self._grant.max_session_seconds, self._time_up)
 

@@ -25,15 +25,15 @@ from typing import Any, Protocol
 
 import grpc
 
-from gateway.auth import Grant
+from gateway.identity.grant import Grant
 from gateway.config import GatewayConfig
 from gateway.metrics import GatewayMetrics
 from gateway.protocol import AUDIO_HEADER, CreateRoom, ProtocolError, audio_request, error_event
-from gateway.worker_client import SessionRefused, WorkerClient, session_frames
-from gateway.worker_writes import CoalescingWriter
+from gateway.worker.client import SessionRefused, WorkerClient, session_frames
+from gateway.worker.writes import CoalescingWriter
 from s2st.v1 import translation_pb2 as pb
 
-log = logging.getLogger("gateway.rooms")
+log = logging.getLogger("gateway.rooms.room")
 
 HISTORY_SEGMENTS = 1000  # finals kept per room and per language for listeners who join late
 COUNTS_INTERVAL_SECONDS = 0.5  # listener counts reach the speaker at most this often
@@ -563,7 +563,7 @@ class Room:
 
 
 class RoomRegistry:
-    """The rooms of this gateway process, by id; a room id starts with where it lives (gateway/room_routing.py)."""
+    """The rooms of this gateway process, by id; a room id starts with where it lives (gateway/rooms/routing.py)."""
 
     def __init__(self, config: GatewayConfig, metrics: GatewayMetrics, workers: Callable[[], WorkerClient],
                  id_prefix: str = "0") -> None:
