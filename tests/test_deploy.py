@@ -363,6 +363,8 @@ def test_secrets_never_travel_in_instance_metadata_nor_in_container_environments
     # Who may read them in Secret Manager: tests/test_terraform_secrets.py.
     script = deploy_script()
     assert "gcloud secrets versions access latest --secret=\"$1\"" in script
+    for key in ("grafana-admin-password", "jwt-secret"):  # each by the id the secrets module gives it (SECRET_STUB)
+        assert f"secret 's2st-{key}' > /opt/s2st/secrets/" in script, key
     assert not re.search(r"<<\s*[A-Z]+\s*$", startup_script(), re.M)  # no unquoted heredoc expanding `$` in values
     env_lines = script.split("} > compose/.env")[0].rsplit("{", 1)[1]
     assert "SECRET" not in env_lines.replace("SECRETS_DIR", "") and "PASSWORD" not in env_lines
