@@ -6,9 +6,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import hcl2
 import pytest
-from tests.harness.terraform import Root
+from harness.terraform import Root
 
 TERRAFORM = Path(__file__).resolve().parent.parent / "terraform"
 MODULE = Root(TERRAFORM / "modules" / "secrets")
@@ -20,19 +19,10 @@ CALLERS = {
 }
 
 
-def blocks(directory: Path, kind: str) -> list[dict]:
-    """Every top-level `kind` block of a directory's .tf files (tests/harness/terraform.py reads no module or
-    terraform blocks)."""
-    options = hcl2.SerializationOptions(with_comments=False, explicit_blocks=False, strip_string_quotes=True)
-    return [block for path in sorted(directory.glob("*.tf"))
-            for block in hcl2.loads(path.read_text(), serialization_options=options).get(kind, [])]
-
-
 def secrets_call(root: Root) -> dict:
-    calls = [block["secrets"] for block in blocks(root.directory, "module") if "secrets" in block]
-    assert len(calls) == 1, calls
-    assert (root.directory / calls[0]["source"]).resolve() == MODULE.directory
-    return calls[0]
+    call = root.modules["secrets"]
+    assert (root.directory / call["source"]).resolve() == MODULE.directory
+    return call
 
 
 @pytest.mark.parametrize("caller", CALLERS)
@@ -72,8 +62,8 @@ def test_state_from_before_the_module_moves_to_it_instead_of_being_replaced(call
 
 
 def test_the_terraform_and_provider_versions_are_stated_once_for_both_roots():
-    required = blocks(MODULE.directory, "terraform")
+    required = MODULE.settings
     assert required == [{"required_version": ">= 1.5",
                          "required_providers": [{"google": {"source": "hashicorp/google", "version": "~> 6.0"}}]}]
     for root, *_ in CALLERS.values():  # a root's own constraint could only repeat or contradict the module's
-        assert blocks(root.directory, "terraform") == [], root.directory
+        assert root.settings == [], root.directory
