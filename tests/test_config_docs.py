@@ -36,3 +36,15 @@ def test_a_value_that_does_not_parse_names_its_variable(variable, value):
 
     with pytest.raises(ValueError, match=variable):
         WorkerConfig.from_environ({variable: value})
+
+
+def test_each_engine_is_built_from_its_own_settings_in_the_environment():
+    """The worker builds its engine by name from the environment: an engine reads its settings class's variables
+    (a value that does not parse stops it, naming the variable), and echo, which has none, reads nothing."""
+    from inference.engines import create_engine
+
+    seamless = create_engine("seamless", {"S2ST_SEAMLESS_VOCODER": "tiny_vocoder", "S2ST_SEAMLESS_DTYPE": "fp32"})
+    assert seamless.model_id.endswith("+ tiny_vocoder, fp32)")
+    with pytest.raises(ValueError, match="S2ST_LITE_THREADS"):
+        create_engine("lite", {"S2ST_LITE_THREADS": "two"})
+    assert create_engine("echo", {"S2ST_LITE_THREADS": "two"}).model_id == "echo (no model)"
