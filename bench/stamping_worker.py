@@ -6,7 +6,7 @@
 that receives the transcript subtracts the stamp from its own clock (same machine)
 and gets the latency from the worker's event to its socket. When a stream ends the
 worker prints how many stamps it emitted, so a benchmark can count lost events.
-Run it with `python -m bench.stamping_worker` (port from S2ST_GRPC_PORT), or start
+Run it with `python -m bench.stamping_worker` (port from S2ST_GRPC_PORT, read as the worker reads it), or start
 it with `start_stamping_worker`.
 """
 
@@ -27,6 +27,7 @@ from grpc_health.v1.health import aio as health_aio
 from harness.servers import Worker, free_port, spawn_server, wait_until_ready, worker_serving
 
 from gateway.worker.client import SERVICE_NAME
+from inference.config import WorkerConfig
 
 from s2st.v1 import translation_pb2 as pb
 from s2st.v1 import translation_pb2_grpc as pb_grpc
@@ -103,4 +104,4 @@ def start_stamping_worker(log_dir: Path | None = None) -> Worker:
 
 
 if __name__ == "__main__":
-    asyncio.run(serve(int(os.environ["S2ST_GRPC_PORT"])))
+    asyncio.run(serve(WorkerConfig.from_environ(os.environ).grpc_port))

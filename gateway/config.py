@@ -58,9 +58,10 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 
 from gateway.identity.jwt_settings import MIN_SECRET_BYTES, JwtSettings
-from s2st.runtime.settings import FromEnviron, env, from_environ
+from s2st.runtime.settings import FromEnviron, env
 from s2st.v1.limits import MAX_CHUNK_BYTES
 
 GATEWAY_NAME = re.compile(r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?")  # a DNS label, as a pod's name is
@@ -111,6 +112,10 @@ class GatewayConfig(FromEnviron):
     worker_token: str = env("S2ST_WORKER_TOKEN", "")
     web_dir: Path = env("S2ST_WEB_DIR", DEFAULT_WEB_DIR)
     log_level: str = env("S2ST_LOG_LEVEL", "INFO")
+    removed_variables: ClassVar[Mapping[str, str]] = {
+        "S2ST_SESSION_TOKEN_SECRET": "session tokens are JWTs now. Set S2ST_JWT_SECRET and mint HS256 JWTs "
+                                     "(docs/deploy.md, 'Session tokens')",
+    }
 
     def __repr__(self) -> str:  # never print secrets into logs
         return f"GatewayConfig(host={self.host!r}, port={self.port}, worker_target={self.worker_target!r})"
@@ -149,12 +154,4 @@ class GatewayConfig(FromEnviron):
     def process_count(self) -> int:
         """Serving processes to run: S2ST_GATEWAY_PROCESSES, with 0 as the cores this process may use."""
         return self.processes or len(os.sched_getaffinity(0))
-
-    @classmethod
-    def from_environ(cls, environ: Mapping[str, str]) -> GatewayConfig:
-        """Read the S2ST_* variables; unset ones keep the defaults above."""
-        if "S2ST_SESSION_TOKEN_SECRET" in environ:
-            raise ValueError("S2ST_SESSION_TOKEN_SECRET is gone: session tokens are JWTs now. Set S2ST_JWT_SECRET "
-                             "and mint HS256 JWTs (docs/deploy.md, 'Session tokens')")
-        return from_environ(cls, environ)
 

@@ -18,7 +18,7 @@ from pathlib import Path
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = Path(__file__).resolve().parent.parent
 STARTUP_TIMEOUT_S = 120.0
 STOP_TIMEOUT_S = 15.0
 GATEWAY_PROCESSES = 2  # the suite runs the multi-process gateway (a supervisor and two serving processes)

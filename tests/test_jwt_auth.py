@@ -210,7 +210,8 @@ def test_the_mint_command_makes_tokens_the_gateway_accepts(tmp_path):
 
 
 @pytest.mark.parametrize("env, message", [
-    ({"S2ST_SESSION_TOKEN_SECRET": "old"}, "S2ST_SESSION_TOKEN_SECRET is gone"),
+    ({"S2ST_SESSION_TOKEN_SECRET": "old"},
+     "S2ST_SESSION_TOKEN_SECRET is gone: session tokens are JWTs now. Set S2ST_JWT_SECRET"),
     ({"S2ST_JWT_SECRET": "short"}, "at least 32 bytes"),
     ({"S2ST_JWT_JWKS_URL": "http://idp.example/jwks"}, "must be https://"),
 ], ids=["old secret", "short secret", "plain-http JWKS"])

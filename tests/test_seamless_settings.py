@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from inference.engines.seamless.bake import model_cards
 from inference.engines.seamless.settings import SeamlessSettings
 
 
@@ -21,3 +22,13 @@ def test_settings_come_from_the_environment():
     settings = SeamlessSettings.from_environ({"S2ST_SEAMLESS_DEVICE": "cuda:1", "S2ST_SEAMLESS_DTYPE": "fp32",
                                               "S2ST_SEAMLESS_DECISION_THRESHOLD": "0.7"})
     assert (settings.device, settings.dtype, settings.decision_threshold) == ("cuda:1", "fp32", 0.7)
+
+
+def test_the_image_bakes_the_model_cards_the_worker_then_loads():
+    """bake.py reads its variables itself (it runs before our code is in the image): the worker's, the same defaults."""
+    named = {"S2ST_SEAMLESS_UNITY_MODEL": "unity", "S2ST_SEAMLESS_MONOTONIC_DECODER": "decoder",
+             "S2ST_SEAMLESS_VOCODER": "vocoder"}
+    for environ in ({}, named):
+        settings = SeamlessSettings.from_environ(environ)
+        assert model_cards(environ) == (settings.unity_model, settings.monotonic_decoder, settings.vocoder)
+    assert model_cards({}) == ("seamless_streaming_unity", "seamless_streaming_monotonic_decoder", "vocoder_v2")

@@ -16,8 +16,11 @@ import abc
 import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 import numpy as np
+
+from s2st.runtime.settings import FromEnviron
 
 ENGINE_SAMPLE_RATE = 16_000
 """Sample rate (Hz) of the audio every engine receives."""
@@ -176,11 +179,15 @@ class Engine(abc.ABC):
 
     name: str
     supported_options: frozenset[str] = frozenset()  # names from inference/engines/options.py
+    # The engine's settings dataclass, its only constructor argument; None: the engine has no settings.
+    settings_class: ClassVar[type[FromEnviron] | None] = None
 
     @classmethod
-    @abc.abstractmethod
     def from_environ(cls, environ: Mapping[str, str]) -> Engine:
-        """Build the engine from its documented environment variables."""
+        """Build the engine from its settings class's environment variables."""
+        if cls.settings_class is None:
+            return cls()
+        return cls(cls.settings_class.from_environ(environ))  # type: ignore[call-arg]  # each engine's __init__
 
     @abc.abstractmethod
     def load(self) -> None:

@@ -6,8 +6,6 @@ voice detection and no model. Every language code is accepted as it is.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 import numpy as np
 
 from inference.audio import samples_to_ms
@@ -65,10 +63,6 @@ class EchoEngine(Engine):
     """No model: what goes in comes out, at the engine sample rate."""
 
     name = "echo"
-
-    @classmethod
-    def from_environ(cls, environ: Mapping[str, str]) -> EchoEngine:
-        return cls()
 
     def load(self) -> None:
         """Nothing to load."""

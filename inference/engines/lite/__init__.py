@@ -12,7 +12,6 @@ Settings: inference/engines/lite/settings.py; details: docs/lite-engine.md.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
 
 import numpy as np
 
@@ -49,14 +48,12 @@ class LiteEngine(Engine):
     name = "lite"
     supported_options = frozenset({GLOSSARY})
 
+    settings_class = LiteSettings
+
     def __init__(self, settings: LiteSettings) -> None:
         self._settings = settings
         self._runtime: LiteRuntime | None = None
         self._model_label = "whisper (not loaded)"
-
-    @classmethod
-    def from_environ(cls, environ: Mapping[str, str]) -> LiteEngine:
-        return cls(LiteSettings.from_environ(environ))
 
     def load(self) -> None:
         settings = self._settings

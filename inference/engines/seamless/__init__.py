@@ -12,7 +12,6 @@ docs/seamless.md; settings in inference/engines/seamless/settings.py.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
 import numpy as np
 
 from inference.audio import samples_to_ms
@@ -58,16 +57,14 @@ class SeamlessEngine(Engine):
 
     name = "seamless"
 
+    settings_class = SeamlessSettings
+
     def __init__(self, settings: SeamlessSettings) -> None:
         self._settings = settings
         self._agents: SeamlessAgents | None = None
         self._segment_classes: SegmentClasses | None = None
         self._languages = ModelLanguages(text=(), speech=())
         self._runner: LockstepScheduler | SerialRunner | None = None
-
-    @classmethod
-    def from_environ(cls, environ: Mapping[str, str]) -> SeamlessEngine:
-        return cls(SeamlessSettings.from_environ(environ))
 
     def load(self) -> None:
         from simuleval.data.segments import EmptySegment, SpeechSegment, TextSegment

@@ -17,12 +17,28 @@ fp32 on the CPU (upstream loads fp16 only on a GPU): the build needs about
 silero-vad package (building upstream's VAD agent would call torch.hub).
 
 Card names come from the same variables the worker reads (defaults: upstream's).
+This script cannot use the worker's settings reader (s2st.runtime.settings): the
+image has none of our code yet. So the three defaults live here, SeamlessSettings
+takes them from here, and a test holds model_cards to what SeamlessSettings reads.
 """
 
 from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Mapping
+
+# The defaults of S2ST_SEAMLESS_UNITY_MODEL, S2ST_SEAMLESS_MONOTONIC_DECODER and S2ST_SEAMLESS_VOCODER.
+UNITY_MODEL = "seamless_streaming_unity"
+MONOTONIC_DECODER = "seamless_streaming_monotonic_decoder"
+VOCODER = "vocoder_v2"
+
+
+def model_cards(environ: Mapping[str, str]) -> tuple[str, str, str]:
+    """The UnitY, monotonic-decoder and vocoder cards the worker loads with this environment."""
+    return (environ.get("S2ST_SEAMLESS_UNITY_MODEL", UNITY_MODEL),
+            environ.get("S2ST_SEAMLESS_MONOTONIC_DECODER", MONOTONIC_DECODER),
+            environ.get("S2ST_SEAMLESS_VOCODER", VOCODER))
 
 
 def main() -> None:
@@ -31,9 +47,7 @@ def main() -> None:
     from seamless_communication.streaming.agents.seamless_streaming_s2st import SeamlessStreamingS2STJointVADAgent
     from simuleval.options import general_parser
 
-    unity = os.environ.get("S2ST_SEAMLESS_UNITY_MODEL", "seamless_streaming_unity")
-    decoder = os.environ.get("S2ST_SEAMLESS_MONOTONIC_DECODER", "seamless_streaming_monotonic_decoder")
-    vocoder = os.environ.get("S2ST_SEAMLESS_VOCODER", "vocoder_v2")
+    unity, decoder, vocoder = model_cards(os.environ)
     parser = general_parser()
     SeamlessStreamingS2STJointVADAgent.add_args(parser)
     args, unknown = parser.parse_known_args([

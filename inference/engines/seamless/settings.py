@@ -38,6 +38,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from inference.audio import SILERO_WINDOW_SAMPLES
+from inference.engines.seamless.bake import MONOTONIC_DECODER, UNITY_MODEL, VOCODER
 from s2st.runtime.settings import FromEnviron, env
 
 SAMPLE_RATE = 16_000  # the w2v-BERT encoder's input and vocoder_v2's output rate
@@ -47,9 +48,10 @@ SAMPLE_RATE = 16_000  # the w2v-BERT encoder's input and vocoder_v2's output rat
 class SeamlessSettings(FromEnviron):
     device: str = env("S2ST_SEAMLESS_DEVICE", "cuda:0")
     dtype: str = env("S2ST_SEAMLESS_DTYPE", "fp16")
-    unity_model: str = env("S2ST_SEAMLESS_UNITY_MODEL", "seamless_streaming_unity")
-    monotonic_decoder: str = env("S2ST_SEAMLESS_MONOTONIC_DECODER", "seamless_streaming_monotonic_decoder")
-    vocoder: str = env("S2ST_SEAMLESS_VOCODER", "vocoder_v2")
+    # The model cards' defaults are the image's bake script's: it runs before this code is in the image.
+    unity_model: str = env("S2ST_SEAMLESS_UNITY_MODEL", UNITY_MODEL)
+    monotonic_decoder: str = env("S2ST_SEAMLESS_MONOTONIC_DECODER", MONOTONIC_DECODER)
+    vocoder: str = env("S2ST_SEAMLESS_VOCODER", VOCODER)
     decision_threshold: float = env("S2ST_SEAMLESS_DECISION_THRESHOLD", 0.5)
     min_starting_wait_w2vbert: int = env("S2ST_SEAMLESS_MIN_STARTING_WAIT_W2VBERT", 192)
     max_len_a: int = env("S2ST_SEAMLESS_MAX_LEN_A", 0)

@@ -5,7 +5,9 @@ fields name their variable with ``env("S2ST_...", default)``; ``from_environ`` r
 the variables that are set, parsed by the field's type (str, int, float, bool,
 Path, or tuple[str, ...] from a comma list), and leaves the rest at their
 defaults. A field whose type is itself such a dataclass is read the same way.
-A value that does not parse is a ValueError naming the variable.
+A value that does not parse is a ValueError naming the variable. A variable that is
+gone is declared in the class's ``removed_variables`` (name: what replaced it): set,
+it is a ValueError, so a service configured the old way stops instead of ignoring it.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import os
 import typing
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 T = TypeVar("T")
 TRUE_WORDS = ("1", "true", "yes", "on")
@@ -29,6 +31,9 @@ def env(name: str, default: Any) -> Any:
 
 def from_environ(cls: type[T], environ: Mapping[str, str]) -> T:
     """An instance of the settings dataclass cls with every variable that is set in environ."""
+    for name, replacement in removed_variables(cls).items():
+        if name in environ:
+            raise ValueError(f"{name} is gone: {replacement}")
     types = typing.get_type_hints(cls)
     values: dict[str, Any] = {}
     for field in dataclasses.fields(cls):  # type: ignore[arg-type]
@@ -42,6 +47,9 @@ def from_environ(cls: type[T], environ: Mapping[str, str]) -> T:
 
 class FromEnviron:
     """Gives a settings dataclass its `from_environ(environ)` constructor."""
+
+    # Variables this class no longer reads, each with what replaced it: from_environ refuses them.
+    removed_variables: ClassVar[Mapping[str, str]] = {}
 
     @classmethod
     def from_environ(cls: type[T], environ: Mapping[str, str]) -> T:
@@ -59,6 +67,11 @@ def variables(cls: type) -> set[str]:
         elif "env" in field.metadata:
             names.add(field.metadata["env"])
     return names
+
+
+def removed_variables(cls: type) -> Mapping[str, str]:
+    """The variables a settings dataclass refuses (its ``removed_variables``), each with what replaced it."""
+    return getattr(cls, "removed_variables", {})
 
 
 def _parse(kind: Any, text: str, name: str) -> Any:
