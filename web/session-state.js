@@ -39,3 +39,17 @@ export function speakerState(spoken) {
   };
 }
 
+// A room's listener view (listener-page.js, `?room=ID&listen=KEY`).
+export function listenerState() {
+  return {
+    phase: "idle", // idle | joining (`join` sent) | listening | leaving (`leave` sent) | ended (the room is over)
+    language: null, // the language to listen in once `left` (a switch), or while joining and listening
+    //                 (listen, switchLanguage; null again on leave, a refused join, the room's end)
+    joined: null, // the `joined` event of the language listened to; null once left or the socket dropped
+    expectedSequence: null, // of the next translated audio chunk; null: any (joined mid-stream)
+    playback: null, // translated speech (playback.js), made inside the first Listen's click and kept
+    countdown: null, // the interval that counts the speaker's grace down on the status line (showSpeaker)
+    languagesLoaded: false, // the language picker is filled (loadLanguages)
+    names: new Map(), // language code -> name, from /api/languages (loadLanguages)
+  };
+}
