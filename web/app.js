@@ -1,14 +1,13 @@
 // The page: language pickers, Start / Stop / Reset, level meter, transcripts, latency, errors; or, instead
 // of a one-to-one session, a room this page speaks in (Share with listeners: room-share.js).
-// Data path: microphone -> Capture -> Connection.send -> gateway;
+// Data path: microphone -> Capture -> Uplink -> Connection.send -> gateway;
 //            gateway -> Connection -> onEvent (transcripts, status, stats, room, listeners) / onAudio -> Playback;
 //            events -> TranscriptStore -> transcript views, lag timeline, downloads.
 
-import { Capture, CAPTURE_RATE, FRAME_MS } from "./capture.js";
+import { Capture, CAPTURE_RATE } from "./capture.js";
 import { Connection, showConnectionIn } from "./connection.js";
 import { showCloseWordsIn, showErrorIn } from "./error-banner.js";
 import { languagesWords, microphoneWords, resumingWords, roomEndedWords, serverErrorWords } from "./errors.js";
-import { FrameBatcher, concat } from "./frames.js";
 import { LanguageHintBanner } from "./language-hint.js";
 import { offerOnly, reachableTargets } from "./language-routes.js";
 import { OutputControls } from "./output-controls.js";
@@ -19,13 +18,12 @@ import { resumable, startsOnNextSocket } from "./resume.js";
 import { addressFor, fetchApi, roomAddress, roomSocketUrl, socketUrl } from "./room-links.js";
 import { RoomShare } from "./room-share.js";
 import { speakerState } from "./session-state.js";
-import { TalkDetector } from "./talk-detector.js";
 import { LagTimeline } from "./timeline.js";
 import { TranscriptPanel } from "./transcript-panel.js";
 import { TranscriptStore } from "./transcript-store.js";
 import { TranscriptView } from "./transcripts.js";
+import { Uplink } from "./uplink.js";
 
-const PENDING_MAX_MS = 3000; // speech kept while no session is ready (opening, reconnecting)
 const LANGUAGES_RETRY_S = 3;
 const DEFAULT_OUTPUT_RATE = 16000; // until a `ready` event says otherwise
 const LISTENING = "Listening. Speak now.";
@@ -75,8 +73,10 @@ const connection = new Connection(spoken.speak ? roomSocketUrl(spoken.room) : so
 
 // The session this page runs, in one place: every field documented in session-state.js.
 const state = speakerState(spoken);
-const batcher = new FrameBatcher(sendAudio); // microphone frames -> frames of the engine's step
-const talk = new TalkDetector();
+const uplink = new Uplink(state, connection, {
+  headphones: ui.headphones, debug,
+  onSlowNetwork: () => showError({ text: "The network is too slow for live audio; some of your speech was dropped." }),
+});
 
 // ---- page state ---------------------------------------------------------------------------
 
@@ -126,8 +126,7 @@ function sessionLost() {
   state.startSent = false;
   state.switching = false;
   state.roomLive = false; // the room waits for its speaker (S2ST_ROOM_GRACE_SECONDS)
-  const held = batcher.takeHeld(); // captured, never sent: the next session gets it first
-  if (held !== null) state.pending.unshift(held);
+  uplink.keepUnsent();
 }
 
 // A drain ended a live session (resume.js): a new one goes on with the microphone and the transcript.
@@ -154,8 +153,7 @@ function onEvent(event) {
       setStatus(LISTENING);
       showError(null);
       state.playback?.prepare(event.output_sample_rate).catch(() => {}); // a new rate: a new graph
-      batcher.start(event.input_step_ms);
-      flushPending();
+      uplink.start(event.input_step_ms);
       break;
     case "transcript":
       if (!state.discarding) (event.side === "source" ? sourceView : targetView).update(store.transcript(event).key, event);
@@ -265,56 +263,7 @@ function formatMs(value) {
   return value === null || value === undefined ? "–" : `${(value / 1000).toFixed(2)} s`;
 }
 
-// ---- microphone audio to the server ---------------------------------------------------------
-
-// Without an echo canceller, translated speech from loudspeakers would come back through the
-// microphone and be translated again: while it plays, send silence instead (keeps the clock). And
-// while the person talks, their translation waits (talker priority), so that gating never mutes them.
-function halfDuplex() {
-  return state.mode === "session" && !ui.headphones.checked && state.capture !== null && !state.capture.echoCancelled;
-}
-
-function onFrame(pcm, level) {
-  if (state.phase !== "starting" && state.phase !== "live") return; // posted just before the capture stopped
-  if (halfDuplex()) {
-    const now = performance.now();
-    if (state.playback.audible) {
-      pcm = new ArrayBuffer(pcm.byteLength);
-      debug.gatedFrames++;
-    } else {
-      talk.hear(level, now); // only the person: while the translation plays, the microphone hears it too
-    }
-    state.playback.hold(talk.talking(now));
-  }
-  if (!audioFlows()) {
-    state.pending.push(pcm);
-    if (state.pending.length > PENDING_MAX_MS / FRAME_MS) state.pending.shift();
-    return;
-  }
-  batcher.push(pcm);
-}
-
-// A session is ready, or the gateway knows this page as its room's speaker.
-function audioFlows() {
-  return state.ready !== null || state.roomLive;
-}
-
-// What was captured while no session was ready, in order, ahead of what follows.
-function flushPending() {
-  if (state.pending.length > 0) batcher.push(concat(...state.pending.map((frame) => new Int16Array(frame))).buffer);
-  state.pending = [];
-}
-
-function sendAudio(pcm) {
-  if (connection.send(pcm)) {
-    debug.sentFrames++;
-    debug.sentSamples += pcm.byteLength / 2;
-    if (debug.record) debug.sent.push(pcm);
-  } else if (connection.ready && !state.slowNetworkShown) {
-    state.slowNetworkShown = true;
-    showError({ text: "The network is too slow for live audio; some of your speech was dropped." });
-  }
-}
+// ---- the microphone (its audio goes to the server through uplink.js) -------------------------
 
 function onLevel(rms) {
   // -60 dBFS .. 0 dBFS onto the meter, as people hear loudness.
@@ -359,7 +308,7 @@ async function begin(mode) {
     state.playback ??= new Playback(onTap, { record: debug.record, gain: output.gain, onSpeaking });
     opening.push(state.playback.prepare(state.ready?.output_sample_rate ?? state.playback.rate ?? DEFAULT_OUTPUT_RATE));
   }
-  state.capture = new Capture(onFrame, onLevel);
+  state.capture = new Capture((pcm, level) => uplink.frame(pcm, level), onLevel);
   try {
     // The AudioContexts are made synchronously here, inside the click.
     opening.push(state.capture.start({ headphones: ui.headphones.checked }));
@@ -387,16 +336,13 @@ function stopCapture() {
   state.capture?.stop();
   state.capture = null;
   state.playback?.hold(false); // no one talks into a closed microphone
-  state.pending = [];
+  state.pending = []; // what waited for a session goes with the microphone
 }
 
 function stop() {
   if (state.mode === "room") return pauseOrResume();
   if (state.phase !== "starting" && state.phase !== "live") return;
-  if (state.ready !== null) {
-    flushPending();
-    batcher.flush();
-  }
+  if (state.ready !== null) uplink.flush();
   stopCapture();
   if (state.ready !== null) {
     connection.send({ type: "stop" });
@@ -442,8 +388,7 @@ function sendRoomRequest() {
 // its listeners stay. Resume: the microphone opens again (inside the click, as browsers want).
 async function pauseOrResume() {
   if (state.phase === "live") {
-    flushPending();
-    batcher.flush();
+    uplink.flush();
     stopCapture();
     connection.send({ type: "stop" });
     setPhase("paused");
@@ -451,7 +396,7 @@ async function pauseOrResume() {
     return;
   }
   if (state.phase !== "paused") return;
-  state.capture = new Capture(onFrame, onLevel);
+  state.capture = new Capture((pcm, level) => uplink.frame(pcm, level), onLevel);
   setPhase("live");
   setStatus(ROOM_OPEN);
   try {
@@ -477,8 +422,7 @@ function roomOpened(room) {
   setPhase("live");
   setStatus(ROOM_OPEN);
   showError(null);
-  batcher.start(0); // the engines' step is not known here: the capture's frames
-  flushPending();
+  uplink.start(0); // the engines' step is not known here: the capture's frames
 }
 
 function revokeLink() {
@@ -487,8 +431,7 @@ function revokeLink() {
 
 function endRoom() {
   if (state.mode !== "room" || (state.phase !== "live" && state.phase !== "paused")) return;
-  flushPending();
-  batcher.flush();
+  uplink.flush();
   stopCapture();
   connection.send({ type: "end_room" });
   setPhase("stopping");
@@ -500,8 +443,7 @@ function roomEnded(reason) {
   const words = reason === "ended" ? { text: "The room has ended." } : roomEndedWords(reason); // ended by this page
   state.room = null;
   state.roomLive = state.startSent = false;
-  state.pending = [];
-  batcher.clear();
+  uplink.clear();
   share.ended(words);
   history.replaceState(history.state, "", addressFor(null));
   connection.moveTo(socketUrl("/ws"), { now: true });
@@ -531,8 +473,7 @@ function switchSource(code) {
   ui.source.value = code;
   ui.source.dispatchEvent(new Event("change")); // remembered, targets offered for it
   if (state.mode !== "session" || state.phase !== "live" || state.ready === null) return;
-  flushPending();
-  batcher.flush();
+  uplink.flush();
   connection.send({ type: "stop" }); // the old session's last events are dropped with its `ready`
   state.ready = null;
   state.switching = true;
@@ -549,8 +490,7 @@ function reset() {
   clearTranscript();
   showError(null);
   state.playback?.clear();
-  state.pending = [];
-  batcher.clear();
+  uplink.clear();
   if (state.ready !== null && connection.send({ type: "reset" })) state.discarding = true;
 }
 

@@ -20,8 +20,8 @@ export function speakerState(spoken) {
     //                   (switchSource; the `ended` that follows starts the new session)
     // -- the microphone --
     capture: null, // the open microphone (capture.js); null while closed (begin, pauseOrResume, stopCapture)
-    pending: [], // frames captured while no session was ready, sent first once one is (onFrame, flushPending)
-    slowNetworkShown: false, // the words for a socket too slow for live audio were shown (once a page)
+    pending: [], // frames captured while no session was ready, sent first once one is (uplink.js)
+    slowNetworkShown: false, // the words for a socket too slow for live audio were shown, once a page (uplink.js)
     // -- the translation coming back --
     playback: null, // translated speech (playback.js), made inside the first Start's click and kept
     expectedSequence: 0, // of the next translated audio chunk (onAudio; 0 again at each `start`)
