@@ -9,7 +9,7 @@ import { Connection, showConnectionIn } from "./connection.js";
 import { showCloseWordsIn, showErrorIn } from "./error-banner.js";
 import { languagesWords, microphoneWords, resumingWords, roomEndedWords, serverErrorWords } from "./errors.js";
 import { LanguageHintBanner } from "./language-hint.js";
-import { offerOnly, reachableTargets } from "./language-routes.js";
+import { fillPickers } from "./language-pickers.js";
 import { OutputControls } from "./output-controls.js";
 import { enterPhase } from "./page-phase.js";
 import { JITTER_MS, Playback } from "./playback.js";
@@ -523,28 +523,12 @@ function restoreTranscript() {
 
 // ---- languages ------------------------------------------------------------------------------
 
-// choice: the preferences.js name of what the picker chooses; fallback: when nothing offered is wanted.
-function fillPicker(select, choice, languages, fallback, label = ({ name }) => name) {
-  for (const language of languages) select.add(new Option(label(language), language.code));
-  const offered = [...select.options].map((option) => option.value);
-  select.value = [...wanted(choice), fallback, offered[0]].find((code) => offered.includes(code));
-  remember(choice, select.value);
-  select.addEventListener("change", () => remember(choice, select.value));
-}
-
 async function loadLanguages() {
   if (state.languagesLoaded || state.languagesLoading) return;
   state.languagesLoading = true;
   try {
     const body = await fetchApi("languages");
-    state.speechTargets = new Set(body.speech_output_languages.map(({ code }) => code));
-    if (body.source_language_selectable) fillPicker(ui.source, "source", body.source_languages, "");
-    else ui.source.dataset.fixed = "true";
-    fillPicker(ui.target, "target", body.target_languages, "eng",
-      ({ code, name }) => (state.speechTargets.has(code) ? name : `${name} (text only)`));
-    const offerTargets = () => offerOnly(ui.target, reachableTargets(body, ui.source.value));
-    offerTargets();
-    ui.source.addEventListener("change", offerTargets);
+    state.speechTargets = fillPickers(ui.source, ui.target, body);
     share.fillLanguages(body.target_languages, ui.target.value);
     state.languagesLoaded = true;
     if (ui.error.dataset.from === "languages") showError(null);
