@@ -25,8 +25,9 @@ export function speakerState(spoken) {
     // -- the translation coming back --
     playback: null, // translated speech (playback.js), made inside the first Start's click and kept
     expectedSequence: 0, // of the next translated audio chunk (onAudio; 0 again at each `start`)
-    inFlight: new Set(), // segments heard and not finished (their `stats` not in): "Hearing speech…", "Translating…"
-    playsUntil: 0, // performance.now() by which the translated speech received so far will have played
+    // Segments heard and not finished (`speech` in, its `stats` not): "Hearing speech…", "Translating…"
+    inFlight: new Set(),
+    playsUntil: 0, // performance.now() by which the translated speech received so far will have played (onAudio)
     settleTimer: null, // puts "Listening" back once that speech has played (settleStatus)
     // -- a room this page speaks in --
     // Its latest `room` event, or what a speaker link gives (kept through reconnections); null: none.
@@ -45,8 +46,8 @@ export function listenerState() {
     phase: "idle", // idle | joining (`join` sent) | listening | leaving (`leave` sent) | ended (the room is over)
     language: null, // the language to listen in once `left` (a switch), or while joining and listening
     //                 (listen, switchLanguage; null again on leave, a refused join, the room's end)
-    joined: null, // the `joined` event of the language listened to; null once left or the socket dropped
-    expectedSequence: null, // of the next translated audio chunk; null: any (joined mid-stream)
+    joined: null, // the `joined` event of the language listened to; null once left, ended or the socket dropped
+    expectedSequence: null, // of the next translated audio chunk (onAudio); null: any (joined mid-stream)
     playback: null, // translated speech (playback.js), made inside the first Listen's click and kept
     countdown: null, // the interval that counts the speaker's grace down on the status line (showSpeaker)
     languagesLoaded: false, // the language picker is filled (loadLanguages)
