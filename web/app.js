@@ -1,16 +1,15 @@
 // The page: language pickers, Start / Stop / Reset, level meter, transcripts, latency, errors; or, instead
 // of a one-to-one session, a room this page speaks in (Share with listeners: room-share.js).
-// Data path: microphone -> Capture -> Connection.send -> gateway;
+// Data path: microphone -> Capture -> Uplink -> Connection.send -> gateway;
 //            gateway -> Connection -> onEvent (transcripts, status, stats, room, listeners) / onAudio -> Playback;
 //            events -> TranscriptStore -> transcript views, lag timeline, downloads.
 
-import { Capture, CAPTURE_RATE, FRAME_MS } from "./capture.js";
+import { Capture, CAPTURE_RATE } from "./capture.js";
 import { Connection, showConnectionIn } from "./connection.js";
 import { showCloseWordsIn, showErrorIn } from "./error-banner.js";
 import { languagesWords, microphoneWords, resumingWords, roomEndedWords, serverErrorWords } from "./errors.js";
-import { FrameBatcher, concat } from "./frames.js";
 import { LanguageHintBanner } from "./language-hint.js";
-import { offerOnly, reachableTargets } from "./language-routes.js";
+import { fillPickers } from "./language-pickers.js";
 import { OutputControls } from "./output-controls.js";
 import { enterPhase } from "./page-phase.js";
 import { JITTER_MS, Playback } from "./playback.js";
@@ -18,13 +17,13 @@ import { remember, wanted } from "./preferences.js";
 import { resumable, startsOnNextSocket } from "./resume.js";
 import { addressFor, fetchApi, roomAddress, roomSocketUrl, socketUrl } from "./room-links.js";
 import { RoomShare } from "./room-share.js";
-import { TalkDetector } from "./talk-detector.js";
+import { speakerState } from "./session-state.js";
 import { LagTimeline } from "./timeline.js";
 import { TranscriptPanel } from "./transcript-panel.js";
 import { TranscriptStore } from "./transcript-store.js";
 import { TranscriptView } from "./transcripts.js";
+import { Uplink } from "./uplink.js";
 
-const PENDING_MAX_MS = 3000; // speech kept while no session is ready (opening, reconnecting)
 const LANGUAGES_RETRY_S = 3;
 const DEFAULT_OUTPUT_RATE = 16000; // until a `ready` event says otherwise
 const LISTENING = "Listening. Speak now.";
@@ -57,7 +56,7 @@ const hint = new LanguageHintBanner({
   banner: $("language-hint"), text: $("language-hint-text"), accept: $("switch-language"), dismiss: $("dismiss-language-hint"),
 }, switchSource);
 const output = new OutputControls({ volume: $("volume"), mute: $("mute"), speaking: $("speaking") },
-  (gain) => playback?.setGain(gain));
+  (gain) => state.playback?.setGain(gain));
 
 // Test and troubleshooting hook (docs/web-client.md): counters; with `record = true` set before
 // Start, also the PCM sent (Int16 ArrayBuffers), received (same) and played (Float32Arrays).
@@ -72,31 +71,12 @@ const debug = (window.s2stDebug = {
 const spoken = roomAddress();
 const connection = new Connection(spoken.speak ? roomSocketUrl(spoken.room) : socketUrl("/ws"), { onState, onEvent, onAudio });
 
-// The session this page runs, in one place (the relay's SessionState on the server side).
-const current = {
-  phase: "idle", // idle | starting (no `ready` yet) | live | paused (a room's microphone) | stopping (`stop` sent, until `ended`)
-  ready: null, // the `ready` event of the session on the socket; null while there is none
-  startSent: false, // a `start` awaits its `ready`
-  discarding: false, // `reset` sent: drop the old utterance's events until `reset_done`
-  pending: [], // microphone frames captured while no session was ready
-  expectedSequence: 0, // of the next translated audio chunk
-  mode: "session", // what Start or Open a room began: a one-to-one "session" or a "room" this page speaks in
-  // The room this page speaks in: its latest `room` event, or what a speaker link gives (kept through
-  // reconnections); null: none.
-  room: spoken.speak ? { room_id: spoken.room, speaker_key: spoken.speak, languages: spoken.languages } : null,
-  roomLive: false, // the gateway knows this socket as the room's speaker: audio may flow
-  switching: false, // `stop` sent to start again with another spoken language (a language hint taken)
-  inFlight: new Set(), // segments heard and not finished yet (their `stats` not in): "Hearing speech…", "Translating…"
-  playsUntil: 0, // performance.now() by which the translated speech received so far will have played
-  settleTimer: null,
-};
-let languagesLoaded = false;
-let speechTargets = new Set();
-let capture = null;
-const batcher = new FrameBatcher(sendAudio); // microphone frames -> frames of the engine's step
-let playback = null;
-const talk = new TalkDetector();
-let slowNetworkShown = false;
+// The session this page runs, in one place: every field documented in session-state.js.
+const state = speakerState(spoken);
+const uplink = new Uplink(state, connection, {
+  headphones: ui.headphones, debug,
+  onSlowNetwork: () => showError({ text: "The network is too slow for live audio; some of your speech was dropped." }),
+});
 
 // ---- page state ---------------------------------------------------------------------------
 
@@ -109,45 +89,44 @@ function setStatus(text) {
 }
 
 function setPhase(next) {
-  enterPhase(current, next, [ui.stop, ui.start, ui.reset], () => {
-    const room = current.mode === "room";
-    ui.start.disabled = next !== "idle" || !languagesLoaded || current.room !== null;
+  enterPhase(state, next, [ui.stop, ui.start, ui.reset], () => {
+    const room = state.mode === "room";
+    ui.start.disabled = next !== "idle" || !state.languagesLoaded || state.room !== null;
     const roomRuns = room && (next === "live" || next === "paused");
     ui.stop.disabled = room ? !roomRuns : next !== "starting" && next !== "live";
     ui.stop.textContent = !room ? "Stop" : next === "paused" ? "Resume" : "Pause"; // a room's Stop pauses its microphone
-    share.enable(next === "idle" && languagesLoaded, roomRuns);
+    share.enable(next === "idle" && state.languagesLoaded, roomRuns);
     for (const element of ui.playedHere) element.hidden = room && next !== "idle";
     ui.source.disabled = next !== "idle" || ui.source.dataset.fixed === "true";
     ui.target.disabled = ui.headphones.disabled = next !== "idle";
   });
 }
 
-function onState(state, detail) {
-  showConnectionIn(ui.connection, state, detail);
-  if (state === "connected") {
+function onState(socket, detail) {
+  showConnectionIn(ui.connection, socket, detail);
+  if (socket === "connected") {
     if (ui.error.dataset.from === "connection") showError(null);
-    if (!languagesLoaded) loadLanguages();
-    if (["starting", "live", "paused"].includes(current.phase)) sendOpening(); // resume after a reconnect
+    if (!state.languagesLoaded) loadLanguages();
+    if (["starting", "live", "paused"].includes(state.phase)) sendOpening(); // resume after a reconnect
   }
-  if (state === "reconnecting") {
+  if (socket === "reconnecting") {
     // Words that say more stay: a session's fatal error, a language list refused for want of a token, a drained
     // session that goes on.
     if (!["session", "languages", "resuming"].includes(ui.error.dataset.from)) showCloseWordsIn(ui, detail.code);
     sessionLost();
-    if (current.phase === "stopping" && current.mode === "room") roomEnded("ended"); // it ends without us
-    else if (current.phase === "stopping") finishSession("Stopped");
-    else if (current.phase === "live") setPhase("starting");
+    if (state.phase === "stopping" && state.mode === "room") roomEnded("ended"); // it ends without us
+    else if (state.phase === "stopping") finishSession("Stopped");
+    else if (state.phase === "live") setPhase("starting");
   }
 }
 
 // The session on the socket is gone (a drop, a drain): what the microphone captured waits for the next one.
 function sessionLost() {
-  current.ready = null;
-  current.startSent = false;
-  current.switching = false;
-  current.roomLive = false; // the room waits for its speaker (S2ST_ROOM_GRACE_SECONDS)
-  const held = batcher.takeHeld(); // captured, never sent: the next session gets it first
-  if (held !== null) current.pending.unshift(held);
+  state.ready = null;
+  state.startSent = false;
+  state.switching = false;
+  state.roomLive = false; // the room waits for its speaker (S2ST_ROOM_GRACE_SECONDS)
+  uplink.keepUnsent();
 }
 
 // A drain ended a live session (resume.js): a new one goes on with the microphone and the transcript.
@@ -164,46 +143,45 @@ function resumeSession(event) {
 function onEvent(event) {
   switch (event.type) {
     case "ready":
-      current.ready = event;
-      current.startSent = false;
-      if (current.phase === "stopping") {
+      state.ready = event;
+      state.startSent = false;
+      if (state.phase === "stopping") {
         connection.send({ type: "stop" }); // Stop was pressed before the session opened
         return;
       }
       setPhase("live");
       setStatus(LISTENING);
       showError(null);
-      playback?.prepare(event.output_sample_rate).catch(() => {}); // a new rate: a new graph
-      batcher.start(event.input_step_ms);
-      flushPending();
+      state.playback?.prepare(event.output_sample_rate).catch(() => {}); // a new rate: a new graph
+      uplink.start(event.input_step_ms);
       break;
     case "transcript":
-      if (!current.discarding) (event.side === "source" ? sourceView : targetView).update(store.transcript(event).key, event);
+      if (!state.discarding) (event.side === "source" ? sourceView : targetView).update(store.transcript(event).key, event);
       break;
     case "speech":
-      if (current.discarding) break;
+      if (state.discarding) break;
       store.speech(event);
-      current.inFlight.add(event.segment_id);
-      if (current.phase === "live") setStatus(event.state === "started" ? "Hearing speech…" : "Translating…");
+      state.inFlight.add(event.segment_id);
+      if (state.phase === "live") setStatus(event.state === "started" ? "Hearing speech…" : "Translating…");
       break;
     case "stats":
-      if (current.discarding) break;
+      if (state.discarding) break;
       store.stats(event);
       showLatency(event);
-      current.inFlight.delete(event.segment_id);
+      state.inFlight.delete(event.segment_id);
       settleStatus();
       break;
     case "language_hint":
-      if (!current.discarding && current.ready !== null) hint.show(event.language, languageName(event.language));
+      if (!state.discarding && state.ready !== null) hint.show(event.language, languageName(event.language));
       break;
     case "reset_done":
-      current.discarding = false;
+      state.discarding = false;
       break;
     case "ended":
-      current.ready = null;
-      if (current.phase === "stopping") finishSession("Stopped");
-      else if (current.switching) {
-        current.switching = false;
+      state.ready = null;
+      if (state.phase === "stopping") finishSession("Stopped");
+      else if (state.switching) {
+        state.switching = false;
         sendStart(); // the microphone kept capturing: what it heard meanwhile goes first
       }
       break;
@@ -211,27 +189,27 @@ function onEvent(event) {
       roomOpened(event);
       break;
     case "listeners":
-      if (current.room !== null) share.showCounts(event);
+      if (state.room !== null) share.showCounts(event);
       break;
     case "room_ended":
       roomEnded(event.reason);
       break;
     case "error":
-      if (current.mode === "room") {
+      if (state.mode === "room") {
         roomError(event);
         break;
       }
-      if (resumable(event, current.phase)) {
+      if (resumable(event, state.phase)) {
         resumeSession(event);
         break;
       }
       // A fatal error of a running session is kept through the reconnection that may follow it.
-      showError(serverErrorWords(event), event.fatal && current.phase !== "idle" ? "session" : "");
+      showError(serverErrorWords(event), event.fatal && state.phase !== "idle" ? "session" : "");
       if (!event.fatal) break;
-      current.ready = null;
-      current.startSent = false;
+      state.ready = null;
+      state.startSent = false;
       // Refused (busy, ...) before `ready`: it never started. An idle page (a gateway restarting) keeps its words.
-      if (current.phase !== "idle") finishSession(current.phase === "starting" ? "Not started." : "Stopped");
+      if (state.phase !== "idle") finishSession(state.phase === "starting" ? "Not started." : "Stopped");
       break;
     default:
       break; // events of later protocol versions
@@ -239,30 +217,30 @@ function onEvent(event) {
 }
 
 function onAudio(header, pcm) {
-  if (current.discarding || current.ready === null) return;
-  if (header.sequence !== current.expectedSequence) debug.sequenceErrors++;
-  current.expectedSequence = header.sequence + 1;
+  if (state.discarding || state.ready === null) return;
+  if (header.sequence !== state.expectedSequence) debug.sequenceErrors++;
+  state.expectedSequence = header.sequence + 1;
   debug.receivedChunks++;
-  const spoken = `${current.ready.session_id}:${header.segmentId}`;
+  const spoken = `${state.ready.session_id}:${header.segmentId}`;
   if (!debug.spokenSegments.includes(spoken)) debug.spokenSegments.push(spoken);
   if (debug.record) debug.received.push(pcm);
-  const durationMs = (1000 * pcm.byteLength) / 2 / current.ready.output_sample_rate;
+  const durationMs = (1000 * pcm.byteLength) / 2 / state.ready.output_sample_rate;
   store.audio(header, durationMs);
-  current.playsUntil = Math.max(current.playsUntil, performance.now() + JITTER_MS) + durationMs;
-  if (playback.enqueue(pcm)) debug.heldChunks++;
+  state.playsUntil = Math.max(state.playsUntil, performance.now() + JITTER_MS) + durationMs;
+  if (state.playback.enqueue(pcm)) debug.heldChunks++;
 }
 
 // Back to "Listening" once every segment heard is finished and its translated speech has played.
 function settleStatus() {
-  clearTimeout(current.settleTimer);
-  if (current.phase !== "live" || current.inFlight.size > 0) return;
-  const waitMs = current.playsUntil - performance.now();
-  if (waitMs > 0) current.settleTimer = setTimeout(settleStatus, waitMs);
-  else if (!playback?.busy) setStatus(speakNow()); // speech held back or playing: its end calls again
+  clearTimeout(state.settleTimer);
+  if (state.phase !== "live" || state.inFlight.size > 0) return;
+  const waitMs = state.playsUntil - performance.now();
+  if (waitMs > 0) state.settleTimer = setTimeout(settleStatus, waitMs);
+  else if (!state.playback?.busy) setStatus(speakNow()); // speech held back or playing: its end calls again
 }
 
 function speakNow() {
-  return current.mode === "room" ? ROOM_OPEN : LISTENING;
+  return state.mode === "room" ? ROOM_OPEN : LISTENING;
 }
 
 function onSpeaking(playing) {
@@ -285,56 +263,7 @@ function formatMs(value) {
   return value === null || value === undefined ? "–" : `${(value / 1000).toFixed(2)} s`;
 }
 
-// ---- microphone audio to the server ---------------------------------------------------------
-
-// Without an echo canceller, translated speech from loudspeakers would come back through the
-// microphone and be translated again: while it plays, send silence instead (keeps the clock). And
-// while the person talks, their translation waits (talker priority), so that gating never mutes them.
-function halfDuplex() {
-  return current.mode === "session" && !ui.headphones.checked && capture !== null && !capture.echoCancelled;
-}
-
-function onFrame(pcm, level) {
-  if (current.phase !== "starting" && current.phase !== "live") return; // posted just before the capture stopped
-  if (halfDuplex()) {
-    const now = performance.now();
-    if (playback.audible) {
-      pcm = new ArrayBuffer(pcm.byteLength);
-      debug.gatedFrames++;
-    } else {
-      talk.hear(level, now); // only the person: while the translation plays, the microphone hears it too
-    }
-    playback.hold(talk.talking(now));
-  }
-  if (!audioFlows()) {
-    current.pending.push(pcm);
-    if (current.pending.length > PENDING_MAX_MS / FRAME_MS) current.pending.shift();
-    return;
-  }
-  batcher.push(pcm);
-}
-
-// A session is ready, or the gateway knows this page as its room's speaker.
-function audioFlows() {
-  return current.ready !== null || current.roomLive;
-}
-
-// What was captured while no session was ready, in order, ahead of what follows.
-function flushPending() {
-  if (current.pending.length > 0) batcher.push(concat(...current.pending.map((frame) => new Int16Array(frame))).buffer);
-  current.pending = [];
-}
-
-function sendAudio(pcm) {
-  if (connection.send(pcm)) {
-    debug.sentFrames++;
-    debug.sentSamples += pcm.byteLength / 2;
-    if (debug.record) debug.sent.push(pcm);
-  } else if (connection.ready && !slowNetworkShown) {
-    slowNetworkShown = true;
-    showError({ text: "The network is too slow for live audio; some of your speech was dropped." });
-  }
-}
+// ---- the microphone (its audio goes to the server through uplink.js) -------------------------
 
 function onLevel(rms) {
   // -60 dBFS .. 0 dBFS onto the meter, as people hear loudness.
@@ -344,16 +273,16 @@ function onLevel(rms) {
 // ---- buttons --------------------------------------------------------------------------------
 
 function sendStart() {
-  if (current.startSent || current.ready !== null || !connection.ready) return;
+  if (state.startSent || state.ready !== null || !connection.ready) return;
   store.newSession();
   hint.hide();
-  current.expectedSequence = 0;
-  current.discarding = false;
-  current.inFlight.clear();
+  state.expectedSequence = 0;
+  state.discarding = false;
+  state.inFlight.clear();
   const target = ui.target.value;
-  current.startSent = connection.send({
+  state.startSent = connection.send({
     type: "start", target_language: target, source_language: ui.source.value || null,
-    sample_rate: CAPTURE_RATE, speech_output: speechTargets.size === 0 || speechTargets.has(target),
+    sample_rate: CAPTURE_RATE, speech_output: state.speechTargets.size === 0 || state.speechTargets.has(target),
     client_label: "web",
   });
   setStatus("Starting…");
@@ -365,64 +294,61 @@ function start() {
 
 // mode: "session" (Start) or "room" (Open a room: the speaker hears nothing back, so no playback).
 async function begin(mode) {
-  if (current.phase !== "idle") return;
+  if (state.phase !== "idle") return;
   showError(null);
   if (!navigator.mediaDevices?.getUserMedia) {
     showError(microphoneWords(null));
     return;
   }
-  current.mode = mode;
+  state.mode = mode;
   setPhase("starting");
   setStatus("Opening the microphone…");
   const opening = [];
   if (mode === "session") {
-    playback ??= new Playback(onTap, { record: debug.record, gain: output.gain, onSpeaking });
-    opening.push(playback.prepare(current.ready?.output_sample_rate ?? playback.rate ?? DEFAULT_OUTPUT_RATE));
+    state.playback ??= new Playback(onTap, { record: debug.record, gain: output.gain, onSpeaking });
+    opening.push(state.playback.prepare(state.ready?.output_sample_rate ?? state.playback.rate ?? DEFAULT_OUTPUT_RATE));
   }
-  capture = new Capture(onFrame, onLevel);
+  state.capture = new Capture((pcm, level) => uplink.frame(pcm, level), onLevel);
   try {
     // The AudioContexts are made synchronously here, inside the click.
-    opening.push(capture.start({ headphones: ui.headphones.checked }));
+    opening.push(state.capture.start({ headphones: ui.headphones.checked }));
     await Promise.all(opening);
   } catch (error) {
-    capture.stop();
-    capture = null;
+    state.capture.stop();
+    state.capture = null;
     setPhase("idle");
     setStatus("Idle");
     showError(microphoneWords(error));
     return;
   }
-  if (current.phase !== "starting") return; // stopped while the microphone opened
-  debug.echoCancellation = capture.stream.getAudioTracks()[0].getSettings().echoCancellation;
+  if (state.phase !== "starting") return; // stopped while the microphone opened
+  debug.echoCancellation = state.capture.stream.getAudioTracks()[0].getSettings().echoCancellation;
   if (connection.ready) sendOpening();
   else setStatus("Waiting for the connection…");
 }
 
 function sendOpening() {
-  if (current.mode === "room") sendRoomRequest();
+  if (state.mode === "room") sendRoomRequest();
   else sendStart();
 }
 
 function stopCapture() {
-  capture?.stop();
-  capture = null;
-  playback?.hold(false); // no one talks into a closed microphone
-  current.pending = [];
+  state.capture?.stop();
+  state.capture = null;
+  state.playback?.hold(false); // no one talks into a closed microphone
+  state.pending = []; // what waited for a session goes with the microphone
 }
 
 function stop() {
-  if (current.mode === "room") return pauseOrResume();
-  if (current.phase !== "starting" && current.phase !== "live") return;
-  if (current.ready !== null) {
-    flushPending();
-    batcher.flush();
-  }
+  if (state.mode === "room") return pauseOrResume();
+  if (state.phase !== "starting" && state.phase !== "live") return;
+  if (state.ready !== null) uplink.flush();
   stopCapture();
-  if (current.ready !== null) {
+  if (state.ready !== null) {
     connection.send({ type: "stop" });
     setPhase("stopping");
     setStatus("Finishing the translation…");
-  } else if (current.startSent) {
+  } else if (state.startSent) {
     setPhase("stopping"); // `stop` follows the `ready`
     setStatus("Finishing…");
   } else {
@@ -431,7 +357,7 @@ function stop() {
 }
 
 function finishSession(status) {
-  current.switching = false;
+  state.switching = false;
   stopCapture();
   setPhase("idle");
   setStatus(status);
@@ -445,15 +371,15 @@ function openRoom() {
 
 // `create_room`, or `speak` to come back to the room (after a dropped connection, or from a speaker link).
 function sendRoomRequest() {
-  if (current.startSent || current.roomLive || !connection.ready) return;
-  if (current.room === null) {
+  if (state.startSent || state.roomLive || !connection.ready) return;
+  if (state.room === null) {
     store.newSession();
-    current.startSent = connection.send({
+    state.startSent = connection.send({
       type: "create_room", languages: share.languages, source_language: ui.source.value || null, sample_rate: CAPTURE_RATE,
     });
     setStatus("Opening the room…");
   } else {
-    current.startSent = connection.send({ type: "speak", key: current.room.speaker_key });
+    state.startSent = connection.send({ type: "speak", key: state.room.speaker_key });
     setStatus("Coming back to the room…");
   }
 }
@@ -461,21 +387,20 @@ function sendRoomRequest() {
 // Pause: the microphone closes and the room's streams finish what was said (`stop`); the room stays open and
 // its listeners stay. Resume: the microphone opens again (inside the click, as browsers want).
 async function pauseOrResume() {
-  if (current.phase === "live") {
-    flushPending();
-    batcher.flush();
+  if (state.phase === "live") {
+    uplink.flush();
     stopCapture();
     connection.send({ type: "stop" });
     setPhase("paused");
     setStatus("Microphone paused. The room stays open and your listeners stay; press Resume to speak again.");
     return;
   }
-  if (current.phase !== "paused") return;
-  capture = new Capture(onFrame, onLevel);
+  if (state.phase !== "paused") return;
+  state.capture = new Capture((pcm, level) => uplink.frame(pcm, level), onLevel);
   setPhase("live");
   setStatus(ROOM_OPEN);
   try {
-    await capture.start({ headphones: ui.headphones.checked });
+    await state.capture.start({ headphones: ui.headphones.checked });
   } catch (error) {
     stopCapture();
     setPhase("paused");
@@ -484,31 +409,29 @@ async function pauseOrResume() {
 }
 
 function roomOpened(room) {
-  current.room = room;
-  current.startSent = false;
+  state.room = room;
+  state.startSent = false;
   share.show(room);
   // A dropped connection comes back on the room's own socket (the gateway process that holds it); a
   // reload comes back as the speaker through the address.
   connection.moveTo(roomSocketUrl(room.room_id));
   history.replaceState(history.state, "", addressFor(room));
-  if (current.phase === "paused") current.roomLive = true; // back after a drop, the microphone still paused
-  if (current.phase !== "starting") return; // a revoked link's new key
-  current.roomLive = true;
+  if (state.phase === "paused") state.roomLive = true; // back after a drop, the microphone still paused
+  if (state.phase !== "starting") return; // a revoked link's new key
+  state.roomLive = true;
   setPhase("live");
   setStatus(ROOM_OPEN);
   showError(null);
-  batcher.start(0); // the engines' step is not known here: the capture's frames
-  flushPending();
+  uplink.start(0); // the engines' step is not known here: the capture's frames
 }
 
 function revokeLink() {
-  if (current.roomLive) connection.send({ type: "revoke_listener_link" });
+  if (state.roomLive) connection.send({ type: "revoke_listener_link" });
 }
 
 function endRoom() {
-  if (current.mode !== "room" || (current.phase !== "live" && current.phase !== "paused")) return;
-  flushPending();
-  batcher.flush();
+  if (state.mode !== "room" || (state.phase !== "live" && state.phase !== "paused")) return;
+  uplink.flush();
   stopCapture();
   connection.send({ type: "end_room" });
   setPhase("stopping");
@@ -518,27 +441,26 @@ function endRoom() {
 // The room is over for this page; the socket goes back to `/ws`, ready for a session or another room.
 function roomEnded(reason) {
   const words = reason === "ended" ? { text: "The room has ended." } : roomEndedWords(reason); // ended by this page
-  current.room = null;
-  current.roomLive = current.startSent = false;
-  current.pending = [];
-  batcher.clear();
+  state.room = null;
+  state.roomLive = state.startSent = false;
+  uplink.clear();
   share.ended(words);
   history.replaceState(history.state, "", addressFor(null));
   connection.moveTo(socketUrl("/ws"), { now: true });
-  current.mode = "session";
+  state.mode = "session";
   finishSession(words.text);
 }
 
 // An error while this page opens or speaks in a room. A refused `create_room` or `speak` leaves the page
 // idle (a room that is gone, forgotten); in a live room the error is only shown: the room goes on.
 function roomError(event) {
-  const refused = current.phase === "starting" && (event.fatal || event.code === "forbidden");
+  const refused = state.phase === "starting" && (event.fatal || event.code === "forbidden");
   if (refused) {
-    current.startSent = false;
-    if (current.room !== null && ["unknown_room", "speaker_gone"].includes(event.code)) {
+    state.startSent = false;
+    if (state.room !== null && ["unknown_room", "speaker_gone"].includes(event.code)) {
       roomEnded(event.code);
     } else {
-      current.mode = "session";
+      state.mode = "session";
       finishSession("Idle");
     }
   }
@@ -550,12 +472,11 @@ function roomError(event) {
 function switchSource(code) {
   ui.source.value = code;
   ui.source.dispatchEvent(new Event("change")); // remembered, targets offered for it
-  if (current.mode !== "session" || current.phase !== "live" || current.ready === null) return;
-  flushPending();
-  batcher.flush();
+  if (state.mode !== "session" || state.phase !== "live" || state.ready === null) return;
+  uplink.flush();
   connection.send({ type: "stop" }); // the old session's last events are dropped with its `ready`
-  current.ready = null;
-  current.switching = true;
+  state.ready = null;
+  state.switching = true;
   setPhase("starting");
   setStatus(`Switching to ${languageName(code)}…`);
 }
@@ -565,13 +486,12 @@ function languageName(code) {
 }
 
 function reset() {
-  current.inFlight.clear();
+  state.inFlight.clear();
   clearTranscript();
   showError(null);
-  playback?.clear();
-  current.pending = [];
-  batcher.clear();
-  if (current.ready !== null && connection.send({ type: "reset" })) current.discarding = true;
+  state.playback?.clear();
+  uplink.clear();
+  if (state.ready !== null && connection.send({ type: "reset" })) state.discarding = true;
 }
 
 // ---- the transcript ---------------------------------------------------------------------------
@@ -603,37 +523,21 @@ function restoreTranscript() {
 
 // ---- languages ------------------------------------------------------------------------------
 
-// choice: the preferences.js name of what the picker chooses; fallback: when nothing offered is wanted.
-function fillPicker(select, choice, languages, fallback, label = ({ name }) => name) {
-  for (const language of languages) select.add(new Option(label(language), language.code));
-  const offered = [...select.options].map((option) => option.value);
-  select.value = [...wanted(choice), fallback, offered[0]].find((code) => offered.includes(code));
-  remember(choice, select.value);
-  select.addEventListener("change", () => remember(choice, select.value));
-}
-
 async function loadLanguages() {
-  if (languagesLoaded || loadLanguages.busy) return;
-  loadLanguages.busy = true;
+  if (state.languagesLoaded || state.languagesLoading) return;
+  state.languagesLoading = true;
   try {
     const body = await fetchApi("languages");
-    speechTargets = new Set(body.speech_output_languages.map(({ code }) => code));
-    if (body.source_language_selectable) fillPicker(ui.source, "source", body.source_languages, "");
-    else ui.source.dataset.fixed = "true";
-    fillPicker(ui.target, "target", body.target_languages, "eng",
-      ({ code, name }) => (speechTargets.has(code) ? name : `${name} (text only)`));
-    const offerTargets = () => offerOnly(ui.target, reachableTargets(body, ui.source.value));
-    offerTargets();
-    ui.source.addEventListener("change", offerTargets);
+    state.speechTargets = fillPickers(ui.source, ui.target, body);
     share.fillLanguages(body.target_languages, ui.target.value);
-    languagesLoaded = true;
+    state.languagesLoaded = true;
     if (ui.error.dataset.from === "languages") showError(null);
-    setPhase(current.phase);
+    setPhase(state.phase);
   } catch (error) {
     showError(languagesWords(error), "languages");
     setTimeout(loadLanguages, LANGUAGES_RETRY_S * 1000);
   } finally {
-    loadLanguages.busy = false;
+    state.languagesLoading = false;
   }
 }
 
@@ -646,7 +550,7 @@ rememberHeadphones();
 ui.headphones.addEventListener("change", rememberHeadphones);
 window.addEventListener("online", () => connection.retryNow());
 restoreTranscript();
-if (current.room !== null) share.comingBack();
+if (state.room !== null) share.comingBack();
 setPhase("idle");
 loadLanguages();
 connection.open();

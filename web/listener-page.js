@@ -12,6 +12,7 @@ import { enterPhase } from "./page-phase.js";
 import { Playback } from "./playback.js";
 import { wanted } from "./preferences.js";
 import { fetchApi, roomAddress, roomSocketUrl } from "./room-links.js";
+import { listenerState } from "./session-state.js";
 import { TranscriptPanel } from "./transcript-panel.js";
 import { TranscriptStore } from "./transcript-store.js";
 import { TranscriptView } from "./transcripts.js";
@@ -37,7 +38,7 @@ const panel = new TranscriptPanel({
   note: $("transcript-note"),
 }, store, clearTranscript, { kept: false });
 const output = new OutputControls({ volume: $("volume"), mute: $("mute"), speaking: $("speaking") },
-  (gain) => playback?.setGain(gain));
+  (gain) => state.playback?.setGain(gain));
 
 // Test hook, as on the speaker's page (docs/web-client.md): counters of the speech received and played.
 const debug = (window.s2stDebug = {
@@ -47,17 +48,8 @@ const debug = (window.s2stDebug = {
 
 const connection = new Connection(roomSocketUrl(address.room), { onState, onEvent, onAudio });
 
-// What this page does in the room, in one place.
-const current = {
-  phase: "idle", // idle | joining (`join` sent) | listening | leaving (`leave` sent) | ended (the room is over)
-  language: null, // the language to listen in once `left` (a switch), or while joining and listening
-  joined: null, // the `joined` event of the language listened to
-  expectedSequence: null, // of the next translated audio chunk; null: any (joined mid-stream)
-};
-let playback = null;
-let languagesLoaded = false;
-let countdown = null; // the interval that counts the speaker's grace down on the status line
-let names = new Map(); // language code -> name
+// What this page does in the room, in one place: every field documented in session-state.js.
+const state = listenerState();
 
 // ---- page state ---------------------------------------------------------------------------------
 
@@ -70,32 +62,32 @@ function setStatus(text) {
 }
 
 function setPhase(next) {
-  enterPhase(current, next, [ui.leave, ui.listen], () => {
-    ui.listen.disabled = next !== "idle" || !languagesLoaded || !connection.ready;
+  enterPhase(state, next, [ui.leave, ui.listen], () => {
+    ui.listen.disabled = next !== "idle" || !state.languagesLoaded || !connection.ready;
     ui.leave.disabled = next !== "joining" && next !== "listening";
-    ui.language.disabled = next === "ended" || next === "leaving" || !languagesLoaded;
+    ui.language.disabled = next === "ended" || next === "leaving" || !state.languagesLoaded;
   });
 }
 
-const languageName = (code) => names.get(code) ?? code;
+const languageName = (code) => state.names.get(code) ?? code;
 
-function onState(state, detail) {
-  showConnectionIn(ui.connection, state, detail);
-  if (state === "connected") {
+function onState(socket, detail) {
+  showConnectionIn(ui.connection, socket, detail);
+  if (socket === "connected") {
     if (ui.error.dataset.from === "connection") showError(null);
     // Back after a drop: the new socket is in no room yet. Join again what was wanted (the room gives the
     // transcript so far again); a `leave` that was under way is done.
-    if (current.phase === "leaving" && current.language === null) setPhase("idle");
-    if (["joining", "listening", "leaving"].includes(current.phase)) sendJoin();
-    else setPhase(current.phase);
+    if (state.phase === "leaving" && state.language === null) setPhase("idle");
+    if (["joining", "listening", "leaving"].includes(state.phase)) sendJoin();
+    else setPhase(state.phase);
     // Whether the link still opens a room, before anyone presses Listen (nothing is joined).
-    if (current.phase === "idle") connection.send({ type: "check_link", key: address.listen });
+    if (state.phase === "idle") connection.send({ type: "check_link", key: address.listen });
   }
-  if (state === "reconnecting") {
-    if (current.phase !== "ended") showCloseWordsIn(ui, detail.code);
-    current.joined = null;
-    if (current.phase === "listening") setPhase("joining");
-    else setPhase(current.phase);
+  if (socket === "reconnecting") {
+    if (state.phase !== "ended") showCloseWordsIn(ui, detail.code);
+    state.joined = null;
+    if (state.phase === "listening") setPhase("joining");
+    else setPhase(state.phase);
   }
 }
 
@@ -107,23 +99,23 @@ function onEvent(event) {
       joined(event);
       break;
     case "transcript":
-      if (current.phase === "listening") (event.side === "source" ? sourceView : targetView).update(store.transcript(event).key, event);
+      if (state.phase === "listening") (event.side === "source" ? sourceView : targetView).update(store.transcript(event).key, event);
       break;
     case "speech":
-      if (current.phase === "listening") store.speech(event);
+      if (state.phase === "listening") store.speech(event);
       break;
     case "stats":
-      if (current.phase === "listening") store.stats(event);
+      if (state.phase === "listening") store.stats(event);
       break;
     case "speaker":
-      if (current.phase !== "listening") break;
+      if (state.phase !== "listening") break;
       if (!event.connected) dropPartials(); // the speaker's unfinished sentence ends with their socket
       showSpeaker(event.connected, event.ends_in_seconds);
       break;
     case "left":
-      current.joined = null;
-      if (current.phase !== "leaving") break;
-      if (current.language !== null) sendJoin(); // switching language
+      state.joined = null;
+      if (state.phase !== "leaving") break;
+      if (state.language !== null) sendJoin(); // switching language
       else {
         setPhase("idle");
         setStatus("Not listening. Pick a language and press Listen.");
@@ -133,8 +125,8 @@ function onEvent(event) {
       const words = roomEndedWords(event.reason);
       dropPartials();
       stopCountdown();
-      current.joined = null;
-      current.language = null;
+      state.joined = null;
+      state.language = null;
       setPhase("ended");
       setStatus(words.text);
       ui.status.dataset.reason = event.reason;
@@ -144,14 +136,14 @@ function onEvent(event) {
       break; // the page's words already ask for a language
     case "error":
       // The grace ran out: `room_ended` follows at once and says it, in the past tense, once.
-      if (current.phase === "listening" && event.code === "speaker_gone") break;
-      if (current.phase === "idle" && GONE_CODES.has(event.code)) {
+      if (state.phase === "listening" && event.code === "speaker_gone") break;
+      if (state.phase === "idle" && GONE_CODES.has(event.code)) {
         roomGone(event);
         break;
       }
       showError(serverErrorWords(event), event.fatal ? "room" : "");
-      if (event.fatal && current.phase === "joining") {
-        current.language = null;
+      if (event.fatal && state.phase === "joining") {
+        state.language = null;
         setPhase("idle");
         setStatus("Not listening.");
       }
@@ -169,7 +161,7 @@ function roomGone(event) {
 }
 
 function listeningWords(speakerConnected, endsInSeconds) {
-  const language = languageName(current.joined.target_language);
+  const language = languageName(state.joined.target_language);
   if (speakerConnected) return `Listening in ${language}.`;
   const when = endsInSeconds === undefined ? "" : ` The room ends in ${Math.ceil(endsInSeconds)} s unless they come back.`;
   return `Listening in ${language}. The speaker disconnected; waiting for them to come back…${when}`;
@@ -185,23 +177,23 @@ function showSpeaker(connected, endsInSeconds) {
   }
   const endsAt = performance.now() + endsInSeconds * 1000;
   const tick = () => {
-    if (current.phase !== "listening") return stopCountdown();
+    if (state.phase !== "listening") return stopCountdown();
     setStatus(listeningWords(false, Math.max(0, (endsAt - performance.now()) / 1000)));
   };
   tick();
-  countdown = setInterval(tick, COUNTDOWN_TICK_MS);
+  state.countdown = setInterval(tick, COUNTDOWN_TICK_MS);
 }
 
 function stopCountdown() {
-  clearInterval(countdown);
-  countdown = null;
+  clearInterval(state.countdown);
+  state.countdown = null;
 }
 
 // A `joined` event: the room's transcript so far, then the language's live events.
 function joined(event) {
-  if (current.phase !== "joining") return;
-  current.joined = event;
-  current.expectedSequence = null;
+  if (state.phase !== "joining") return;
+  state.joined = event;
+  state.expectedSequence = null;
   clearTranscript();
   store.newSession();
   event.transcript.forEach(({ source, target }, index) => {
@@ -213,20 +205,20 @@ function joined(event) {
     }
   });
   store.newSession(); // the live events' segment ids are the stream's own
-  playback.prepare(event.output_sample_rate).catch(() => {});
+  state.playback.prepare(event.output_sample_rate).catch(() => {});
   showError(null);
   setPhase("listening");
   showSpeaker(event.speaker_connected, event.ends_in_seconds);
 }
 
 function onAudio(header, pcm) {
-  if (current.phase !== "listening" || current.joined === null) return;
-  if (current.expectedSequence !== null && header.sequence !== current.expectedSequence) debug.sequenceErrors++;
-  current.expectedSequence = header.sequence + 1;
+  if (state.phase !== "listening" || state.joined === null) return;
+  if (state.expectedSequence !== null && header.sequence !== state.expectedSequence) debug.sequenceErrors++;
+  state.expectedSequence = header.sequence + 1;
   debug.receivedChunks++;
   if (debug.record) debug.received.push(pcm);
-  store.audio(header, (1000 * pcm.byteLength) / 2 / current.joined.output_sample_rate);
-  playback.enqueue(pcm);
+  store.audio(header, (1000 * pcm.byteLength) / 2 / state.joined.output_sample_rate);
+  state.playback.enqueue(pcm);
 }
 
 function onTap({ samples, audible, blocks }) {
@@ -238,37 +230,37 @@ function onTap({ samples, audible, blocks }) {
 // ---- buttons ------------------------------------------------------------------------------------
 
 function sendJoin() {
-  if (!connection.send({ type: "join", key: address.listen, target_language: current.language })) return;
+  if (!connection.send({ type: "join", key: address.listen, target_language: state.language })) return;
   setPhase("joining");
-  setStatus(`Joining in ${languageName(current.language)}…`);
+  setStatus(`Joining in ${languageName(state.language)}…`);
 }
 
 async function listen() {
-  if (current.phase !== "idle") return;
+  if (state.phase !== "idle") return;
   showError(null);
-  current.language = ui.language.value;
+  state.language = ui.language.value;
   // Made inside the click: browsers let audio start only after a gesture.
-  playback ??= new Playback(onTap, { record: debug.record, gain: output.gain, onSpeaking: (on) => output.showSpeaking(on) });
-  const preparing = playback.prepare(playback.rate ?? DEFAULT_OUTPUT_RATE);
+  state.playback ??= new Playback(onTap, { record: debug.record, gain: output.gain, onSpeaking: (on) => output.showSpeaking(on) });
+  const preparing = state.playback.prepare(state.playback.rate ?? DEFAULT_OUTPUT_RATE);
   sendJoin();
   await preparing.catch(() => {});
 }
 
 function leave() {
-  if (current.phase !== "joining" && current.phase !== "listening") return;
-  current.language = null;
+  if (state.phase !== "joining" && state.phase !== "listening") return;
+  state.language = null;
   stopListening();
 }
 
 // Another language: `leave`, then `join` once `left` came.
 function switchLanguage() {
-  if (current.phase !== "joining" && current.phase !== "listening") return;
-  current.language = ui.language.value;
+  if (state.phase !== "joining" && state.phase !== "listening") return;
+  state.language = ui.language.value;
   stopListening();
 }
 
 function stopListening() {
-  playback?.clear();
+  state.playback?.clear();
   dropPartials(); // the lines the stream would have settled will not reach this page now
   if (connection.send({ type: "leave" })) {
     setPhase("leaving");
@@ -298,7 +290,7 @@ async function loadLanguages() {
   let offered = address.languages.map((code) => ({ code, name: code }));
   try {
     const body = await fetchApi("languages");
-    names = new Map(body.target_languages.map(({ code, name }) => [code, name]));
+    state.names = new Map(body.target_languages.map(({ code, name }) => [code, name]));
     if (offered.length === 0) offered = body.target_languages;
     else offered = offered.map(({ code }) => ({ code, name: languageName(code) }));
   } catch (error) {
@@ -311,9 +303,9 @@ async function loadLanguages() {
   for (const { code, name } of offered) ui.language.add(new Option(name, code));
   const codes = offered.map(({ code }) => code);
   ui.language.value = [...wanted("target"), codes[0]].find((code) => codes.includes(code));
-  languagesLoaded = true;
+  state.languagesLoaded = true;
   if (ui.error.dataset.from === "languages") showError(null);
-  setPhase(current.phase);
+  setPhase(state.phase);
 }
 
 ui.controls.setAttribute("aria-label", "Listening");
