@@ -17,7 +17,8 @@ _OPTIONS = hcl2.SerializationOptions(with_comments=False, explicit_blocks=False,
 
 
 class Root:
-    """Every .tf file of one Terraform root, merged: resources by type and name, variables, locals, outputs."""
+    """Every .tf file of one Terraform root, merged: resources by type and name, variables, locals, outputs, module
+    calls by name, `moved` blocks and `terraform` (settings) blocks."""
 
     def __init__(self, directory: Path) -> None:
         self.directory = directory
@@ -26,6 +27,8 @@ class Root:
         self.locals: dict[str, Any] = {}
         self.outputs: dict[str, dict] = {}
         self.moved: list[dict] = []
+        self.modules: dict[str, dict] = {}
+        self.settings: list[dict] = []
         for path in sorted(directory.glob("*.tf")):
             parsed = hcl2.loads(path.read_text(), serialization_options=_OPTIONS)
             for block in parsed.get("resource", []):
@@ -39,6 +42,9 @@ class Root:
             for block in parsed.get("output", []):
                 self.outputs.update(block)
             self.moved += parsed.get("moved", [])
+            for block in parsed.get("module", []):
+                self.modules.update(block)
+            self.settings += parsed.get("terraform", [])
 
     def resource(self, kind: str, name: str) -> dict:
         return self.resources[kind][name]

@@ -21,7 +21,7 @@ locals {
     image_tag       = var.image_tag
     jwt_jwks_url    = var.jwt_jwks_url
     jwt_issuer      = var.jwt_issuer
-    secret_ids      = { for key, secret in google_secret_manager_secret.stack : key => secret.secret_id }
+    secret_ids      = module.secrets.secret_ids
   })
   secrets = merge(
     { grafana-admin-password = var.grafana_admin_password },
@@ -49,27 +49,28 @@ moved {
 
 # Secrets live in Secret Manager, readable by the VM's identity only: instance metadata would expose
 # them to anyone with compute.instances.get and to every container through the metadata server.
-
-resource "google_secret_manager_secret" "stack" {
-  for_each  = nonsensitive(toset(keys(local.secrets)))
-  secret_id = "${var.name}-${each.key}"
-  replication {
-    auto {}
-  }
+module "secrets" {
+  source     = "./modules/secrets"
+  id_prefix  = "${var.name}-"
+  secrets    = local.secrets
+  reader     = "serviceAccount:${google_service_account.vm.email}"
   depends_on = [google_project_service.apis]
 }
 
-resource "google_secret_manager_secret_version" "stack" {
-  for_each    = nonsensitive(toset(keys(local.secrets)))
-  secret      = google_secret_manager_secret.stack[each.key].id
-  secret_data = local.secrets[each.key]
+# Where the secrets stood before the module: existing state moves to the module's addresses, unchanged.
+moved {
+  from = google_secret_manager_secret.stack
+  to   = module.secrets.google_secret_manager_secret.stored
 }
 
-resource "google_secret_manager_secret_iam_member" "vm" {
-  for_each  = nonsensitive(toset(keys(local.secrets)))
-  secret_id = google_secret_manager_secret.stack[each.key].id
-  role      = "roles/secretmanager.secretAccessor"
-  member    = "serviceAccount:${google_service_account.vm.email}"
+moved {
+  from = google_secret_manager_secret_version.stack
+  to   = module.secrets.google_secret_manager_secret_version.stored
+}
+
+moved {
+  from = google_secret_manager_secret_iam_member.vm
+  to   = module.secrets.google_secret_manager_secret_iam_member.reader
 }
 
 # A network of its own: the default VPC's rules open SSH and RDP to the world.
@@ -221,5 +222,6 @@ resource "google_compute_instance" "vm" {
     }
   }
 
-  depends_on = [google_project_iam_member.vm, google_secret_manager_secret_iam_member.vm]
+  # The deploy reads the secrets at boot: they, their values and the VM's access to them exist first.
+  depends_on = [google_project_iam_member.vm, module.secrets]
 }

@@ -68,7 +68,8 @@ def test_terraform_is_formatted_by_a_terraform_the_config_accepts():
 
     terraform = TerraformCommand(str(ROOT / "terraform"))
     version = terraform.version().value["terraform_version"]
-    required = re.search(r'required_version = ">= ([0-9.]+)"', (ROOT / "terraform" / "versions.tf").read_text())
+    versions = ROOT / "terraform" / "modules" / "secrets" / "versions.tf"  # both roots' constraints
+    required = re.search(r'required_version = ">= ([0-9.]+)"', versions.read_text())
     assert tuple(map(int, version.split("."))) >= tuple(map(int, required.group(1).split("."))), version
     result = terraform.fmt(check_input=True, write=False, recursive=True)  # `terraform fmt -check`
     assert result.retcode == 0, f"unformatted: {result.value}"
@@ -251,12 +252,11 @@ def test_the_gateway_starts_after_a_worker_has_loaded_its_model():
 
 TERRAFORM = ROOT / "terraform"
 VM = Root(TERRAFORM)
-# What an operator would set (terraform.tfvars), and Secret Manager ids as the resource names them.
+# What an operator would set (terraform.tfvars), and Secret Manager ids as the secrets module names them.
 VM_VARIABLES = {"project_id": "my-project", "repo_url": "https://example.com/s2st.git", "repo_ref": "v1.0.0",
                 "domain": "translate.example.com", "acme_email": "ops@example.com",
                 "grafana_admin_password": "an-operator-chosen-secret", "jwt_secret": "s" * 40}
-SECRET_STUB = {"google_secret_manager_secret.stack":
-               '{for key in keys(local.secrets) : key => {secret_id = "${var.name}-${key}"}}'}
+SECRET_STUB = {"module.secrets.secret_ids": '{for key in keys(local.secrets) : key => "${var.name}-${key}"}'}
 
 
 def hcl(name: str) -> str:
@@ -360,9 +360,11 @@ def test_secrets_never_travel_in_instance_metadata_nor_in_container_environments
     vm = VM.resource("google_compute_instance", "vm")
     assert "password" not in json.dumps(vm["metadata"]) and "jwt_secret" not in vm["metadata"]["startup-script"]
     assert "var.jwt_secret" not in VM.locals["deploy_script"] and "password" not in VM.locals["deploy_script"]
-    assert VM.resource("google_secret_manager_secret_iam_member", "vm")["role"] == "roles/secretmanager.secretAccessor"
+    # Who may read them in Secret Manager: tests/test_terraform_secrets.py.
     script = deploy_script()
     assert "gcloud secrets versions access latest --secret=\"$1\"" in script
+    for key in ("grafana-admin-password", "jwt-secret"):  # each by the id the secrets module gives it (SECRET_STUB)
+        assert f"secret 's2st-{key}' > /opt/s2st/secrets/" in script, key
     assert not re.search(r"<<\s*[A-Z]+\s*$", startup_script(), re.M)  # no unquoted heredoc expanding `$` in values
     env_lines = script.split("} > compose/.env")[0].rsplit("{", 1)[1]
     assert "SECRET" not in env_lines.replace("SECRETS_DIR", "") and "PASSWORD" not in env_lines
@@ -410,9 +412,8 @@ def test_first_applies_cannot_race_the_apis_they_call():
     apis = VM.resource("google_project_service", "apis")
     for api in ("compute.googleapis.com", "iam.googleapis.com", "secretmanager.googleapis.com"):
         assert api in apis["for_each"], api
-    for kind in ("google_service_account", "google_secret_manager_secret", "google_compute_network",
-                 "google_compute_address"):
-        for name, body in VM.resources[kind].items():
+    for kind in ("google_service_account", "google_compute_network", "google_compute_address"):
+        for name, body in VM.resources[kind].items():  # the secrets: tests/test_terraform_secrets.py
             assert "${google_project_service.apis}" in body.get("depends_on", []), f"{kind}.{name}"
     assert {"from": "${google_project_service.secretmanager}",
             "to": '${google_project_service.apis["secretmanager.googleapis.com"]}'} in VM.moved

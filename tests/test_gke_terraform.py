@@ -56,9 +56,9 @@ def test_image_streaming_has_its_api_and_the_node_role_it_needs():
 
 
 def test_first_applies_cannot_race_the_apis_they_call():
-    for kind in ("google_service_account", "google_secret_manager_secret", "google_compute_network",
-                 "google_compute_global_address", "google_container_cluster"):
-        for name, body in GKE.resources[kind].items():
+    for kind in ("google_service_account", "google_compute_network", "google_compute_global_address",
+                 "google_container_cluster"):
+        for name, body in GKE.resources[kind].items():  # the secrets: tests/test_terraform_secrets.py
             assert "${google_project_service.apis}" in body.get("depends_on", []), f"{kind}.{name}"
 
 
@@ -80,10 +80,9 @@ def test_ws_is_not_open_to_the_internet_unless_asked_for():
     assert GKE.default("allow_anonymous") is False
     checks = [c for c in preconditions(CLUSTER) if "allow_anonymous" in c]
     assert len(checks) == 1
-    stubs = {"google_secret_manager_secret.cluster": "{}"}
-    assert GKE.render(checks[0], {**VARIABLES, "jwt_secret": ""}, stubs) is False
-    assert GKE.render(checks[0], {**VARIABLES, "jwt_secret": "", "allow_anonymous": True}, stubs) is True
-    assert GKE.render(checks[0], VARIABLES, stubs) is True
+    assert GKE.render(checks[0], {**VARIABLES, "jwt_secret": ""}, {}) is False
+    assert GKE.render(checks[0], {**VARIABLES, "jwt_secret": "", "allow_anonymous": True}, {}) is True
+    assert GKE.render(checks[0], VARIABLES, {}) is True
 
 
 def test_the_load_balancer_gets_a_static_ip_and_a_google_managed_certificate():
@@ -94,8 +93,7 @@ def test_the_load_balancer_gets_a_static_ip_and_a_google_managed_certificate():
 
 def test_secret_values_stay_in_secret_manager_and_the_printed_values_carry_none():
     helm_values = GKE.outputs["helm_values"]["value"]
-    assert GKE.resource("google_secret_manager_secret_version", "cluster")["secret_data"] == \
-        "${local.secrets[each.key]}"
+    # The secrets module stores local.secrets as they are: tests/test_terraform_secrets.py.
     for name in ("grafana_admin_password", "jwt_secret", "gateway_peer_token"):
         assert GKE.variables[name]["sensitive"] is True, name
         assert f"var.{name}" not in helm_values, name
@@ -106,5 +104,5 @@ def test_the_gateways_peer_token_is_a_secret_of_its_own_in_secret_manager():
     operator's token in Secret Manager beside the others (the chart test follows it from there to the pods)."""
     secrets = GKE.render("${local.secrets}", VARIABLES, {})
     assert secrets["gateway-peer-token"] == VARIABLES["gateway_peer_token"]
-    assert 'google_secret_manager_secret.cluster["gateway-peer-token"].secret_id' in \
+    assert 'module.secrets.secret_ids["gateway-peer-token"]' in \
         GKE.outputs["helm_values"]["value"]

@@ -24,8 +24,8 @@ output "helm_values" {
     cluster_location    = google_container_cluster.main.location
     secret_reader_email = google_service_account.secrets.email
     secret_reader_ksa   = local.secret_reader_ksa
-    grafana_secret_id   = google_secret_manager_secret.cluster["grafana-admin-password"].secret_id
-    peer_token_id       = google_secret_manager_secret.cluster["gateway-peer-token"].secret_id
-    jwt_secret_id       = contains(keys(google_secret_manager_secret.cluster), "jwt-secret") ? google_secret_manager_secret.cluster["jwt-secret"].secret_id : ""
+    grafana_secret_id   = module.secrets.secret_ids["grafana-admin-password"]
+    peer_token_id       = module.secrets.secret_ids["gateway-peer-token"]
+    jwt_secret_id       = lookup(module.secrets.secret_ids, "jwt-secret", "")
   })
 }

@@ -9,32 +9,34 @@ locals {
 
 # Secrets live in Secret Manager; External Secrets (installed beside the chart) copies them into
 # Kubernetes Secrets, reading with a Google identity that may read these secrets and nothing else.
-resource "google_secret_manager_secret" "cluster" {
-  for_each  = nonsensitive(toset(keys(local.secrets)))
-  secret_id = "${var.name}-gke-${each.key}"
-  replication {
-    auto {}
-  }
+module "secrets" {
+  source     = "../modules/secrets"
+  id_prefix  = "${var.name}-gke-"
+  secrets    = local.secrets
+  reader     = "serviceAccount:${google_service_account.secrets.email}"
   depends_on = [google_project_service.apis]
 }
 
-resource "google_secret_manager_secret_version" "cluster" {
-  for_each    = nonsensitive(toset(keys(local.secrets)))
-  secret      = google_secret_manager_secret.cluster[each.key].id
-  secret_data = local.secrets[each.key]
+# Where the secrets stood before the module: existing state moves to the module's addresses, unchanged.
+moved {
+  from = google_secret_manager_secret.cluster
+  to   = module.secrets.google_secret_manager_secret.stored
+}
+
+moved {
+  from = google_secret_manager_secret_version.cluster
+  to   = module.secrets.google_secret_manager_secret_version.stored
+}
+
+moved {
+  from = google_secret_manager_secret_iam_member.secrets
+  to   = module.secrets.google_secret_manager_secret_iam_member.reader
 }
 
 resource "google_service_account" "secrets" {
   account_id   = "${var.name}-gke-secrets"
   display_name = "Speech translation secret reader (External Secrets)"
   depends_on   = [google_project_service.apis]
-}
-
-resource "google_secret_manager_secret_iam_member" "secrets" {
-  for_each  = nonsensitive(toset(keys(local.secrets)))
-  secret_id = google_secret_manager_secret.cluster[each.key].id
-  role      = "roles/secretmanager.secretAccessor"
-  member    = "serviceAccount:${google_service_account.secrets.email}"
 }
 
 # Workload Identity: the chart's secret-manager service account acts as the Google one above.
