@@ -128,5 +128,6 @@ class FrameReceiver:
         now = asyncio.get_running_loop().time()
         if now - self._rate_error_at >= 1.0:
             self._rate_error_at = now
-            self._sender.send(error_event("rate_limited", f"more than {self._config.ws_max_frames_per_second:g} audio "
-                                          "frames a second beyond the burst allowance; frames are being dropped", False))
+            self._sender.send(error_event("rate_limited", f"more than {self._config.ws_max_frames_per_second:g} "
+                                          "audio frames a second beyond the burst allowance; frames are being dropped",
+                                          False))
