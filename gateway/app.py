@@ -29,7 +29,7 @@ from gateway.config import GatewayConfig
 from gateway.limits import ClientLimits, LocalClientLimits
 from gateway.metrics import GatewayMetrics
 from gateway.rooms.qr import qr_endpoint
-from gateway.relay import SocketRelay
+from gateway.relay.socket_relay import SocketRelay
 from gateway.rooms.routing import CLIENT_ADDRESS_HEADER, HandshakeRefused, RoomRouting, relay_to_owner
 from gateway.rooms.room import RoomRegistry
 from gateway.sockets import OpenSockets

@@ -17,7 +17,7 @@ LAYERS = (
     ("entry point", ("gateway.__main__",)),
     ("serving: processes, their supervisor, shared per-IP limits", ("gateway.serving",)),
     ("the Starlette app: routes, handshakes", ("gateway.app",)),
-    ("the one-to-one relay", ("gateway.relay",)),
+    ("the one-to-one relay: receive loop, worker session, send path", ("gateway.relay",)),
     ("rooms: room, seat, routing, QR links", ("gateway.rooms",)),
     ("the worker's gRPC client", ("gateway.worker",)),
     ("socket plumbing: outbound queues, open sockets, per-client limits, metrics",
