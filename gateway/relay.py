@@ -48,7 +48,7 @@ from gateway.protocol import (
     status_error_event,
 )
 from gateway.rooms.seat import RoomSeat
-from gateway.rooms.room import RoomRegistry
+from gateway.rooms.registry import RoomRegistry
 from gateway.sockets import OpenSockets
 from gateway.worker.client import SessionRefused, WorkerClient, session_frames
 from gateway.worker.writes import CoalescingWriter

@@ -1,11 +1,11 @@
 """Rooms: one speaker's audio, one worker stream per target language someone listens to, fanned out.
 
-A ``Room`` lives on the gateway process that created it (``RoomRegistry``). Its first
+A ``Room`` lives on the gateway process that created it (``RoomRegistry``, gateway/rooms/registry.py). Its first
 offered language's ``LanguageStream`` opens with the room (so no first words are lost);
 the others are opened by the first listener of a language and closed when the last one
 leaves; the speaker's audio goes to each of them, and each stream's
 events are converted and serialized once and handed to every listener of its
-language. Members are sockets (``Member``): a member that cannot keep up is cut
+language. Members are sockets (``Member``, gateway/rooms/member.py): a member that cannot keep up is cut
 off by its own bounded queue, never the room. Protocol: docs/protocol.md, "Rooms".
 """
 
@@ -21,14 +21,16 @@ from collections import deque
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 import grpc
 
 from gateway.identity.grant import Grant
 from gateway.config import GatewayConfig
 from gateway.metrics import GatewayMetrics
+from gateway.outbound import Frame
 from gateway.protocol import AUDIO_HEADER, CreateRoom, ProtocolError, audio_request, error_event
+from gateway.rooms.member import Member
 from gateway.worker.client import SessionRefused, WorkerClient, session_frames
 from gateway.worker.writes import CoalescingWriter
 from s2st.v1 import translation_pb2 as pb
@@ -41,21 +43,6 @@ END_FLUSH_SECONDS = 10.0  # `end_room`: how long the streams may take to finish 
 # What the speaker gets of the room's first stream: what listeners read of each sentence and its lag, not its audio.
 SPEAKER_SEES = frozenset({"transcript", "speech", "stats"})
 KEY_BYTES = 24  # speaker and listener keys: 192 random bits
-ROOM_ID_BYTES = 16  # 128 random bits, after the place of the room
-
-Frame = dict[str, Any] | str | bytes  # str: a JSON event serialized once for every listener
-
-
-class Member(Protocol):
-    """A socket in a room: the speaker or a listener."""
-
-    def deliver(self, frame: Frame) -> None:
-        """Queue a frame for the socket; a socket that does not read is cut off, not waited for."""
-        ...
-
-    def room_ended(self, room_id: str, reason: str) -> None:
-        """The room is over for this socket (it is idle again)."""
-        ...
 
 
 @dataclass
@@ -560,70 +547,3 @@ class Room:
         self._counts_sent_at = asyncio.get_running_loop().time()
         counts = {language: len(stream.listeners) for language, stream in self._streams.items()}
         self.to_speaker({"type": "listeners", "counts": counts, "total": sum(counts.values())})
-
-
-class RoomRegistry:
-    """The rooms of this gateway process, by id; a room id starts with where it lives (gateway/rooms/routing.py)."""
-
-    def __init__(self, config: GatewayConfig, metrics: GatewayMetrics, workers: Callable[[], WorkerClient],
-                 id_prefix: str = "0") -> None:
-        self._config = config
-        self._metrics = metrics
-        self._workers = workers
-        self._id_prefix = id_prefix
-        self._rooms: dict[str, Room] = {}
-        self._tasks: set[asyncio.Task[None]] = set()
-
-    def get(self, room_id: str) -> Room:
-        room = self._rooms.get(room_id)
-        if room is None:
-            raise unknown_room()
-        return room
-
-    async def create(self, settings: CreateRoom, grant: Grant, speaker: Member,
-                     session_slot: Callable[[], AbstractAsyncContextManager[bool]]) -> Room:
-        """A new room with `speaker` as its speaker, holding one of its address's session slots while it lives."""
-        if len(settings.languages) > self._config.room_max_languages:
-            raise ProtocolError("invalid_config", f"a room offers at most {self._config.room_max_languages} languages",
-                                fatal=True)
-        if len(self._rooms) >= self._config.max_rooms:
-            raise ProtocolError("too_many_rooms", "this gateway holds as many rooms as it may; try again later",
-                                fatal=True)
-        created: asyncio.Future[Room] = asyncio.get_running_loop().create_future()
-        task = asyncio.create_task(self._hold(settings, grant, speaker, session_slot, created), name="room")
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-        return await created
-
-    async def _hold(self, settings: CreateRoom, grant: Grant, speaker: Member,
-                    session_slot: Callable[[], AbstractAsyncContextManager[bool]], created: asyncio.Future[Room]) -> None:
-        try:
-            async with session_slot() as admitted:
-                if not admitted:
-                    created.set_exception(ProtocolError(
-                        "too_many_sessions", f"this address already holds {self._config.max_sessions_per_ip} "
-                        "sessions or rooms; end one first", fatal=True))
-                    return
-                room_id = f"{self._id_prefix}.{secrets.token_urlsafe(ROOM_ID_BYTES)}"
-                room = self._rooms[room_id] = Room(room_id, settings, grant, self._workers(), self._config,
-                                                   self._metrics, self._forget, session_slot)
-                self._metrics.active_rooms.inc()
-                log.info("room created", extra={"room": room_id, "languages": list(settings.languages)})
-                room.attach_speaker(speaker, grant)
-                room.open_first_stream()
-                created.set_result(room)
-                await room.ended.wait()
-        except BaseException as error:
-            if not created.done():
-                created.set_exception(error)
-            raise
-
-    def _forget(self, room: Room) -> None:
-        if self._rooms.pop(room.room_id, None) is not None:
-            self._metrics.active_rooms.dec()
-
-    async def close(self) -> None:
-        """The process is going away: every room ends."""
-        for room in list(self._rooms.values()):
-            room.end("shutting_down")
-        await asyncio.gather(*self._tasks, return_exceptions=True)
