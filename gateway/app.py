@@ -31,7 +31,7 @@ from gateway.metrics import GatewayMetrics
 from gateway.rooms.qr import qr_endpoint
 from gateway.relay.socket_relay import SocketRelay
 from gateway.rooms.routing import CLIENT_ADDRESS_HEADER, HandshakeRefused, RoomRouting, relay_to_owner
-from gateway.rooms.room import RoomRegistry
+from gateway.rooms.registry import RoomRegistry
 from gateway.sockets import OpenSockets
 from gateway.worker.client import WorkerClient, open_channel
 

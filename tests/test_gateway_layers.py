@@ -18,7 +18,7 @@ LAYERS = (
     ("serving: processes, their supervisor, shared per-IP limits", ("gateway.serving",)),
     ("the Starlette app: routes, handshakes", ("gateway.app",)),
     ("the one-to-one relay: receive loop, worker session, send path", ("gateway.relay",)),
-    ("rooms: room, seat, routing, QR links", ("gateway.rooms",)),
+    ("rooms: room, its streams, registry, seat, routing, QR links", ("gateway.rooms",)),
     ("the worker's gRPC client", ("gateway.worker",)),
     ("socket plumbing: outbound queues, open sockets, per-client limits, metrics",
      ("gateway.outbound", "gateway.sockets", "gateway.limits", "gateway.metrics")),

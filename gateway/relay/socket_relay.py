@@ -22,7 +22,7 @@ from gateway.outbound import Frame
 from gateway.relay.receiver import FrameReceiver
 from gateway.relay.sender import FrameSender, shutting_down
 from gateway.relay.session import SessionState, WorkerSession
-from gateway.rooms.room import RoomRegistry
+from gateway.rooms.registry import RoomRegistry
 from gateway.rooms.seat import RoomSeat
 from gateway.sockets import OpenSockets
 from gateway.worker.client import WorkerClient
@@ -68,7 +68,7 @@ class SocketRelay:
     def has_session(self) -> bool:
         return self._session.state is not SessionState.IDLE or self._seat.active
 
-    # A room's member (gateway/rooms/room.py)
+    # A room's member (gateway/rooms/member.py)
 
     def deliver(self, frame: Frame) -> None:
         self._sender.send(frame)

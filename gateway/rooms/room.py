@@ -1,12 +1,11 @@
 """Rooms: one speaker's audio, one worker stream per target language someone listens to, fanned out.
 
-A ``Room`` lives on the gateway process that created it (``RoomRegistry``). Its first
-offered language's ``LanguageStream`` opens with the room (so no first words are lost);
-the others are opened by the first listener of a language and closed when the last one
-leaves; the speaker's audio goes to each of them, and each stream's
-events are converted and serialized once and handed to every listener of its
-language. Members are sockets (``Member``): a member that cannot keep up is cut
-off by its own bounded queue, never the room. Protocol: docs/protocol.md, "Rooms".
+A ``Room`` holds who is in it and what it remembers: its speaker and listeners, their keys and links, the counts
+the speaker sees, the transcript a late listener is sent, and its life (the speaker's grace period, its end). Its
+worker streams are a ``RoomStreams`` (gateway/rooms/streams.py), one ``LanguageStream`` per language
+(gateway/rooms/language_stream.py); a room lives on the gateway process that created it (``RoomRegistry``,
+gateway/rooms/registry.py). Members are sockets (``Member``): a member that cannot keep up is cut off by its own
+bounded queue, never the room. Protocol: docs/protocol.md, "Rooms".
 """
 
 from __future__ import annotations
@@ -18,209 +17,26 @@ import json
 import logging
 import secrets
 from collections import deque
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
-from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
-import grpc
-
-from gateway.identity.grant import Grant
 from gateway.config import GatewayConfig
+from gateway.identity.grant import Grant
 from gateway.metrics import GatewayMetrics
-from gateway.protocol import AUDIO_HEADER, CreateRoom, ProtocolError, audio_request, error_event
-from gateway.worker.client import SessionRefused, WorkerClient, session_frames
-from gateway.worker.writes import CoalescingWriter
-from s2st.v1 import translation_pb2 as pb
+from gateway.outbound import Frame
+from gateway.protocol import CreateRoom, ProtocolError, error_event
+from gateway.rooms.history import HISTORY_SEGMENTS, replay
+from gateway.rooms.language_stream import LanguageStream
+from gateway.rooms.member import Member
+from gateway.rooms.streams import RoomStreams
+from gateway.worker.client import WorkerClient
 
 log = logging.getLogger("gateway.rooms.room")
 
-HISTORY_SEGMENTS = 1000  # finals kept per room and per language for listeners who join late
 COUNTS_INTERVAL_SECONDS = 0.5  # listener counts reach the speaker at most this often
 END_FLUSH_SECONDS = 10.0  # `end_room`: how long the streams may take to finish what was said
-# What the speaker gets of the room's first stream: what listeners read of each sentence and its lag, not its audio.
-SPEAKER_SEES = frozenset({"transcript", "speech", "stats"})
 KEY_BYTES = 24  # speaker and listener keys: 192 random bits
-ROOM_ID_BYTES = 16  # 128 random bits, after the place of the room
-
-Frame = dict[str, Any] | str | bytes  # str: a JSON event serialized once for every listener
-
-
-class Member(Protocol):
-    """A socket in a room: the speaker or a listener."""
-
-    def deliver(self, frame: Frame) -> None:
-        """Queue a frame for the socket; a socket that does not read is cut off, not waited for."""
-        ...
-
-    def room_ended(self, room_id: str, reason: str) -> None:
-        """The room is over for this socket (it is idle again)."""
-        ...
-
-
-@dataclass
-class HistoryEntry:
-    source: str
-    target: str | None = None
-
-
-class LanguageStream:
-    """The worker stream of one target language and the listeners who hear it."""
-
-    def __init__(self, room: Room, language: str) -> None:
-        self.language = language
-        self.listeners: dict[Member, int] = {}  # listener -> generation of the listener key it joined with
-        self.history: deque[HistoryEntry] = deque(maxlen=HISTORY_SEGMENTS)
-        self._room = room
-        self._waiting: set[Member] = set()  # joined while the stream was opening: `joined` when it is open
-        self._segments: dict[int, HistoryEntry] = {}  # this worker stream's finals, by its segment id
-        self._call: grpc.aio.StreamStreamCall | None = None
-        self._writer: CoalescingWriter | None = None
-        self._pending: list[pb.TranslateRequest] = []  # audio that came while the stream was opening
-        # Each worker stream numbers its segments from 1: a reopened stream's are shifted past the last one,
-        # so a listener never sees one segment id twice.
-        self._segment_base = 0
-        self._next_segment = 0
-        self._task: asyncio.Task[None] | None = None
-        self.accepted: pb.SessionAccepted | None = None
-
-    @property
-    def is_open(self) -> bool:
-        return self._writer is not None
-
-    def add(self, member: Member, generation: int) -> None:
-        self.listeners[member] = generation
-        if self.is_open:
-            self._room.welcome(member, self)
-        else:
-            self._waiting.add(member)
-            self.ensure_running()
-
-    def remove(self, member: Member) -> None:
-        self.listeners.pop(member, None)
-        self._waiting.discard(member)
-
-    def ensure_running(self) -> None:
-        """Open the worker stream unless it is open or opening (a stream ended by a pause or a worker reopens here)."""
-        if self._task is None:
-            self._task = asyncio.create_task(self._run(), name=f"room-stream-{self.language}")
-
-    async def write(self, request: pb.TranslateRequest) -> None:
-        if self._writer is not None:
-            await self._writer.write(request)
-            return
-        self.ensure_running()
-        if len(self._pending) < self._room.config.outbound_queue_frames:
-            self._pending.append(request)
-
-    async def finish(self) -> None:
-        """End of input: the worker finishes what was said; the stream ends and reopens with the next audio."""
-        writer, self._writer = self._writer, None
-        if writer is not None:
-            await writer.done_writing()
-
-    async def wait_ended(self) -> None:
-        if self._task is not None:
-            await asyncio.gather(self._task, return_exceptions=True)
-
-    def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-        if self._call is not None:
-            self._call.cancel()
-
-    async def _run(self) -> None:
-        try:
-            async with self._room.stream_slot(self) as admitted:
-                if admitted:
-                    await self._open_and_relay()
-                else:
-                    self._room.stream_failed(self, error_event(
-                        "too_many_sessions", "the room's speaker's address holds as many sessions and room streams "
-                        f"as it may ({self._room.config.max_sessions_per_ip}); try again later", True))
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            log.exception("a room stream failed", extra={"room": self._room.room_id, "language": self.language})
-            self._room.stream_failed(self, error_event("internal", "the gateway failed relaying this room", True))
-        finally:
-            if self._call is not None:
-                self._call.cancel()
-            if self._writer is not None:
-                self._writer.cancel()
-            self._call, self._writer, self._task = None, None, None
-        if self.listeners and (self._waiting or self._pending):  # joined or spoken while the last one finished
-            self.ensure_running()
-
-    async def _open_and_relay(self) -> None:
-        room = self._room
-        try:
-            call, first = await room.workers.open_granted_session(
-                room.settings.stream_start(self.language, room.client_label), room.grant)
-        except SessionRefused as refused:
-            room.stream_failed(self, refused.event)
-            return
-        self._call = call
-        self.accepted, self._segments, self._segment_base = first.accepted, {}, self._next_segment
-        self._writer = CoalescingWriter(call, room.config.outbound_queue_frames)
-        pending, self._pending = self._pending, []
-        for request in pending:
-            await self._writer.write(request)
-        room.check_speaker_engine(first.accepted.engine)
-        waiting, self._waiting = list(self._waiting), set()
-        for member in waiting:
-            room.welcome(member, self)
-        try:
-            async for response, frame in session_frames(call):
-                if frame is not None:
-                    self._fan_out(response, frame)
-        except grpc.aio.AioRpcError as error:
-            if error.code() != grpc.StatusCode.CANCELLED:
-                # A worker that ended the stream (idle, too long, restarting): the next audio reopens it.
-                log.info("a room stream ended", extra={"room": room.room_id, "language": self.language,
-                                                       "code": error.code().name})
-
-    def _fan_out(self, response: pb.TranslateResponse, frame: dict[str, Any] | bytes) -> None:
-        if response.WhichOneof("event") == "transcript":
-            self._remember(response.transcript)
-        frame, segment_id = _shift_segment(frame, self._segment_base)
-        if segment_id is not None:
-            self._next_segment = max(self._next_segment, segment_id + 1)
-        shared: Frame = frame if isinstance(frame, bytes) else json.dumps(frame)
-        for member in list(self.listeners):
-            if member not in self._waiting:
-                member.deliver(shared)
-        if self._room.is_source_feed(self) and isinstance(frame, dict) and frame.get("type") in SPEAKER_SEES:
-            self._room.to_speaker(shared)
-
-    def _remember(self, transcript: pb.Transcript) -> None:
-        if not transcript.is_final:
-            return
-        entry = self._segments.get(transcript.segment_id)
-        if transcript.side == pb.SOURCE:
-            if entry is None:
-                entry = self._segments[transcript.segment_id] = HistoryEntry(transcript.text)
-                self.history.append(entry)
-                self._room.remember_source(transcript.text, self)
-            else:
-                entry.source = transcript.text
-        elif entry is not None:
-            entry.target = transcript.text
-        if len(self._segments) > HISTORY_SEGMENTS:
-            self._segments.pop(next(iter(self._segments)))
-
-
-def latest_within(history: list[dict[str, str | None]], max_bytes: int) -> list[dict[str, str | None]]:
-    """The latest entries whose texts add up to at most max_bytes (UTF-8), oldest first: what one `joined` replays,
-    so that a listener who joins again and again cannot make the gateway queue the whole history each time."""
-    kept: list[dict[str, str | None]] = []
-    size = 0
-    for entry in reversed(history):
-        size += sum(len(text.encode()) for text in entry.values() if text)
-        if size > max_bytes:
-            break
-        kept.append(entry)
-    return kept[::-1]
 
 
 def unknown_room() -> ProtocolError:
@@ -233,43 +49,25 @@ def _check_key(given: str, expected: str) -> None:
         raise unknown_room()
 
 
-def _shift_segment(frame: dict[str, Any] | bytes, base: int) -> tuple[dict[str, Any] | bytes, int | None]:
-    """The frame with its segment id moved up by `base`, and that id (None: the frame names no segment)."""
-    if isinstance(frame, bytes):
-        segment_id, sequence, offset = AUDIO_HEADER.unpack_from(frame)
-        if base:
-            frame = AUDIO_HEADER.pack(segment_id + base, sequence, offset) + frame[AUDIO_HEADER.size:]
-        return frame, segment_id + base
-    if "segment_id" not in frame:
-        return frame, None
-    frame["segment_id"] += base
-    return frame, frame["segment_id"]
-
-
 class Room:
-    """One speaker, its listeners by language, and the worker streams between them."""
+    """One speaker and its listeners by language: their keys, the counts, what was said, and the room's end."""
 
     def __init__(self, room_id: str, settings: CreateRoom, grant: Grant, workers: WorkerClient,
                  config: GatewayConfig, metrics: GatewayMetrics, on_ended: Callable[[Room], None],
                  session_slot: Callable[[], AbstractAsyncContextManager[bool]]) -> None:
         self.room_id = room_id
         self.settings = settings
-        self.grant = grant  # the speaker's: engines, session length, client label of every stream
-        self.workers = workers
+        self.grant = grant  # the creator's: its session length bounds the room
         self.config = config
         self.speaker_key = secrets.token_urlsafe(KEY_BYTES)
         self.listener_key = secrets.token_urlsafe(KEY_BYTES)
-        self.client_label = grant.subject or "room"
         self._metrics = metrics
         self._on_ended = on_ended
-        self._session_slot = session_slot  # the creator's address's: every worker stream of the room counts there
-        self._covered: LanguageStream | None = None  # the stream the room's own slot pays for
-        self._first: LanguageStream | None = None  # the first offered language's: open from the start, listened to or not
+        self._streams = RoomStreams(room_id, settings, grant, workers, config, metrics, self, session_slot)
         self._key_generation = 0  # bumped when the speaker revokes the listener link
         self._speaker: Member | None = None
         self._speaker_grant = grant  # of the socket speaking now: a `speak` may bring another token
         self._listener_grants: dict[Member, Grant] = {}  # each listener's token: its engines hold too
-        self._streams: dict[str, LanguageStream] = {}
         self._listeners: dict[Member, LanguageStream] = {}
         self._source_history: deque[str] = deque(maxlen=HISTORY_SEGMENTS)  # for a language nobody heard yet
         self._grace: asyncio.TimerHandle | None = None  # while the speaker is away: when the room ends
@@ -284,21 +82,15 @@ class Room:
     # The speaker
 
     def open_first_stream(self) -> None:
-        """Translate the first offered language from the room's start, listeners or not: what is said before anyone
-        joins is heard, remembered and replayed (S2ST_ROOM_REPLAY_BYTES) to the first listener, first words included.
-        The room's own session slot pays for it (stream_slot)."""
-        language = self.settings.languages[0]
-        stream = self._first = self._streams[language] = LanguageStream(self, language)
-        self._metrics.room_streams.inc()
-        stream.ensure_running()
+        """The first offered language's stream opens with the room (RoomStreams.open_first)."""
+        self._streams.open_first()
 
     def attach_speaker(self, member: Member, grant: Grant) -> None:
         """`member` is the speaker now: a previous speaker socket is replaced, a pending grace cancelled.
         ProtocolError(`forbidden`) when its token does not allow the engine of a stream already open."""
         self._check_live()
-        for stream in self._streams.values():
-            if stream.accepted is not None:
-                grant.check_engine(stream.accepted.engine)
+        for engine in self._streams.open_engines():
+            grant.check_engine(engine)
         self._speaker_grant = grant
         previous, self._speaker = self._speaker, member
         if previous is not None and previous is not member:
@@ -324,13 +116,11 @@ class Room:
         """The speaker's audio, to every language someone listens to."""
         if self._ending:
             return
-        request = audio_request(frame)
-        for stream in list(self._streams.values()):
-            await stream.write(request)
+        await self._streams.feed(frame)
 
     async def pause(self) -> None:
         """The speaker paused: every stream finishes what was said (finals and speech follow)."""
-        await asyncio.gather(*(stream.finish() for stream in list(self._streams.values())))
+        await self._streams.finish()
 
     def revoke_listener_link(self) -> None:
         """A new listener key; listeners who came with the old one are removed."""
@@ -351,7 +141,7 @@ class Room:
         await self.pause()
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(END_FLUSH_SECONDS):
-                await asyncio.gather(*(stream.wait_ended() for stream in list(self._streams.values())))
+                await self._streams.wait_ended()
         self.end("ended")
 
     def room_event(self) -> dict[str, Any]:
@@ -388,10 +178,7 @@ class Room:
         if len(self._listeners) >= self.config.room_max_listeners:
             raise ProtocolError("room_full", f"this room already has {self.config.room_max_listeners} listeners",
                                 fatal=True)
-        stream = self._streams.get(language)
-        if stream is None:
-            stream = self._streams[language] = LanguageStream(self, language)
-            self._metrics.room_streams.inc()
+        stream = self._streams.of_language(language)
         self._listeners[member] = stream
         self._listener_grants[member] = grant
         self._metrics.room_listeners.inc()
@@ -406,9 +193,10 @@ class Room:
             return
         self._metrics.room_listeners.dec()
         stream.remove(member)
-        if not stream.listeners and stream is not self._first:
-            self._drop_stream(stream)
+        self._streams.release(stream)
         self._send_counts()
+
+    # What a LanguageStream tells the room's people (language_stream.Audience)
 
     def welcome(self, member: Member, stream: LanguageStream) -> None:
         """`joined` for a listener of a stream now open, unless the listener's token does not allow its engine."""
@@ -435,63 +223,28 @@ class Room:
             speaker.deliver(error_event(refusal.code, str(refusal), True))
             speaker.room_ended(self.room_id, "forbidden")
 
-    def joined_event(self, stream: LanguageStream) -> dict[str, Any]:
-        history = [{"source": entry.source, "target": entry.target} for entry in stream.history]
-        if not history:
-            history = [{"source": text, "target": None} for text in self._source_history]
-        history = latest_within(history, self.config.room_replay_bytes)
-        accepted = stream.accepted
-        assert accepted is not None
-        return {"type": "joined", "room_id": self.room_id, "target_language": stream.language,
-                "engine": accepted.engine, "model": accepted.model,
-                "output_sample_rate": accepted.output_sample_rate_hz,
-                **self._speaker_fields(), "transcript": history}
-
-    # The streams
-
-    def is_source_feed(self, stream: LanguageStream) -> bool:
-        """The stream whose events the speaker sees (SPEAKER_SEES), and whose source transcripts late joiners of a
-        language nobody heard yet get: the first offered language's, open from the room's start."""
-        return next(iter(self._streams.values()), None) is stream
-
-    def remember_source(self, text: str, stream: LanguageStream) -> None:
-        if self.is_source_feed(stream):
-            self._source_history.append(text)
-
-    @contextlib.asynccontextmanager
-    async def stream_slot(self, stream: LanguageStream) -> AsyncIterator[bool]:
-        """A session slot of the creator's address for one language's worker stream while it is open: yields False
-        when the address holds its S2ST_MAX_SESSIONS_PER_IP already. The room's own slot pays for one stream, so a
-        room of one language costs what a session does, and one address's rooms cannot fill a worker."""
-        if self._covered is None:
-            self._covered = stream
-            try:
-                yield True
-            finally:
-                self._covered = None
-            return
-        async with self._session_slot() as admitted:
-            yield admitted
+    def remember_source(self, text: str) -> None:
+        """A source final of the room's first stream: replayed to the first listener of a language nobody heard yet."""
+        self._source_history.append(text)
 
     def stream_failed(self, stream: LanguageStream, error: dict[str, Any]) -> None:
         """A language's worker stream could not be (re)opened: its listeners are told, and removed."""
         log.warning("a room's language stream failed", extra={"room": self.room_id, "language": stream.language,
                                                               "code": error["code"]})
-        if stream is self._first:  # no longer held open: it goes with its last listener, as any other language's
-            self._first = None
+        if self._streams.lost(stream):
             self.to_speaker(error)
-            if not stream.listeners:
-                self._drop_stream(stream)
         for member in list(stream.listeners):
             self.leave(member)
             member.deliver(error)
             member.room_ended(self.room_id, "worker_unavailable")
 
-    def _drop_stream(self, stream: LanguageStream) -> None:
-        if self._streams.get(stream.language) is stream:
-            del self._streams[stream.language]
-            self._metrics.room_streams.dec()
-        stream.close()
+    def joined_event(self, stream: LanguageStream) -> dict[str, Any]:
+        accepted = stream.accepted
+        assert accepted is not None
+        return {"type": "joined", "room_id": self.room_id, "target_language": stream.language,
+                "engine": accepted.engine, "model": accepted.model,
+                "output_sample_rate": accepted.output_sample_rate_hz, **self._speaker_fields(),
+                "transcript": replay(stream.history, self._source_history, self.config.room_replay_bytes)}
 
     # The room's end
 
@@ -504,8 +257,7 @@ class Room:
         for timer in (self._grace, self._counts_timer, self._deadline):
             if timer is not None:
                 timer.cancel()
-        for stream in list(self._streams.values()):
-            self._drop_stream(stream)
+        self._streams.close()
         members = list(self._listeners)
         self._metrics.room_listeners.dec(len(members))
         self._listeners.clear()
@@ -558,72 +310,7 @@ class Room:
     def _send_counts_now(self) -> None:
         self._counts_timer = None
         self._counts_sent_at = asyncio.get_running_loop().time()
-        counts = {language: len(stream.listeners) for language, stream in self._streams.items()}
+        counts = self._streams.listener_counts()
         self.to_speaker({"type": "listeners", "counts": counts, "total": sum(counts.values())})
 
 
-class RoomRegistry:
-    """The rooms of this gateway process, by id; a room id starts with where it lives (gateway/rooms/routing.py)."""
-
-    def __init__(self, config: GatewayConfig, metrics: GatewayMetrics, workers: Callable[[], WorkerClient],
-                 id_prefix: str = "0") -> None:
-        self._config = config
-        self._metrics = metrics
-        self._workers = workers
-        self._id_prefix = id_prefix
-        self._rooms: dict[str, Room] = {}
-        self._tasks: set[asyncio.Task[None]] = set()
-
-    def get(self, room_id: str) -> Room:
-        room = self._rooms.get(room_id)
-        if room is None:
-            raise unknown_room()
-        return room
-
-    async def create(self, settings: CreateRoom, grant: Grant, speaker: Member,
-                     session_slot: Callable[[], AbstractAsyncContextManager[bool]]) -> Room:
-        """A new room with `speaker` as its speaker, holding one of its address's session slots while it lives."""
-        if len(settings.languages) > self._config.room_max_languages:
-            raise ProtocolError("invalid_config", f"a room offers at most {self._config.room_max_languages} languages",
-                                fatal=True)
-        if len(self._rooms) >= self._config.max_rooms:
-            raise ProtocolError("too_many_rooms", "this gateway holds as many rooms as it may; try again later",
-                                fatal=True)
-        created: asyncio.Future[Room] = asyncio.get_running_loop().create_future()
-        task = asyncio.create_task(self._hold(settings, grant, speaker, session_slot, created), name="room")
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-        return await created
-
-    async def _hold(self, settings: CreateRoom, grant: Grant, speaker: Member,
-                    session_slot: Callable[[], AbstractAsyncContextManager[bool]], created: asyncio.Future[Room]) -> None:
-        try:
-            async with session_slot() as admitted:
-                if not admitted:
-                    created.set_exception(ProtocolError(
-                        "too_many_sessions", f"this address already holds {self._config.max_sessions_per_ip} "
-                        "sessions or rooms; end one first", fatal=True))
-                    return
-                room_id = f"{self._id_prefix}.{secrets.token_urlsafe(ROOM_ID_BYTES)}"
-                room = self._rooms[room_id] = Room(room_id, settings, grant, self._workers(), self._config,
-                                                   self._metrics, self._forget, session_slot)
-                self._metrics.active_rooms.inc()
-                log.info("room created", extra={"room": room_id, "languages": list(settings.languages)})
-                room.attach_speaker(speaker, grant)
-                room.open_first_stream()
-                created.set_result(room)
-                await room.ended.wait()
-        except BaseException as error:
-            if not created.done():
-                created.set_exception(error)
-            raise
-
-    def _forget(self, room: Room) -> None:
-        if self._rooms.pop(room.room_id, None) is not None:
-            self._metrics.active_rooms.dec()
-
-    async def close(self) -> None:
-        """The process is going away: every room ends."""
-        for room in list(self._rooms.values()):
-            room.end("shutting_down")
-        await asyncio.gather(*self._tasks, return_exceptions=True)

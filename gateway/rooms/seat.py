@@ -20,7 +20,9 @@ from gateway.protocol import (
     Speak,
     Stop,
 )
-from gateway.rooms.room import Member, Room, RoomRegistry
+from gateway.rooms.member import Member
+from gateway.rooms.registry import RoomRegistry
+from gateway.rooms.room import Room
 
 Role = Literal["", "speaker", "listener"]
 
