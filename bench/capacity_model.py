@@ -6,7 +6,7 @@ decoder and `vocoder_v2` with upstream's builders and the real cards' configurat
 step gives it, counting FLOPs (`torch.utils.flop_counter`), bytes written by every operation, operations
 launched, and weight bytes read. From those it models, per GPU (L4, A100 80 GB, H100 SXM), the time of one
 320 ms tick for N streams as a roofline (the larger of FLOPs over peak and bytes over bandwidth, per component)
-plus a launch overhead per operation, and the number of real-time streams at batch 1 (today's serial path)
+plus a launch overhead per operation, and the number of real-time streams at batch 1 (the serial path)
 and at batch N (every live stream stepped together). Assumptions are constants below and printed with the
 table; docs/capacity.md explains them. A GPU owner checks the model with `bench/gpu_check.py`.
 
