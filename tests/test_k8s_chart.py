@@ -17,6 +17,7 @@ import pytest
 import yaml
 
 from gateway.config import GatewayConfig
+from gateway.serving.server import UVICORN_SHUTDOWN_SECONDS
 from inference.config import WorkerConfig
 from inference.engines.lite.settings import LiteSettings
 from inference.engines.seamless.settings import SeamlessSettings
@@ -203,9 +204,7 @@ def test_each_pod_is_given_the_time_its_drain_takes(gke):
     gateway = gateway_pod["containers"][0]
     pre_stop = gateway["lifecycle"]["preStop"]["sleep"]["seconds"]
     gateway_drain = float(env(gateway)["S2ST_SHUTDOWN_GRACE_SECONDS"])
-    uvicorn_shutdown = int(re.search(r"timeout_graceful_shutdown=(\d+)", (ROOT / "gateway" / "serving.py").read_text())
-                           .group(1))
-    assert gateway_pod["terminationGracePeriodSeconds"] >= pre_stop + gateway_drain + uvicorn_shutdown
+    assert gateway_pod["terminationGracePeriodSeconds"] >= pre_stop + gateway_drain + UVICORN_SHUTDOWN_SECONDS
     worker_pod = workload(gke, "inference")["spec"]["template"]["spec"]
     worker_drain = float(env(worker_pod["containers"][0])["S2ST_SHUTDOWN_GRACE_SECONDS"])
     assert worker_pod["terminationGracePeriodSeconds"] >= worker_drain + DRAIN_FINAL_GRACE_SECONDS + 5

@@ -42,6 +42,8 @@ log = logging.getLogger("gateway.serving.server")
 # smaller over-limit audio frames get a `frame_too_large` error event instead.
 TRANSPORT_MAX_FRAME_BYTES = 1 << 20
 LISTEN_BACKLOG = 2048
+# What uvicorn's own shutdown may take after the drain (DrainingServer) has ended every session.
+UVICORN_SHUTDOWN_SECONDS = 10
 
 
 def serve(config: GatewayConfig, listener: socket.socket | None = None, limits: ClientLimits | None = None,
@@ -62,7 +64,7 @@ def serve(config: GatewayConfig, listener: socket.socket | None = None, limits: 
         ws_per_message_deflate=False,
         log_config=None,
         access_log=False,
-        timeout_graceful_shutdown=10,
+        timeout_graceful_shutdown=UVICORN_SHUTDOWN_SECONDS,
         proxy_headers=True,
         forwarded_allow_ips=config.trusted_proxies,
     ), sockets, config.shutdown_grace_seconds)
