@@ -103,6 +103,27 @@ async def test_a_killed_synthesis_process_fails_its_request_and_is_restarted(voi
     assert understood(recognizer, audio, ENGLISH_TEXT, "en")
 
 
+def dead(pid: int) -> bool:
+    """The process has exited (a zombie its parent has not reaped yet counts): its pipes are closed."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] in ("Z", "X")
+    except OSError:
+        return True
+
+
+async def test_a_synthesis_process_that_died_between_requests_fails_the_next_one_and_is_restarted(voices):
+    """The request meets a pipe whose reader is gone (the write fails, not the read): a crash all the same,
+    reported as SynthesisFailed so the segment gets its error, and the process is restarted at once."""
+    voice = voices.voice_for("eng")
+    before = voice.pid
+    os.kill(before, signal.SIGKILL)
+    await until(lambda: dead(before), what="the synthesis process exited")
+    with pytest.raises(SynthesisFailed, match="restarted"):
+        await voice.speak(ENGLISH_TEXT)
+    assert voice.pid != before and voice.pid in synthesis_processes("piper_worker")  # already starting again
+    assert len(await voice.speak(ENGLISH_TEXT)) > 16000
+
+
 async def test_a_broken_voice_file_leaves_its_language_to_espeak_with_the_reason(tmp_path, caplog):
     (tmp_path / "es_ES-broken-medium.onnx").write_bytes(b"not an onnx model" * 100)
     (tmp_path / "es_ES-broken-medium.onnx.json").write_text(spanish_config_of_joe())

@@ -3,6 +3,7 @@ a sentence and read the speech back, restart it when it crashes or hangs."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import select
 import subprocess
@@ -101,7 +102,10 @@ class SynthesisProcess:
         if process is None:
             return
         if process.stdin is not None:
-            process.stdin.close()  # a healthy process ends when its input does
+            # A healthy process ends when its input does. A dead one's pipe refuses what is still buffered
+            # (the request that found it dead): the close fails, yet closes the pipe all the same.
+            with contextlib.suppress(BrokenPipeError):
+                process.stdin.close()
         try:
             process.wait(STOP_GRACE_SECONDS)
         except subprocess.TimeoutExpired:
