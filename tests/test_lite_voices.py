@@ -26,7 +26,9 @@ from inference.engines.lite.voices.pieces import speech_pieces
 from inference.engines.lite.voices.piper import joe_voice
 from harness.polling import until
 
-ENGLISH_TEXT = "The train to the city leaves at nine in the morning."
+# No numbers: Whisper writes "nine" as "9". joe samples its voice anew each time (VITS noise), so the words
+# are heard a little differently each run: one word of slack, and none spent on a spelling.
+ENGLISH_TEXT = "The train to the city leaves early in the morning."
 SPANISH_TEXT = "Mañana vamos a la playa con mis amigos."
 LONG_ENGLISH_TEXT = " ".join([ENGLISH_TEXT] * 6)
 LONG_SPANISH_TEXT = "Mañana vamos a la playa con nuestros amigos, y después comemos en el restaurante del puerto."
