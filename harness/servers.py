@@ -39,6 +39,15 @@ def rss_mb(pid: int, field: str = "VmRSS") -> float:
     raise ValueError(f"no {field} for {pid}")
 
 
+def alive(pid: int) -> bool:
+    """The process runs (an exited one that nobody reaped yet is a zombie: not alive)."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except FileNotFoundError:
+        return False
+    return "\nState:\tZ" not in status
+
+
 def process_tree(pid: int) -> list[int]:
     """pid and every process below it."""
     below = []

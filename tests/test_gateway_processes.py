@@ -10,12 +10,11 @@ import json
 import os
 import signal
 from contextlib import AsyncExitStack
-from pathlib import Path
 
 import pytest
 import websockets
 from harness.polling import until
-from harness.servers import Gateway, running, start_gateway
+from harness.servers import Gateway, alive, running, start_gateway
 from harness.wsclient import ProtocolClient, connect
 
 
@@ -23,15 +22,6 @@ def serving_pids(gateway: Gateway) -> list[int]:
     """Serving processes of the gateway, in the order they came up (from their "gateway ready" lines)."""
     lines = (json.loads(line) for line in gateway.log().splitlines() if line.startswith("{"))
     return [line["pid"] for line in lines if line["msg"] == "gateway ready"]
-
-
-def alive(pid: int) -> bool:
-    """The process runs (an exited one that nobody reaped yet is a zombie: not alive)."""
-    try:
-        status = Path(f"/proc/{pid}/status").read_text()
-    except FileNotFoundError:
-        return False
-    return "\nState:\tZ" not in status
 
 
 async def start_everywhere(stack: AsyncExitStack, gateway: Gateway, sockets: int) -> list[tuple[ProtocolClient, str]]:

@@ -25,6 +25,7 @@ from inference.engines.lite.voices.kokoro import kokoro_languages
 from inference.engines.lite.voices.pieces import speech_pieces
 from inference.engines.lite.voices.piper import joe_voice
 from harness.polling import until
+from harness.servers import alive
 
 # No numbers: Whisper writes "nine" as "9". joe samples its voice anew each time (VITS noise), so the words
 # are heard a little differently each run: one word of slack, and none spent on a spelling.
@@ -105,21 +106,13 @@ async def test_a_killed_synthesis_process_fails_its_request_and_is_restarted(voi
     assert understood(recognizer, audio, ENGLISH_TEXT, "en")
 
 
-def dead(pid: int) -> bool:
-    """The process has exited (a zombie its parent has not reaped yet counts): its pipes are closed."""
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] in ("Z", "X")
-    except OSError:
-        return True
-
-
 async def test_a_synthesis_process_that_died_between_requests_fails_the_next_one_and_is_restarted(voices):
     """The request meets a pipe whose reader is gone (the write fails, not the read): a crash all the same,
     reported as SynthesisFailed so the segment gets its error, and the process is restarted at once."""
     voice = voices.voice_for("eng")
     before = voice.pid
     os.kill(before, signal.SIGKILL)
-    await until(lambda: dead(before), what="the synthesis process exited")
+    await until(lambda: not alive(before), what="the synthesis process exited")  # its pipes are closed
     with pytest.raises(SynthesisFailed, match="restarted"):
         await voice.speak(ENGLISH_TEXT)
     assert voice.pid != before and voice.pid in synthesis_processes("piper_worker")  # already starting again
